@@ -1,0 +1,268 @@
+//! Command-line arguments. Parsing only: [`crate::config`] turns them into configuration.
+
+use std::path::PathBuf;
+
+use clap::builder::PossibleValuesParser;
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+use crate::registry;
+
+const ABOUT: &str = "Collect the AWS evidence a SOC 2 auditor asks for into a verified bundle";
+
+const LONG_ABOUT: &str = "\
+Collect the AWS evidence a SOC 2 auditor asks for into a verified bundle.
+
+soc2-evidence reads an AWS account with read-only calls (IAM credential report, root account
+status, password policy, ...), tags every piece of evidence with the Trust Services Criteria it
+supports, and writes a timestamped bundle: a directory, the same tree as a zip, and the zip's
+SHA-256. The bundle's manifest.json lists every file with its hash, every collector with its
+status, and every call that failed, so gaps are never silent.
+
+Credentials come from the standard AWS chain: environment, --profile / AWS_PROFILE, SSO, web
+identity (OIDC) or instance metadata. Nothing is ever written to AWS.";
+
+const AFTER_HELP: &str = "\
+Examples:
+  soc2-evidence collect --profile audit-readonly
+  soc2-evidence verify evidence/soc2-evidence-123456789012-20261122T070509Z.zip
+  soc2-evidence list
+  soc2-evidence policy > soc2-evidence-policy.json";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "soc2-evidence",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = AFTER_HELP,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// More detail on stderr: -v for progress messages, -vv for debugging (RUST_LOG overrides)
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Print only errors and the result (no summary table, no progress display)
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the collectors against one AWS account and write an evidence bundle
+    #[command(after_help = COLLECT_EXAMPLES, after_long_help = COLLECT_LONG)]
+    Collect(CollectArgs),
+    /// Re-hash a bundle (zip or directory) against its manifest and report every mismatch
+    #[command(after_help = VERIFY_EXAMPLES, after_long_help = VERIFY_LONG)]
+    Verify(VerifyArgs),
+    /// List the collectors: id, scope, TSC controls, IAM permissions and title
+    #[command(after_help = "Examples:\n  soc2-evidence list\n  soc2-evidence list --json")]
+    List(ListArgs),
+    /// Print the least-privilege IAM policy the selected collectors need
+    #[command(after_help = POLICY_EXAMPLES)]
+    Policy(PolicyArgs),
+}
+
+const COLLECT_EXAMPLES: &str = "\
+Examples:
+  soc2-evidence collect --profile audit-readonly --out ./evidence
+  soc2-evidence collect --collector iam-credential-report --json
+  soc2-evidence collect --endpoint-url http://127.0.0.1:5000 --region us-east-1";
+
+const COLLECT_LONG: &str = "\
+Examples:
+  Collect everything with a read-only profile:
+    soc2-evidence collect --profile audit-readonly --out ./evidence
+  Only the credential report, with a JSON summary for CI:
+    soc2-evidence collect --collector iam-credential-report --json
+  Against a local emulator (moto, LocalStack):
+    soc2-evidence collect --endpoint-url http://127.0.0.1:5000 --region us-east-1
+
+Exit status:
+  0  bundle written and complete
+  1  fatal error, no bundle written (no credentials, output not writable, ...)
+  2  usage error
+  3  bundle written but incomplete: a collector failed (see manifest.json, collectors[].errors)";
+
+const VERIFY_EXAMPLES: &str = "\
+Examples:
+  soc2-evidence verify evidence/soc2-evidence-123456789012-20261122T070509Z.zip
+  soc2-evidence verify evidence/soc2-evidence-123456789012-20261122T070509Z";
+
+const VERIFY_LONG: &str = "\
+Examples:
+  soc2-evidence verify evidence/soc2-evidence-123456789012-20261122T070509Z.zip
+  soc2-evidence verify evidence/soc2-evidence-123456789012-20261122T070509Z
+
+A zip is read in place, never extracted; entries with absolute paths, `..` or links are refused.
+When <BUNDLE>.zip.sha256 lies beside the zip, the zip's own hash is checked too.
+
+Exit status:
+  0  intact: every file matches the manifest
+  1  not intact (a changed, missing or extra file) or unreadable
+  2  usage error";
+
+const POLICY_EXAMPLES: &str = "\
+Examples:
+  soc2-evidence policy > soc2-evidence-policy.json
+  soc2-evidence policy --collector iam-credential-report
+
+The AWS managed policy SecurityAudit also grants every action listed.";
+
+fn collector_id() -> PossibleValuesParser {
+    PossibleValuesParser::new(registry::ids())
+}
+
+fn region_name(value: &str) -> Result<String, String> {
+    let parts: Vec<&str> = value.split('-').collect();
+    let valid = parts.len() >= 3
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty();
+    if valid {
+        Ok(value.to_string())
+    } else {
+        Err(format!(
+            "`{value}` is not an AWS region name (expected something like us-east-1 or eu-west-2)"
+        ))
+    }
+}
+
+fn endpoint_url(value: &str) -> Result<String, String> {
+    if (value.starts_with("http://") || value.starts_with("https://")) && value.len() > 8 {
+        Ok(value.trim_end_matches('/').to_string())
+    } else {
+        Err(format!(
+            "`{value}` is not an http(s) URL (expected something like http://127.0.0.1:5000)"
+        ))
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    /// AWS profile from ~/.aws/config to use (default: AWS_PROFILE, or the default chain)
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Region to cover; repeat for several (e.g. --region us-east-1 --region eu-west-1).
+    /// The first one also serves global services. Default: the configured region, else us-east-1
+    #[arg(long = "region", value_name = "REGION", value_parser = region_name)]
+    pub regions: Vec<String>,
+
+    /// Directory the bundle is written into; created if missing
+    #[arg(long, value_name = "DIR", default_value = "evidence")]
+    pub out: PathBuf,
+
+    /// Run only this collector; repeat for several (see `soc2-evidence list`)
+    #[arg(long = "collector", value_name = "ID", value_parser = collector_id())]
+    pub collectors: Vec<String>,
+
+    /// Do not run this collector; repeat for several
+    #[arg(long = "skip", value_name = "ID", value_parser = collector_id())]
+    pub skip: Vec<String>,
+
+    /// Send every AWS request to this endpoint instead of AWS, for emulators such as moto or
+    /// LocalStack (e.g. http://127.0.0.1:5000)
+    #[arg(long, value_name = "URL", env = "AWS_ENDPOINT_URL", value_parser = endpoint_url)]
+    pub endpoint_url: Option<String>,
+
+    /// How many collectors (and regions) run at once
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+
+    /// Attempts per AWS call, the first included, with standard exponential backoff
+    /// (default: AWS_MAX_ATTEMPTS, the profile's max_attempts, or 3)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: Option<u32>,
+
+    /// Seconds to wait for a connection to AWS
+    #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub connect_timeout: u64,
+
+    /// Seconds to wait for data on an open connection
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub read_timeout: u64,
+
+    /// Seconds one attempt of one AWS call may take in all
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub operation_timeout: u64,
+
+    /// Seconds to wait for AWS to generate the IAM credential report
+    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub credential_report_timeout: u64,
+
+    /// Print one JSON summary on stdout instead of the table (for CI)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The bundle: its .zip file or its directory
+    #[arg(value_name = "BUNDLE")]
+    pub bundle: PathBuf,
+
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print the collectors as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// Only the permissions of this collector; repeat for several
+    #[arg(long = "collector", value_name = "ID", value_parser = collector_id())]
+    pub collectors: Vec<String>,
+
+    /// Leave out the permissions of this collector; repeat for several
+    #[arg(long = "skip", value_name = "ID", value_parser = collector_id())]
+    pub skip: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn region_names_are_checked() {
+        for ok in ["us-east-1", "eu-west-2", "us-gov-west-1", "ap-southeast-4"] {
+            assert!(region_name(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "us-east",
+            "US-EAST-1",
+            "useast1",
+            "us-east-1a",
+            "-east-1",
+        ] {
+            assert!(region_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn endpoints_must_be_http_urls() {
+        assert_eq!(
+            endpoint_url("http://127.0.0.1:5000/").unwrap(),
+            "http://127.0.0.1:5000"
+        );
+        assert!(endpoint_url("127.0.0.1:5000").is_err());
+    }
+}

@@ -1,0 +1,158 @@
+//! `iam-account-summary`: account-level IAM facts, above all the root user's MFA and keys.
+//!
+//! Calls: `GetAccountSummary`, `ListVirtualMFADevices` and `ListAccountAliases` (paginated).
+//! Permissions: `iam:GetAccountSummary`, `iam:ListVirtualMFADevices`, `iam:ListAccountAliases`.
+//! Controls: CC6.1, CC6.2.
+//! Files: `account-summary.json` (the SummaryMap), `root-account.json` (root MFA and keys, and
+//! whether root's MFA is a virtual device), `virtual-mfa-devices.csv`/`.json`,
+//! `account-aliases.json`. A virtual MFA serial ending `:mfa/root-account-mfa-device` means
+//! root has no hardware MFA. Without the summary the collector fails; without the device list or
+//! the aliases it is partial.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{rfc3339, Context};
+use crate::controls::Control;
+use crate::evidence::{CallError, CollectError, Evidence, GLOBAL};
+use crate::registry::{CollectFuture, CollectorSpec, Scope};
+
+pub const SPEC: CollectorSpec = CollectorSpec {
+    id: "iam-account-summary",
+    title: "IAM account summary (root MFA and keys, MFA devices, aliases)",
+    controls: &[Control::Cc6_1, Control::Cc6_2],
+    scope: Scope::Global,
+    permissions: &[
+        "iam:GetAccountSummary",
+        "iam:ListAccountAliases",
+        "iam:ListVirtualMFADevices",
+    ],
+    run,
+};
+
+/// The note under which the account's aliases are handed to the manifest.
+pub const ALIASES_NOTE: &str = "account_aliases";
+
+const ROOT_VIRTUAL_MFA_SUFFIX: &str = ":mfa/root-account-mfa-device";
+
+fn run<'a>(ctx: &'a Context, out: &'a mut Evidence) -> CollectFuture<'a> {
+    Box::pin(collect(ctx, out))
+}
+
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct VirtualMfaDeviceRow {
+    serial_number: String,
+    user_name: String,
+    user_arn: String,
+    enable_date: String,
+    is_root_device: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct RootAccount {
+    /// SummaryMap AccountMFAEnabled = 1.
+    mfa_enabled: bool,
+    /// SummaryMap AccountAccessKeysPresent = 1.
+    access_keys_present: bool,
+    /// `none`, `virtual`, or `hardware` (MFA on and no root virtual device listed).
+    mfa_device: &'static str,
+    /// `null` when the virtual device list could not be read.
+    root_virtual_mfa_serial: Option<String>,
+    virtual_mfa_list_read: bool,
+}
+
+pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectError> {
+    let iam = ctx.clients.iam();
+
+    let summary = iam
+        .get_account_summary()
+        .send()
+        .await
+        .map_err(|e| CallError::from_sdk(GLOBAL, "GetAccountSummary", &e))?;
+    let summary: BTreeMap<String, i32> = summary
+        .summary_map()
+        .map(|map| {
+            map.iter()
+                .map(|(key, value)| (key.as_str().to_string(), *value))
+                .collect()
+        })
+        .unwrap_or_default();
+    out.json("account-summary.json", &summary, None)?;
+
+    let devices = iam
+        .list_virtual_mfa_devices()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await;
+    let devices = match devices {
+        Ok(devices) => {
+            let rows: Vec<VirtualMfaDeviceRow> = devices
+                .iter()
+                .map(|device| VirtualMfaDeviceRow {
+                    serial_number: device.serial_number().to_string(),
+                    user_name: device
+                        .user()
+                        .map(|u| u.user_name().to_string())
+                        .unwrap_or_default(),
+                    user_arn: device
+                        .user()
+                        .map(|u| u.arn().to_string())
+                        .unwrap_or_default(),
+                    enable_date: device.enable_date().map(rfc3339).unwrap_or_default(),
+                    is_root_device: device.serial_number().ends_with(ROOT_VIRTUAL_MFA_SUFFIX),
+                })
+                .collect();
+            out.csv("virtual-mfa-devices.csv", &rows)?;
+            out.json("virtual-mfa-devices.json", &rows, Some(rows.len() as u64))?;
+            Some(rows)
+        }
+        Err(e) => {
+            out.error(CallError::from_sdk(GLOBAL, "ListVirtualMFADevices", &e));
+            None
+        }
+    };
+
+    let mfa_enabled = summary.get("AccountMFAEnabled").copied().unwrap_or(0) == 1;
+    let root_virtual = devices.as_ref().and_then(|rows| {
+        rows.iter()
+            .find(|row| row.is_root_device)
+            .map(|row| row.serial_number.clone())
+    });
+    let root = RootAccount {
+        mfa_enabled,
+        access_keys_present: summary
+            .get("AccountAccessKeysPresent")
+            .copied()
+            .unwrap_or(0)
+            == 1,
+        mfa_device: match (mfa_enabled, &root_virtual) {
+            (false, _) => "none",
+            (true, Some(_)) => "virtual",
+            (true, None) if devices.is_some() => "hardware",
+            (true, None) => "unknown",
+        },
+        root_virtual_mfa_serial: root_virtual,
+        virtual_mfa_list_read: devices.is_some(),
+    };
+    out.json("root-account.json", &root, None)?;
+
+    let aliases = iam
+        .list_account_aliases()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await;
+    match aliases {
+        Ok(aliases) => {
+            out.json("account-aliases.json", &aliases, Some(aliases.len() as u64))?;
+            out.note(ALIASES_NOTE, &aliases);
+        }
+        Err(e) => out.error(CallError::from_sdk(GLOBAL, "ListAccountAliases", &e)),
+    }
+    Ok(())
+}

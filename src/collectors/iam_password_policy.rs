@@ -1,0 +1,88 @@
+//! `iam-password-policy`: the account's IAM password policy.
+//!
+//! Calls: `GetAccountPasswordPolicy`. NoSuchEntity means no policy is set: that is evidence
+//! (collected, `PolicyPresent: false`), not an error.
+//! Permissions: `iam:GetAccountPasswordPolicy`.
+//! Controls: CC6.1, CC6.2.
+//! Files: `password-policy.json`.
+
+use serde::Serialize;
+
+use super::Context;
+use crate::controls::Control;
+use crate::evidence::{CallError, CollectError, Evidence, GLOBAL};
+use crate::registry::{CollectFuture, CollectorSpec, Scope};
+
+pub const SPEC: CollectorSpec = CollectorSpec {
+    id: "iam-password-policy",
+    title: "IAM password policy",
+    controls: &[Control::Cc6_1, Control::Cc6_2],
+    scope: Scope::Global,
+    permissions: &["iam:GetAccountPasswordPolicy"],
+    run,
+};
+
+fn run<'a>(ctx: &'a Context, out: &'a mut Evidence) -> CollectFuture<'a> {
+    Box::pin(collect(ctx, out))
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct PasswordPolicyFile {
+    policy_present: bool,
+    password_policy: Option<PasswordPolicy>,
+}
+
+/// The policy as the API returns it (absent numbers stay `null`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct PasswordPolicy {
+    minimum_password_length: Option<i32>,
+    require_symbols: bool,
+    require_numbers: bool,
+    require_uppercase_characters: bool,
+    require_lowercase_characters: bool,
+    allow_users_to_change_password: bool,
+    expire_passwords: bool,
+    max_password_age: Option<i32>,
+    password_reuse_prevention: Option<i32>,
+    hard_expiry: Option<bool>,
+}
+
+pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectError> {
+    let iam = ctx.clients.iam();
+    let policy = match iam.get_account_password_policy().send().await {
+        Ok(output) => output.password_policy().map(|p| PasswordPolicy {
+            minimum_password_length: p.minimum_password_length(),
+            require_symbols: p.require_symbols(),
+            require_numbers: p.require_numbers(),
+            require_uppercase_characters: p.require_uppercase_characters(),
+            require_lowercase_characters: p.require_lowercase_characters(),
+            allow_users_to_change_password: p.allow_users_to_change_password(),
+            expire_passwords: p.expire_passwords(),
+            max_password_age: p.max_password_age(),
+            password_reuse_prevention: p.password_reuse_prevention(),
+            hard_expiry: p.hard_expiry(),
+        }),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_no_such_entity_exception()) =>
+        {
+            None
+        }
+        Err(err) => {
+            return Err(CallError::from_sdk(GLOBAL, "GetAccountPasswordPolicy", &err).into())
+        }
+    };
+    out.note("policy_present", policy.is_some());
+    out.json(
+        "password-policy.json",
+        &PasswordPolicyFile {
+            policy_present: policy.is_some(),
+            password_policy: policy,
+        },
+        None,
+    )?;
+    Ok(())
+}

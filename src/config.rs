@@ -1,0 +1,53 @@
+//! Configuration: what the parsed arguments mean, as plain values the run works from.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::aws::AwsSettings;
+use crate::cli::CollectArgs;
+use crate::collectors::CollectorSettings;
+use crate::registry::{self, CollectorSpec};
+
+/// Everything `collect` needs to know.
+#[derive(Debug, Clone)]
+pub struct CollectConfig {
+    pub aws: AwsSettings,
+    /// Regions asked for with --region (empty: the configured region).
+    pub regions: Vec<String>,
+    pub out: PathBuf,
+    pub collectors: Vec<&'static CollectorSpec>,
+    /// The ids asked for and skipped, as given, for the manifest.
+    pub only: Vec<String>,
+    pub skip: Vec<String>,
+    pub concurrency: usize,
+    pub settings: Arc<CollectorSettings>,
+    /// Show a progress display on stderr (only drawn when stderr is a terminal).
+    pub progress: bool,
+}
+
+impl CollectConfig {
+    pub fn from_args(args: &CollectArgs, quiet: bool) -> Self {
+        let mut settings = CollectorSettings::default();
+        settings.credential_report.deadline = Duration::from_secs(args.credential_report_timeout);
+        CollectConfig {
+            aws: AwsSettings {
+                profile: args.profile.clone(),
+                home_region: args.regions.first().cloned(),
+                endpoint_url: args.endpoint_url.clone(),
+                max_attempts: args.max_attempts,
+                connect_timeout: Duration::from_secs(args.connect_timeout),
+                read_timeout: Duration::from_secs(args.read_timeout),
+                operation_timeout: Duration::from_secs(args.operation_timeout),
+            },
+            regions: args.regions.clone(),
+            out: args.out.clone(),
+            collectors: registry::select(&args.collectors, &args.skip),
+            only: args.collectors.clone(),
+            skip: args.skip.clone(),
+            concurrency: usize::from(args.concurrency),
+            settings: Arc::new(settings),
+            progress: !quiet && !args.json,
+        }
+    }
+}

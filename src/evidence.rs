@@ -1,0 +1,186 @@
+//! What a collector produces: files under `evidence/<collector-id>/`, the errors of the calls
+//! that failed, and a few facts for the manifest.
+//!
+//! Collectors never write to disk themselves and never swallow an error: every file goes through
+//! [`Evidence`], which hashes it as it is written, and every failed call becomes a [`CallError`].
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use serde::Serialize;
+
+use crate::bundle::files::{self, FileRecord};
+use crate::error::Error;
+
+/// The region recorded for calls to global services such as IAM.
+pub const GLOBAL: &str = "global";
+
+/// One failed API call, as the manifest records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CallError {
+    pub region: String,
+    pub operation: String,
+    pub code: String,
+    pub message: String,
+}
+
+impl CallError {
+    pub fn new(
+        region: impl Into<String>,
+        operation: impl Into<String>,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        CallError {
+            region: region.into(),
+            operation: operation.into(),
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Records an SDK error with the most precise code it carries: the service's error code, or
+    /// the kind of transport failure (timeout, dispatch, unparseable response).
+    pub fn from_sdk<E, R>(region: &str, operation: &str, err: &SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let code = match err {
+            SdkError::ServiceError(service) => service
+                .err()
+                .code()
+                .unwrap_or("UnknownServiceError")
+                .to_string(),
+            SdkError::TimeoutError(_) => "Timeout".to_string(),
+            SdkError::DispatchFailure(failure) if failure.is_timeout() => "Timeout".to_string(),
+            SdkError::DispatchFailure(_) => "DispatchFailure".to_string(),
+            SdkError::ResponseError(_) => "UnparseableResponse".to_string(),
+            SdkError::ConstructionFailure(_) => "RequestConstructionFailure".to_string(),
+            _ => "Unknown".to_string(),
+        };
+        let message = match err {
+            SdkError::ServiceError(service) => match service.err().message() {
+                Some(message) => message.to_string(),
+                None => DisplayErrorContext(err).to_string(),
+            },
+            _ => DisplayErrorContext(err).to_string(),
+        };
+        CallError::new(region, operation, code, message)
+    }
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} in {}: {}: {}",
+            self.operation, self.region, self.code, self.message
+        )
+    }
+}
+
+/// Why a collector stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    /// A call the collector cannot do without failed: the collector is `failed`.
+    #[error("{0}")]
+    Call(CallError),
+    /// Writing the bundle failed: fatal for the whole run.
+    #[error(transparent)]
+    Write(#[from] Error),
+}
+
+impl From<CallError> for CollectError {
+    fn from(err: CallError) -> Self {
+        CollectError::Call(err)
+    }
+}
+
+/// The sink of one collector: its folder in the bundle, what it wrote and what went wrong.
+#[derive(Debug)]
+pub struct Evidence {
+    root: PathBuf,
+    prefix: String,
+    files: Vec<FileRecord>,
+    errors: Vec<CallError>,
+    notes: BTreeMap<String, serde_json::Value>,
+}
+
+impl Evidence {
+    /// A sink writing below `root` (the bundle's staging directory) into
+    /// `evidence/<collector_id>/`.
+    pub fn new(root: impl Into<PathBuf>, collector_id: &str) -> Self {
+        Evidence {
+            root: root.into(),
+            prefix: format!("evidence/{collector_id}"),
+            files: Vec::new(),
+            errors: Vec::new(),
+            notes: BTreeMap::new(),
+        }
+    }
+
+    /// Writes `value` as pretty, key-sorted JSON. `rows` is the number of records it holds,
+    /// where that means something.
+    pub fn json<T: Serialize>(
+        &mut self,
+        name: &str,
+        value: &T,
+        rows: Option<u64>,
+    ) -> Result<(), Error> {
+        // Through `Value` first: its maps are sorted, so raw responses are deterministic.
+        let value = serde_json::to_value(value).expect("evidence types serialize to JSON");
+        let mut bytes = serde_json::to_vec_pretty(&value).expect("JSON values serialize");
+        bytes.push(b'\n');
+        self.bytes(name, &bytes, rows)
+    }
+
+    /// Writes typed rows as CSV (UTF-8, header row, RFC 4180). An empty table still gets its
+    /// header, taken from the row type's default value.
+    pub fn csv<T: Serialize + Default>(&mut self, name: &str, rows: &[T]) -> Result<(), Error> {
+        let bytes = files::csv_bytes(rows);
+        self.bytes(name, &bytes, Some(rows.len() as u64))
+    }
+
+    /// Writes bytes exactly as given.
+    pub fn bytes(&mut self, name: &str, bytes: &[u8], rows: Option<u64>) -> Result<(), Error> {
+        let record =
+            files::write_file(&self.root, &format!("{}/{name}", self.prefix), bytes, rows)?;
+        self.files.push(record);
+        Ok(())
+    }
+
+    /// Records a failed call that the collector could work around: the collector ends
+    /// `partial`, not `collected`.
+    pub fn error(&mut self, error: CallError) {
+        tracing::warn!(%error, "call failed");
+        self.errors.push(error);
+    }
+
+    /// A fact about the collection itself (report age, what was absent) for the manifest.
+    pub fn note(&mut self, key: &str, value: impl Serialize) {
+        let value = serde_json::to_value(value).expect("notes serialize to JSON");
+        self.notes.insert(key.to_string(), value);
+    }
+
+    pub fn files(&self) -> &[FileRecord] {
+        &self.files
+    }
+
+    pub fn errors(&self) -> &[CallError] {
+        &self.errors
+    }
+
+    pub fn into_parts(
+        self,
+    ) -> (
+        Vec<FileRecord>,
+        Vec<CallError>,
+        BTreeMap<String, serde_json::Value>,
+    ) {
+        (self.files, self.errors, self.notes)
+    }
+}

@@ -1,0 +1,110 @@
+//! The `soc2-evidence` binary: parses arguments, sets up logging, runs the command, and turns
+//! the outcome into an exit status. Everything else lives in the library.
+
+use std::io::Write;
+
+use clap::Parser;
+use soc2_evidence::cli::{Cli, Command};
+use soc2_evidence::config::CollectConfig;
+use soc2_evidence::error::ExitCode;
+use soc2_evidence::{bundle, output, policy, registry, run};
+
+fn main() {
+    let cli = Cli::parse();
+    init_logging(cli.verbose, cli.quiet);
+    let code = match &cli.command {
+        Command::Collect(args) => collect(
+            CollectConfig::from_args(args, cli.quiet),
+            args.json,
+            cli.quiet,
+        ),
+        Command::Verify(args) => verify(&args.bundle, args.json),
+        Command::List(args) => {
+            if args.json {
+                print_json(&output::list_json(registry::REGISTRY));
+            } else {
+                print!("{}", output::list_table(registry::REGISTRY));
+            }
+            ExitCode::Success
+        }
+        Command::Policy(args) => {
+            print_json(&policy::policy_for(&registry::select(
+                &args.collectors,
+                &args.skip,
+            )));
+            ExitCode::Success
+        }
+    };
+    let _ = std::io::stdout().flush();
+    std::process::exit(code.code());
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "soc2_evidence=info,warn",
+        (false, _) => "soc2_evidence=debug,info",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn print_json(value: &serde_json::Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("JSON values serialize")
+    );
+}
+
+fn collect(config: CollectConfig, json: bool, quiet: bool) -> ExitCode {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the async runtime starts");
+    match runtime.block_on(run::collect(&config)) {
+        Ok(outcome) => {
+            if json {
+                print_json(&output::collect_json(&outcome));
+            } else if quiet {
+                println!("{}", outcome.paths.directory.display());
+            } else {
+                print!("{}", output::collect_summary(&outcome));
+            }
+            outcome.exit_code()
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            err.exit_code()
+        }
+    }
+}
+
+fn verify(path: &std::path::Path, json: bool) -> ExitCode {
+    match bundle::verify::verify(path) {
+        Ok(report) => {
+            if json {
+                print_json(&serde_json::to_value(&report).expect("reports serialize"));
+            } else {
+                print!("{}", output::verify_text(&report));
+            }
+            if report.intact {
+                ExitCode::Success
+            } else {
+                ExitCode::Failure
+            }
+        }
+        Err(err) => {
+            eprintln!(
+                "error: cannot read the bundle {}: {err}\n  fix: pass the bundle's .zip file or its directory",
+                path.display()
+            );
+            ExitCode::Failure
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! Terminal output: the summary table after `collect`, the JSON summary for CI, the `list`
+//! table and the `verify` report. Plain functions returning strings, so they are testable.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::bundle::verify::Report;
+use crate::registry::CollectorSpec;
+use crate::run::CollectOutcome;
+
+/// Pads columns to their widest cell.
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: Vec<&str>| {
+        let last = cells.len() - 1;
+        for (i, cell) in cells.iter().enumerate() {
+            if i == last {
+                out.push_str(cell);
+            } else {
+                let _ = write!(out, "{cell:<w$}  ", w = widths[i]);
+            }
+        }
+        out.push('\n');
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+    out
+}
+
+/// The human summary printed after `collect`.
+pub fn collect_summary(outcome: &CollectOutcome) -> String {
+    let m = &outcome.manifest;
+    let rows: Vec<Vec<String>> = m
+        .collectors
+        .iter()
+        .map(|c| {
+            vec![
+                c.id.clone(),
+                c.status.as_str().to_string(),
+                c.files.len().to_string(),
+                c.api_calls.to_string(),
+                format!("{:.1}s", c.duration_ms as f64 / 1000.0),
+            ]
+        })
+        .collect();
+    let mut out = table(&["COLLECTOR", "STATUS", "FILES", "CALLS", "TIME"], &rows);
+    for c in &m.collectors {
+        for e in &c.errors {
+            let _ = writeln!(out, "  {}: {e}", c.id);
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nAccount {} ({}), {} API calls in {:.1}s",
+        m.account.id,
+        m.account.caller_arn,
+        m.run.api_calls,
+        m.run.duration_ms as f64 / 1000.0
+    );
+    let _ = writeln!(out, "Bundle:  {}", outcome.paths.directory.display());
+    let _ = writeln!(out, "Zip:     {}", outcome.paths.zip.display());
+    let _ = writeln!(out, "SHA-256: {}", outcome.paths.zip_sha256);
+    match m.status {
+        crate::bundle::manifest::BundleStatus::Complete => {
+            let _ = writeln!(out, "Status:  complete");
+        }
+        crate::bundle::manifest::BundleStatus::Incomplete => {
+            let _ = writeln!(
+                out,
+                "Status:  INCOMPLETE: some evidence could not be collected (errors above and in manifest.json)"
+            );
+        }
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct CollectorLine<'a> {
+    id: &'a str,
+    status: &'a str,
+    files: usize,
+    api_calls: u64,
+    duration_ms: u64,
+    errors: &'a [crate::evidence::CallError],
+}
+
+/// The one JSON document `collect --json` prints on stdout.
+pub fn collect_json(outcome: &CollectOutcome) -> serde_json::Value {
+    let m = &outcome.manifest;
+    let collectors: Vec<CollectorLine> = m
+        .collectors
+        .iter()
+        .map(|c| CollectorLine {
+            id: &c.id,
+            status: c.status.as_str(),
+            files: c.files.len(),
+            api_calls: c.api_calls,
+            duration_ms: c.duration_ms,
+            errors: &c.errors,
+        })
+        .collect();
+    json!({
+        "status": m.status,
+        "exit_code": outcome.exit_code().code(),
+        "bundle": outcome.paths,
+        "run": { "id": m.run.id, "started_at": m.run.started_at, "duration_ms": m.run.duration_ms,
+                 "api_calls": m.run.api_calls, "api_retries": m.run.api_retries },
+        "account": m.account,
+        "regions": m.regions,
+        "collectors": collectors,
+        "findings_summary": m.findings_summary,
+    })
+}
+
+/// The `list` table.
+pub fn list_table(specs: &[CollectorSpec]) -> String {
+    let rows: Vec<Vec<String>> = specs
+        .iter()
+        .map(|s| {
+            vec![
+                s.id.to_string(),
+                s.scope.as_str().to_string(),
+                s.controls
+                    .iter()
+                    .map(|c| c.id())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                s.permissions.join(","),
+                s.title.to_string(),
+            ]
+        })
+        .collect();
+    table(&["ID", "SCOPE", "CONTROLS", "PERMISSIONS", "TITLE"], &rows)
+}
+
+/// `list --json`.
+pub fn list_json(specs: &[CollectorSpec]) -> serde_json::Value {
+    serde_json::Value::Array(
+        specs
+            .iter()
+            .map(|s| {
+                json!({
+                    "id": s.id,
+                    "title": s.title,
+                    "controls": s.controls,
+                    "scope": s.scope,
+                    "permissions": s.permissions,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The human `verify` report.
+pub fn verify_text(report: &Report) -> String {
+    let mut out = String::new();
+    for problem in &report.problems {
+        let _ = writeln!(out, "{problem}");
+    }
+    if report.intact {
+        let _ = writeln!(
+            out,
+            "intact: {} files match the manifest of {} ({})",
+            report.files_verified,
+            report.bundle.display(),
+            report.kind
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "NOT INTACT: {} problem(s) in {} ({}); {} files matched",
+            report.problems.len(),
+            report.bundle.display(),
+            report.kind,
+            report.files_verified
+        );
+    }
+    out
+}

@@ -1,0 +1,142 @@
+//! The collector registry: every collector declares its id, title, TSC controls, scope and the
+//! IAM actions it needs. `list`, `policy`, the manifest's control matrix and the run itself are
+//! all derived from this one table, so they cannot drift apart.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use serde::Serialize;
+
+use crate::collectors::{self, Context};
+use crate::controls::Control;
+use crate::evidence::{CollectError, Evidence};
+
+/// Whether a collector reads a global service once or each covered region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    Global,
+    Regional,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Global => "global",
+            Scope::Regional => "regional",
+        }
+    }
+}
+
+pub type CollectFuture<'a> = Pin<Box<dyn Future<Output = Result<(), CollectError>> + Send + 'a>>;
+
+/// A collector's entry point: a plain async function over the shared context, writing into its
+/// own evidence sink.
+pub type CollectFn = for<'a> fn(&'a Context, &'a mut Evidence) -> CollectFuture<'a>;
+
+/// One collector as the registry declares it.
+pub struct CollectorSpec {
+    /// Stable kebab-case id; also the module name (with `_`) and the evidence folder.
+    pub id: &'static str,
+    pub title: &'static str,
+    pub controls: &'static [Control],
+    pub scope: Scope,
+    /// IAM actions the collector's calls need, for `policy`.
+    pub permissions: &'static [&'static str],
+    pub run: CollectFn,
+}
+
+impl std::fmt::Debug for CollectorSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CollectorSpec")
+            .field("id", &self.id)
+            .finish()
+    }
+}
+
+/// Every collector, in the order `list` prints them and the manifest records them.
+pub static REGISTRY: &[CollectorSpec] = &[
+    collectors::iam_credential_report::SPEC,
+    collectors::iam_account_summary::SPEC,
+    collectors::iam_password_policy::SPEC,
+];
+
+pub fn find(id: &str) -> Option<&'static CollectorSpec> {
+    REGISTRY.iter().find(|spec| spec.id == id)
+}
+
+pub fn ids() -> Vec<&'static str> {
+    REGISTRY.iter().map(|spec| spec.id).collect()
+}
+
+/// The collectors chosen by `--collector` (none: all) less those in `--skip`, in registry
+/// order. Unknown ids are rejected earlier, by the argument parser.
+pub fn select(only: &[String], skip: &[String]) -> Vec<&'static CollectorSpec> {
+    REGISTRY
+        .iter()
+        .filter(|spec| only.is_empty() || only.iter().any(|id| id == spec.id))
+        .filter(|spec| !skip.iter().any(|id| id == spec.id))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn is_kebab(id: &str) -> bool {
+        !id.is_empty()
+            && !id.starts_with('-')
+            && !id.ends_with('-')
+            && !id.contains("--")
+            && id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    }
+
+    #[test]
+    fn every_collector_keeps_the_registry_invariants() {
+        let mut ids = BTreeSet::new();
+        let module_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/collectors");
+        for spec in REGISTRY {
+            assert!(ids.insert(spec.id), "duplicate collector id {}", spec.id);
+            assert!(is_kebab(spec.id), "{} is not kebab-case", spec.id);
+            let module = format!("{module_dir}/{}.rs", spec.id.replace('-', "_"));
+            assert!(
+                std::path::Path::new(&module).is_file(),
+                "{} has no module {module}",
+                spec.id
+            );
+            assert!(!spec.title.is_empty(), "{} has no title", spec.id);
+            assert!(!spec.controls.is_empty(), "{} has no control", spec.id);
+            assert!(
+                !spec.permissions.is_empty(),
+                "{} needs no permission?",
+                spec.id
+            );
+            for permission in spec.permissions {
+                let (service, action) = permission
+                    .split_once(':')
+                    .unwrap_or_else(|| panic!("{}: bad permission {permission}", spec.id));
+                assert!(
+                    service.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+                        && action.starts_with(|c: char| c.is_ascii_uppercase())
+                        && action.chars().all(|c| c.is_ascii_alphanumeric()),
+                    "{}: bad permission {permission}",
+                    spec.id
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn selection_keeps_registry_order_and_honours_skip() {
+        let chosen = select(
+            &["iam-password-policy".into(), "iam-credential-report".into()],
+            &["iam-password-policy".into()],
+        );
+        let ids: Vec<_> = chosen.iter().map(|s| s.id).collect();
+        assert_eq!(ids, ["iam-credential-report"]);
+        assert_eq!(select(&[], &[]).len(), REGISTRY.len());
+    }
+}
