@@ -1,0 +1,210 @@
+//! Test harness: a real AWS emulator (moto) on 127.0.0.1, one per test, and the real binary.
+//!
+//! moto is installed by `scripts/test` into `.venv`; `SOC2_MOTO_SERVER` may point elsewhere.
+//! A test that cannot start the emulator fails and says why: it is never skipped.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const ACCOUNT: &str = "123456789012";
+
+pub struct Emulator {
+    child: Child,
+    pub url: String,
+    log: PathBuf,
+    _log_dir: tempfile::TempDir,
+}
+
+fn moto_server() -> PathBuf {
+    let path = std::env::var_os("SOC2_MOTO_SERVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server"));
+    assert!(
+        path.is_file(),
+        "the AWS emulator is not installed at {}: run `scripts/test`, which installs moto into \
+         .venv, or set SOC2_MOTO_SERVER to a moto_server executable",
+        path.display()
+    );
+    path
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port on 127.0.0.1")
+        .port()
+}
+
+fn http_get_ok(port: u16, path: &str) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200")
+}
+
+impl Emulator {
+    /// Starts a fresh emulator (an empty account) on a free loopback port.
+    pub fn start() -> Emulator {
+        let server = moto_server();
+        let mut last_log = String::new();
+        for _ in 0..3 {
+            let port = free_port();
+            let log_dir = tempfile::tempdir().unwrap();
+            let log = log_dir.path().join("moto.log");
+            let log_file = std::fs::File::create(&log).unwrap();
+            let mut child = Command::new(&server)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .env("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+                .stdin(Stdio::null())
+                .stdout(log_file.try_clone().unwrap())
+                .stderr(log_file)
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {}: {e}", server.display()));
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while Instant::now() < deadline {
+                if http_get_ok(port, "/moto-api/") {
+                    return Emulator {
+                        child,
+                        url: format!("http://127.0.0.1:{port}"),
+                        log,
+                        _log_dir: log_dir,
+                    };
+                }
+                if child.try_wait().unwrap().is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            last_log = std::fs::read_to_string(&log).unwrap_or_default();
+        }
+        panic!(
+            "the emulator did not become ready on 127.0.0.1 after 3 tries; its log:\n{last_log}"
+        );
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        // Stopped by its own process id, never by name.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An IAM client for seeding the emulator (dummy credentials, loopback only).
+pub async fn iam(emulator: &Emulator) -> aws_sdk_iam::Client {
+    let config = aws_sdk_iam::Config::builder()
+        .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+        .region(aws_sdk_iam::config::Region::new("us-east-1"))
+        .endpoint_url(&emulator.url)
+        .credentials_provider(aws_sdk_iam::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .build();
+    aws_sdk_iam::Client::from_conf(config)
+}
+
+/// The binary with an environment that can only reach the emulator: dummy credentials, no
+/// profile files, no instance metadata.
+pub fn binary() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_soc2-evidence"));
+    for var in [
+        "AWS_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_ENDPOINT_URL",
+        "AWS_MAX_ATTEMPTS",
+        "AWS_RETRY_MODE",
+        "AWS_ROLE_ARN",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "RUST_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/nonexistent/soc2-evidence-tests/config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/soc2-evidence-tests/credentials",
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("COLUMNS", "100")
+        .stdin(Stdio::null());
+    cmd
+}
+
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("the binary runs")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs `collect --json` against the emulator and returns (exit code, JSON summary).
+pub fn collect(emulator: &Emulator, out: &Path, extra: &[&str]) -> (i32, serde_json::Value) {
+    let output = run(binary()
+        .args([
+            "collect",
+            "--json",
+            "--endpoint-url",
+            &emulator.url,
+            "--region",
+            "us-east-1",
+        ])
+        .arg("--out")
+        .arg(out)
+        .args(extra));
+    let code = output.status.code().expect("exited");
+    let summary = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "collect printed no JSON summary ({e}); exit {code}\nstdout:\n{}\nstderr:\n{}\nemulator log:\n{}",
+            text(&output.stdout),
+            text(&output.stderr),
+            emulator.log()
+        )
+    });
+    (code, summary)
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Rows of a CSV file as maps keyed by header.
+pub fn csv_rows(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            headers
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
