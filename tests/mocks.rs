@@ -290,8 +290,9 @@ async fn run_with(
         .retry_config(RetryConfig::disabled())
         .build();
     let clients = Clients::new(sdk).with_interceptor(SharedInterceptor::new(interceptor));
-    let mut settings = CollectorSettings::default();
-    settings.credential_report = timing();
+    let settings = CollectorSettings {
+        credential_report: timing(),
+    };
     let config = CollectConfig {
         aws: AwsSettings::default(),
         regions: vec![],
