@@ -71,3 +71,34 @@ impl Error {
         }
     }
 }
+
+/// An error and its sources as one line of prose, without debug dumps: each source is added
+/// unless the message before it already says it.
+pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let part = cause.to_string();
+        if !part.is_empty() && !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer failed")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn chains_join_sources_once() {
+        let err = Outer(std::io::Error::other("disk on fire"));
+        assert_eq!(chain(&err), "outer failed: disk on fire");
+    }
+}

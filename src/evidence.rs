@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::Serialize;
 
@@ -47,7 +46,7 @@ impl CallError {
     pub fn from_sdk<E, R>(region: &str, operation: &str, err: &SdkError<E, R>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
+        R: std::fmt::Debug + 'static,
     {
         let code = match err {
             SdkError::ServiceError(service) => service
@@ -65,9 +64,9 @@ impl CallError {
         let message = match err {
             SdkError::ServiceError(service) => match service.err().message() {
                 Some(message) => message.to_string(),
-                None => DisplayErrorContext(err).to_string(),
+                None => crate::error::chain(err),
             },
-            _ => DisplayErrorContext(err).to_string(),
+            _ => crate::error::chain(err),
         };
         CallError::new(region, operation, code, message)
     }

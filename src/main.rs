@@ -42,9 +42,10 @@ fn main() {
 fn init_logging(verbose: u8, quiet: bool) {
     let default = match (quiet, verbose) {
         (true, _) => "error",
-        (false, 0) => "warn",
-        (false, 1) => "soc2_evidence=info,warn",
-        (false, _) => "soc2_evidence=debug,info",
+        // The SDK's own warnings (a region not found in IMDS, ...) are noise at the default level.
+        (false, 0) => "error,soc2_evidence=warn",
+        (false, 1) => "warn,soc2_evidence=info",
+        (false, _) => "info,soc2_evidence=debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));

@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
-use aws_smithy_types::error::display::DisplayErrorContext;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -55,7 +54,7 @@ pub async fn collect(config: &CollectConfig) -> Result<CollectOutcome, Error> {
         .provide_credentials()
         .await
         .map_err(|e| Error::NoCredentials {
-            detail: DisplayErrorContext(&e).to_string(),
+            detail: crate::error::chain(&e),
         })?;
     collect_with(config, Clients::new(sdk)).await
 }

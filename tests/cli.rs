@@ -1,0 +1,169 @@
+//! The command line as users meet it: help text and `list` (snapshots), usage errors, and fatal
+//! errors that name the cause and the fix.
+
+mod common;
+
+use common::{binary, run, text};
+
+fn help(args: &[&str]) -> String {
+    let output = run(binary().args(args));
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    text(&output.stdout)
+}
+
+#[test]
+fn top_level_help() {
+    insta::assert_snapshot!(help(&["--help"]));
+}
+
+#[test]
+fn collect_help() {
+    insta::assert_snapshot!(help(&["collect", "--help"]));
+}
+
+#[test]
+fn verify_help() {
+    insta::assert_snapshot!(help(&["verify", "--help"]));
+}
+
+#[test]
+fn policy_help() {
+    insta::assert_snapshot!(help(&["policy", "--help"]));
+}
+
+#[test]
+fn short_help_names_every_collect_option() {
+    let short = help(&["collect", "-h"]);
+    for option in [
+        "--profile",
+        "--region",
+        "--out",
+        "--collector",
+        "--skip",
+        "--endpoint-url",
+        "--concurrency",
+        "--max-attempts",
+        "--json",
+        "Examples:",
+    ] {
+        assert!(short.contains(option), "{option} missing from:\n{short}");
+    }
+}
+
+#[test]
+fn list_table() {
+    insta::assert_snapshot!(help(&["list"]));
+}
+
+#[test]
+fn list_json_matches_the_table() {
+    let listed: serde_json::Value = serde_json::from_str(&help(&["list", "--json"])).unwrap();
+    let table = help(&["list"]);
+    for entry in listed.as_array().unwrap() {
+        let id = entry["id"].as_str().unwrap();
+        assert!(table.contains(id));
+        assert!(!entry["controls"].as_array().unwrap().is_empty());
+        assert!(!entry["permissions"].as_array().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn policy_is_a_read_only_iam_policy() {
+    insta::assert_snapshot!(help(&["policy"]));
+    let narrow: serde_json::Value =
+        serde_json::from_str(&help(&["policy", "--collector", "iam-password-policy"])).unwrap();
+    assert_eq!(
+        narrow["Statement"][0]["Action"],
+        serde_json::json!(["iam:GetAccountPasswordPolicy"])
+    );
+}
+
+fn usage_error(args: &[&str], expected: &[&str]) {
+    let output = run(binary().args(args));
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+    for part in expected {
+        assert!(
+            stderr.contains(part),
+            "{args:?}: expected {part:?} in:\n{stderr}"
+        );
+    }
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn bad_options_exit_2_with_a_clear_message() {
+    usage_error(
+        &["collect", "--bogus"],
+        &["unexpected argument '--bogus'", "Usage:"],
+    );
+    usage_error(
+        &["collect", "--collector", "iam-everything"],
+        &["invalid value 'iam-everything'", "iam-credential-report"],
+    );
+    usage_error(
+        &["collect", "--region", "moon-1"],
+        &["`moon-1` is not an AWS region name", "us-east-1"],
+    );
+    usage_error(
+        &["collect", "--endpoint-url", "127.0.0.1:5000"],
+        &["not an http(s) URL"],
+    );
+    usage_error(&["collect", "--concurrency", "0"], &["--concurrency"]);
+    usage_error(&["verify"], &["<BUNDLE>"]);
+    usage_error(&["frobnicate"], &["unrecognized subcommand"]);
+}
+
+#[test]
+fn missing_credentials_are_fatal_with_a_fix_and_leave_nothing_behind() {
+    let out = tempfile::tempdir().unwrap();
+    let output = run(binary()
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .args(["collect", "--endpoint-url", "http://127.0.0.1:9", "--out"])
+        .arg(out.path().join("bundles")));
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("no AWS credentials could be loaded"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("fix:"), "{stderr}");
+    assert!(!out.path().join("bundles").exists());
+}
+
+#[test]
+fn an_unreachable_endpoint_fails_fast_and_writes_nothing() {
+    let out = tempfile::tempdir().unwrap();
+    // Port 9 (discard) on loopback: nothing listens, the connection is refused at once.
+    let started = std::time::Instant::now();
+    let output = run(binary()
+        .args([
+            "collect",
+            "--max-attempts",
+            "1",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+            "--out",
+        ])
+        .arg(out.path()));
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("could not identify the AWS account"),
+        "{stderr}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn verify_of_a_path_that_does_not_exist_says_so() {
+    let output = run(binary().args(["verify", "/nonexistent/bundle.zip"]));
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr.contains("cannot read the bundle /nonexistent/bundle.zip"),
+        "{stderr}"
+    );
+}
