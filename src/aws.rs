@@ -4,20 +4,29 @@
 //! timeouts. Each collector receives clients built from it with a counting interceptor of its
 //! own, so every request the tool sends is attributed to the collector that sent it.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::endpoint::EndpointFuture;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
 use aws_smithy_runtime_api::client::interceptors::context::{
     BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::endpoint::Endpoint;
+use tokio::sync::Semaphore;
 
 /// The region used for global services when nothing else names one.
 pub const DEFAULT_HOME_REGION: &str = "us-east-1";
@@ -117,6 +126,62 @@ impl Intercept for CountingInterceptor {
     }
 }
 
+/// Bounds the requests in flight across the whole run: every client's HTTP connector waits for
+/// a permit, so regions, buckets and keys can all be worked on at once without a flood, and no
+/// task ever holds a permit while it waits for another one.
+#[derive(Debug, Clone)]
+struct BoundedHttpClient {
+    inner: SharedHttpClient,
+    limit: Arc<Semaphore>,
+}
+
+impl HttpClient for BoundedHttpClient {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(BoundedConnector {
+            inner: self.inner.http_connector(settings, components),
+            limit: self.limit.clone(),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct BoundedConnector {
+    inner: SharedHttpConnector,
+    limit: Arc<Semaphore>,
+}
+
+impl HttpConnector for BoundedConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let inner = self.inner.clone();
+        let limit = self.limit.clone();
+        HttpConnectorFuture::new(async move {
+            let _permit = limit
+                .acquire_owned()
+                .await
+                .expect("the request bound stays open");
+            inner.call(request).await
+        })
+    }
+}
+
+/// Sends s3control requests to the endpoint override unchanged. The SDK's own rules put the
+/// account id in front of the host (`123456789012.127.0.0.1`), which emulators cannot serve.
+#[derive(Debug)]
+struct FixedEndpoint(String);
+
+impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for FixedEndpoint {
+    fn resolve_endpoint<'a>(
+        &'a self,
+        _params: &'a aws_sdk_s3control::config::endpoint::Params,
+    ) -> EndpointFuture<'a> {
+        EndpointFuture::ready(Ok(Endpoint::builder().url(self.0.clone()).build()))
+    }
+}
+
 /// Builds service clients from the one `SdkConfig` of the run.
 #[derive(Debug, Clone)]
 pub struct Clients {
@@ -125,7 +190,18 @@ pub struct Clients {
 }
 
 impl Clients {
-    pub fn new(sdk: SdkConfig) -> Self {
+    /// Clients over `sdk` with at most `max_in_flight` requests on the wire at once.
+    pub fn new(sdk: SdkConfig, max_in_flight: usize) -> Self {
+        let sdk = match sdk.http_client() {
+            Some(inner) => sdk
+                .to_builder()
+                .http_client(BoundedHttpClient {
+                    inner,
+                    limit: Arc::new(Semaphore::new(max_in_flight.max(1))),
+                })
+                .build(),
+            None => sdk,
+        };
         Clients {
             sdk,
             extra_interceptors: Vec::new(),
@@ -142,43 +218,132 @@ impl Clients {
         &self.sdk
     }
 
-    /// The clients of one collector, counted by `counter`.
-    pub fn counted(&self, counter: Arc<CallCounter>) -> CountedClients {
+    /// The region global services are called in.
+    pub fn home_region(&self) -> String {
+        self.sdk
+            .region()
+            .map_or(DEFAULT_HOME_REGION.to_string(), |r| r.to_string())
+    }
+
+    /// The clients of one collector: each region's requests land on that region's counter.
+    pub fn counted(&self) -> CountedClients {
         CountedClients {
             clients: self.clone(),
-            counter,
+            counters: Arc::default(),
         }
     }
 }
 
-/// Clients whose requests all land on one counter.
+/// Clients whose requests are counted per region (`global` for global services).
 #[derive(Debug, Clone)]
 pub struct CountedClients {
     clients: Clients,
-    counter: Arc<CallCounter>,
+    counters: Arc<Mutex<BTreeMap<String, Arc<CallCounter>>>>,
 }
 
-macro_rules! service_client {
-    ($name:ident, $krate:ident) => {
+/// The counter label of calls to global services (IAM, STS, the S3 account block).
+pub const GLOBAL_LABEL: &str = crate::evidence::GLOBAL;
+
+macro_rules! global_client {
+    ($(#[$doc:meta])* $name:ident, $krate:ident) => {
+        $(#[$doc])*
         pub fn $name(&self) -> $krate::Client {
-            let mut builder = $krate::config::Builder::from(&self.clients.sdk);
-            builder.push_interceptor(SharedInterceptor::new(CountingInterceptor(
-                self.counter.clone(),
-            )));
-            for interceptor in &self.clients.extra_interceptors {
-                builder.push_interceptor(interceptor.clone());
-            }
-            $krate::Client::from_conf(builder.build())
+            let builder = $krate::config::Builder::from(&self.clients.sdk);
+            $krate::Client::from_conf(self.finish(builder, GLOBAL_LABEL, $krate::config::Builder::push_interceptor).build())
+        }
+    };
+}
+
+macro_rules! regional_client {
+    ($(#[$doc:meta])* $name:ident, $krate:ident) => {
+        $(#[$doc])*
+        pub fn $name(&self, region: &str) -> $krate::Client {
+            let builder = $krate::config::Builder::from(&self.clients.sdk)
+                .region($krate::config::Region::new(region.to_string()));
+            $krate::Client::from_conf(self.finish(builder, region, $krate::config::Builder::push_interceptor).build())
         }
     };
 }
 
 impl CountedClients {
-    service_client!(iam, aws_sdk_iam);
-    service_client!(sts, aws_sdk_sts);
+    global_client!(iam, aws_sdk_iam);
+    global_client!(sts, aws_sdk_sts);
+    regional_client!(ec2, aws_sdk_ec2);
+    regional_client!(kms, aws_sdk_kms);
+    regional_client!(cloudtrail, aws_sdk_cloudtrail);
+    regional_client!(guardduty, aws_sdk_guardduty);
+    regional_client!(accessanalyzer, aws_sdk_accessanalyzer);
 
-    pub fn counter(&self) -> &Arc<CallCounter> {
-        &self.counter
+    /// S3 in `region`, path-style when an endpoint override is set (emulators have no
+    /// per-bucket host names).
+    pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
+        let mut builder = aws_sdk_s3::config::Builder::from(&self.clients.sdk)
+            .region(aws_sdk_s3::config::Region::new(region.to_string()));
+        if self.clients.sdk.endpoint_url().is_some() {
+            builder = builder.force_path_style(true);
+        }
+        let builder = self.finish(
+            builder,
+            region,
+            aws_sdk_s3::config::Builder::push_interceptor,
+        );
+        aws_sdk_s3::Client::from_conf(builder.build())
+    }
+
+    /// S3 Control (the account-level public access block), counted as global. With an endpoint
+    /// override, requests go to that endpoint unchanged.
+    pub fn s3control(&self) -> aws_sdk_s3control::Client {
+        let mut builder = aws_sdk_s3control::config::Builder::from(&self.clients.sdk);
+        if let Some(url) = self.clients.sdk.endpoint_url() {
+            builder = builder.endpoint_resolver(FixedEndpoint(url.to_string()));
+        }
+        let builder = self.finish(
+            builder,
+            GLOBAL_LABEL,
+            aws_sdk_s3control::config::Builder::push_interceptor,
+        );
+        aws_sdk_s3control::Client::from_conf(builder.build())
+    }
+
+    /// Adds the region's counting interceptor and any extra interceptors to a config builder.
+    fn finish<B>(
+        &self,
+        mut builder: B,
+        region: &str,
+        push: fn(&mut B, SharedInterceptor) -> &mut B,
+    ) -> B {
+        push(
+            &mut builder,
+            SharedInterceptor::new(CountingInterceptor(self.counter(region))),
+        );
+        for interceptor in &self.clients.extra_interceptors {
+            push(&mut builder, interceptor.clone());
+        }
+        builder
+    }
+
+    /// The counter of `region`, created on first use.
+    pub fn counter(&self, region: &str) -> Arc<CallCounter> {
+        self.counters
+            .lock()
+            .expect("counter map is never poisoned")
+            .entry(region.to_string())
+            .or_default()
+            .clone()
+    }
+
+    /// (region, requests, retries) for every region a request was sent to, sorted by region.
+    pub fn counts(&self) -> Vec<(String, u64, u64)> {
+        self.counters
+            .lock()
+            .expect("counter map is never poisoned")
+            .iter()
+            .map(|(region, c)| (region.clone(), c.requests(), c.retries()))
+            .collect()
+    }
+
+    pub fn home_region(&self) -> String {
+        self.clients.home_region()
     }
 }
 

@@ -35,6 +35,9 @@ pub enum Error {
     #[error("could not identify the AWS account (sts:GetCallerIdentity failed: {code}: {message})\n  fix: check that the credentials are valid and not expired, and that the endpoint and region are reachable")]
     CallerIdentity { code: String, message: String },
 
+    #[error("could not list the account's enabled regions (ec2:DescribeRegions failed: {code}: {message})\n  fix: allow ec2:DescribeRegions (see `soc2-evidence policy`), or name the regions with --region")]
+    Regions { code: String, message: String },
+
     #[error("output directory {path} is not usable: {source}\n  fix: pass --out with a directory you can write to")]
     OutputDir {
         path: PathBuf,

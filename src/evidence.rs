@@ -12,6 +12,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::Serialize;
 
 use crate::bundle::files::{self, FileRecord};
+use crate::bundle::manifest::CollectorStatus;
 use crate::error::Error;
 
 /// The region recorded for calls to global services such as IAM.
@@ -88,6 +89,9 @@ pub enum CollectError {
     /// A call the collector cannot do without failed: the collector is `failed`.
     #[error("{0}")]
     Call(CallError),
+    /// Every region failed; the errors are already recorded in the sink.
+    #[error("every region failed")]
+    AllRegionsFailed,
     /// Writing the bundle failed: fatal for the whole run.
     #[error(transparent)]
     Write(#[from] Error),
@@ -107,6 +111,7 @@ pub struct Evidence {
     files: Vec<FileRecord>,
     errors: Vec<CallError>,
     notes: BTreeMap<String, serde_json::Value>,
+    regions: BTreeMap<String, CollectorStatus>,
 }
 
 impl Evidence {
@@ -119,6 +124,7 @@ impl Evidence {
             files: Vec::new(),
             errors: Vec::new(),
             notes: BTreeMap::new(),
+            regions: BTreeMap::new(),
         }
     }
 
@@ -165,6 +171,11 @@ impl Evidence {
         self.notes.insert(key.to_string(), value);
     }
 
+    /// How one region went for a regional collector.
+    pub fn region(&mut self, region: &str, status: CollectorStatus) {
+        self.regions.insert(region.to_string(), status);
+    }
+
     pub fn files(&self) -> &[FileRecord] {
         &self.files
     }
@@ -173,13 +184,21 @@ impl Evidence {
         &self.errors
     }
 
-    pub fn into_parts(
-        self,
-    ) -> (
-        Vec<FileRecord>,
-        Vec<CallError>,
-        BTreeMap<String, serde_json::Value>,
-    ) {
-        (self.files, self.errors, self.notes)
+    pub fn into_parts(self) -> EvidenceParts {
+        EvidenceParts {
+            files: self.files,
+            errors: self.errors,
+            notes: self.notes,
+            regions: self.regions,
+        }
     }
+}
+
+/// What a finished collector leaves for the manifest.
+#[derive(Debug)]
+pub struct EvidenceParts {
+    pub files: Vec<FileRecord>,
+    pub errors: Vec<CallError>,
+    pub notes: BTreeMap<String, serde_json::Value>,
+    pub regions: BTreeMap<String, CollectorStatus>,
 }

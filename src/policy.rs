@@ -3,13 +3,24 @@
 
 use serde_json::{json, Value};
 
-use crate::registry::CollectorSpec;
+use crate::registry::{CollectorSpec, Scope};
+
+/// What the run itself needs when a regional collector runs without --region: the list of the
+/// account's enabled regions. (sts:GetCallerIdentity needs no permission.)
+pub const REGIONAL_RUN_PERMISSIONS: &[&str] = &["ec2:DescribeRegions"];
 
 /// An identity-based policy allowing exactly the actions of `collectors`, sorted and unique.
 pub fn policy_for(collectors: &[&CollectorSpec]) -> Value {
+    let regional = collectors.iter().any(|spec| spec.scope == Scope::Regional);
     let mut actions: Vec<&str> = collectors
         .iter()
         .flat_map(|spec| spec.permissions.iter().copied())
+        .chain(
+            REGIONAL_RUN_PERMISSIONS
+                .iter()
+                .copied()
+                .filter(|_| regional),
+        )
         .collect();
     actions.sort_unstable();
     actions.dedup();

@@ -6,21 +6,20 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::aws::{self, CallCounter, Clients, Identity};
+use crate::aws::{self, Clients, Identity};
 use crate::bundle::manifest::{
     Account, BundleStatus, CollectorRecord, CollectorStatus, ControlRecord, FindingsSummary,
-    Manifest, Run, RunOptions, Tool, SCHEMA_VERSION,
+    Manifest, RegionRecord, Run, RunOptions, Tool, SCHEMA_VERSION,
 };
 use crate::bundle::{self, BundlePaths, Staging};
 use crate::collectors::{iam_account_summary, Context};
 use crate::config::CollectConfig;
 use crate::controls::Control;
 use crate::error::{Error, ExitCode};
-use crate::evidence::{CallError, CollectError, Evidence};
-use crate::registry::CollectorSpec;
+use crate::evidence::{CallError, CollectError, Evidence, EvidenceParts};
+use crate::registry::{CollectorSpec, Scope};
 
 /// The result of a `collect` that wrote a bundle.
 #[derive(Debug)]
@@ -56,7 +55,7 @@ pub async fn collect(config: &CollectConfig) -> Result<CollectOutcome, Error> {
         .map_err(|e| Error::NoCredentials {
             detail: crate::error::chain(&e),
         })?;
-    collect_with(config, Clients::new(sdk)).await
+    collect_with(config, Clients::new(sdk, config.concurrency)).await
 }
 
 /// Runs `collect` with the given clients (tests pass clients with mocked responses).
@@ -66,9 +65,9 @@ pub async fn collect_with(
 ) -> Result<CollectOutcome, Error> {
     let started_at = chrono::Utc::now();
     let clock = Instant::now();
-    let run_counter = Arc::new(CallCounter::default());
+    let run_clients = clients.counted();
 
-    let sts = clients.counted(run_counter.clone()).sts();
+    let sts = run_clients.sts();
     let caller = sts.get_caller_identity().send().await.map_err(|e| {
         let err = CallError::from_sdk("", "GetCallerIdentity", &e);
         Error::CallerIdentity {
@@ -80,20 +79,13 @@ pub async fn collect_with(
         caller.account().unwrap_or_default().to_string(),
         caller.arn().unwrap_or_default().to_string(),
     );
-    let regions = if config.regions.is_empty() {
-        vec![clients
-            .sdk_config()
-            .region()
-            .map_or(aws::DEFAULT_HOME_REGION.to_string(), |r| r.to_string())]
-    } else {
-        config.regions.clone()
-    };
+    let regions = covered_regions(config, &run_clients).await?;
     tracing::info!(account = %identity.account_id, caller = %identity.caller_arn, "identified account");
 
     let name = bundle::bundle_name(&identity.account_id, started_at);
     let staging = Staging::create(&config.out, &name)?;
 
-    let records = run_collectors(config, &clients, &identity, &staging).await?;
+    let records = run_collectors(config, &clients, &identity, &regions, &staging).await?;
 
     let finished_at = chrono::Utc::now();
     let manifest = build_manifest(ManifestInput {
@@ -101,7 +93,7 @@ pub async fn collect_with(
         identity: &identity,
         regions,
         records,
-        run_counter: &run_counter,
+        run_clients: &run_clients,
         started_at,
         finished_at,
         duration_ms: clock.elapsed().as_millis() as u64,
@@ -110,10 +102,51 @@ pub async fn collect_with(
     Ok(CollectOutcome { manifest, paths })
 }
 
+/// The regions to cover: those asked for, else the account's enabled regions
+/// (ec2:DescribeRegions without AllRegions, keeping opted-in and opt-in-not-required ones).
+async fn covered_regions(
+    config: &CollectConfig,
+    run_clients: &aws::CountedClients,
+) -> Result<Vec<String>, Error> {
+    let mut regions = if !config.regions.is_empty() {
+        config.regions.clone()
+    } else if !config.collectors.iter().any(|s| s.scope == Scope::Regional) {
+        // Only global collectors: no need to ask which regions are enabled.
+        vec![run_clients.home_region()]
+    } else {
+        let home = run_clients.home_region();
+        let output = run_clients
+            .ec2(&home)
+            .describe_regions()
+            .send()
+            .await
+            .map_err(|e| {
+                let err = CallError::from_sdk(&home, "DescribeRegions", &e);
+                Error::Regions {
+                    code: err.code,
+                    message: err.message,
+                }
+            })?;
+        output
+            .regions()
+            .iter()
+            .filter(|r| {
+                r.opt_in_status()
+                    .is_none_or(|s| s == "opt-in-not-required" || s == "opted-in")
+            })
+            .filter_map(|r| r.region_name().map(str::to_string))
+            .collect()
+    };
+    regions.sort();
+    regions.dedup();
+    Ok(regions)
+}
+
 async fn run_collectors(
     config: &CollectConfig,
     clients: &Clients,
     identity: &Identity,
+    regions: &[String],
     staging: &Staging,
 ) -> Result<Vec<CollectorRecord>, Error> {
     let progress = if config.progress {
@@ -130,24 +163,24 @@ async fn run_collectors(
     );
     progress.enable_steady_tick(std::time::Duration::from_millis(120));
 
-    let limit = Arc::new(Semaphore::new(config.concurrency.max(1)));
+    // Every collector starts at once; the HTTP layer bounds the requests in flight.
+    let regions = Arc::new(regions.to_vec());
     let mut tasks = JoinSet::new();
     let mut task_specs = HashMap::new();
     for spec in config.collectors.iter().copied() {
-        let counter = Arc::new(CallCounter::default());
         let ctx = Context {
             identity: identity.clone(),
-            clients: clients.counted(counter.clone()),
+            clients: clients.counted(),
             settings: config.settings.clone(),
+            regions: regions.clone(),
+            concurrency: config.concurrency,
         };
         let root = staging.root().to_path_buf();
-        let limit = limit.clone();
         let handle = tasks.spawn(async move {
-            let _permit = limit.acquire_owned().await.expect("semaphore stays open");
             let clock = Instant::now();
             let mut evidence = Evidence::new(root, spec.id);
             let result = (spec.run)(&ctx, &mut evidence).await;
-            (result, evidence, counter, clock.elapsed())
+            (result, evidence, ctx.clients, clock.elapsed())
         });
         task_specs.insert(handle.id(), spec);
     }
@@ -182,7 +215,7 @@ async fn run_collectors(
                     spec,
                     None,
                     Evidence::new("", spec.id),
-                    &CallCounter::default(),
+                    &clients.counted(),
                     0,
                 );
                 record.status = CollectorStatus::Failed;
@@ -211,19 +244,67 @@ fn record_of(
     spec: &CollectorSpec,
     fatal: Option<CollectError>,
     evidence: Evidence,
-    counter: &CallCounter,
+    counted: &aws::CountedClients,
     duration_ms: u64,
 ) -> CollectorRecord {
-    let (mut files, mut errors, notes) = evidence.into_parts();
-    let status = match (&fatal, errors.is_empty()) {
-        (Some(_), _) => CollectorStatus::Failed,
-        (None, true) => CollectorStatus::Collected,
-        (None, false) => CollectorStatus::Partial,
-    };
-    if let Some(CollectError::Call(err)) = fatal {
+    let EvidenceParts {
+        mut files,
+        mut errors,
+        notes,
+        regions: region_status,
+    } = evidence.into_parts();
+    if let Some(CollectError::Call(err)) = &fatal {
         tracing::warn!(collector = spec.id, error = %err, "collector failed");
-        errors.push(err);
+        errors.push(err.clone());
     }
+    let status = if fatal.is_some() {
+        CollectorStatus::Failed
+    } else if !errors.is_empty()
+        || region_status
+            .values()
+            .any(|s| *s != CollectorStatus::Collected)
+    {
+        CollectorStatus::Partial
+    } else {
+        CollectorStatus::Collected
+    };
+
+    // One entry per region that was worked on or called, with its calls and errors.
+    let counts = counted.counts();
+    let mut names: Vec<String> = region_status.keys().cloned().collect();
+    names.extend(counts.iter().map(|(region, ..)| region.clone()));
+    names.extend(
+        errors
+            .iter()
+            .map(|e| e.region.clone())
+            .filter(|r| !r.is_empty()),
+    );
+    names.sort();
+    names.dedup();
+    let regions = names
+        .into_iter()
+        .map(|region| {
+            let (api_calls, api_retries) = counts
+                .iter()
+                .find(|(r, ..)| *r == region)
+                .map_or((0, 0), |(_, calls, retries)| (*calls, *retries));
+            let error_count = errors.iter().filter(|e| e.region == region).count();
+            let status = region_status.get(&region).copied().unwrap_or(
+                match (fatal.is_some(), error_count) {
+                    (true, n) if n > 0 => CollectorStatus::Failed,
+                    (_, 0) => CollectorStatus::Collected,
+                    _ => CollectorStatus::Partial,
+                },
+            );
+            RegionRecord {
+                region,
+                status,
+                api_calls,
+                api_retries,
+                errors: error_count,
+            }
+        })
+        .collect();
     files.sort_by(|a, b| a.path.cmp(&b.path));
     CollectorRecord {
         id: spec.id.to_string(),
@@ -231,10 +312,11 @@ fn record_of(
         controls: spec.controls.to_vec(),
         scope: spec.scope,
         status,
-        api_calls: counter.requests(),
-        api_retries: counter.retries(),
+        api_calls: counts.iter().map(|(_, calls, _)| calls).sum(),
+        api_retries: counts.iter().map(|(_, _, retries)| retries).sum(),
         duration_ms,
         errors,
+        regions,
         files,
         notes,
     }
@@ -245,7 +327,7 @@ struct ManifestInput<'a> {
     identity: &'a Identity,
     regions: Vec<String>,
     records: Vec<CollectorRecord>,
-    run_counter: &'a CallCounter,
+    run_clients: &'a aws::CountedClients,
     started_at: chrono::DateTime<chrono::Utc>,
     finished_at: chrono::DateTime<chrono::Utc>,
     duration_ms: u64,
@@ -257,7 +339,7 @@ fn build_manifest(input: ManifestInput<'_>) -> Manifest {
         identity,
         regions,
         records,
-        run_counter,
+        run_clients,
         started_at,
         finished_at,
         duration_ms,
@@ -312,8 +394,10 @@ fn build_manifest(input: ManifestInput<'_>) -> Manifest {
             started_at: rfc3339(started_at),
             finished_at: rfc3339(finished_at),
             duration_ms,
-            api_calls: run_counter.requests() + records.iter().map(|r| r.api_calls).sum::<u64>(),
-            api_retries: run_counter.retries() + records.iter().map(|r| r.api_retries).sum::<u64>(),
+            api_calls: run_clients.counts().iter().map(|(_, c, _)| c).sum::<u64>()
+                + records.iter().map(|r| r.api_calls).sum::<u64>(),
+            api_retries: run_clients.counts().iter().map(|(_, _, r)| r).sum::<u64>()
+                + records.iter().map(|r| r.api_retries).sum::<u64>(),
             options: RunOptions {
                 profile: config.aws.profile.clone(),
                 regions: config.regions.clone(),

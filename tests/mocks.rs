@@ -1,11 +1,10 @@
 //! SDK-level tests with `aws-smithy-mocks`: the credential report state machine, and failure
 //! isolation across collectors, which the emulator cannot produce (it has no AccessDenied).
 
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
-use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_credential_types::Credentials;
 use aws_sdk_iam::config::retry::RetryConfig;
 use aws_sdk_iam::error::ErrorMetadata;
 use aws_sdk_iam::operation::generate_credential_report::{
@@ -31,19 +30,10 @@ use aws_sdk_iam::types::error::{
 };
 use aws_sdk_iam::types::{PasswordPolicy, ReportFormatType, ReportStateType, SummaryKeyType};
 use aws_sdk_iam::Client as Iam;
-use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput;
-use aws_sdk_sts::Client as Sts;
-use aws_smithy_mocks::{
-    create_mock_http_client, mock, mock_client, MockResponseInterceptor, Rule, RuleMode,
-};
-use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
-use soc2_evidence::aws::{AwsSettings, Clients};
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use soc2_evidence::bundle::manifest::{BundleStatus, CollectorStatus};
 use soc2_evidence::collectors::iam_credential_report::{fetch, ReportTiming};
-use soc2_evidence::collectors::CollectorSettings;
-use soc2_evidence::config::CollectConfig;
 use soc2_evidence::error::ExitCode;
-use soc2_evidence::registry;
 use tokio::time::Instant;
 
 const REPORT: &[u8] = include_bytes!("../fixtures/credential-report.csv");
@@ -221,19 +211,9 @@ async fn access_denied_is_not_retried_and_names_the_operation() {
 
 // ---- The whole run, in process, with every call mocked ----
 
-fn caller_identity() -> Rule {
-    mock!(Sts::get_caller_identity).then_output(|| {
-        GetCallerIdentityOutput::builder()
-            .account("123456789012")
-            .arn("arn:aws:sts::123456789012:assumed-role/audit-readonly/ci")
-            .user_id("AROAEXAMPLE:ci")
-            .build()
-    })
-}
-
 fn healthy_account_rules() -> Vec<Rule> {
     vec![
-        caller_identity(),
+        common::mock::caller_identity(),
         mock!(Iam::generate_credential_report).then_output(|| state(ReportStateType::Complete)),
         mock!(Iam::get_credential_report).then_output(report),
         mock!(Iam::get_account_summary).then_output(|| {
@@ -272,42 +252,20 @@ async fn run_with(
     overrides: Vec<Rule>,
     out: &std::path::Path,
 ) -> soc2_evidence::run::CollectOutcome {
-    let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-    for rule in overrides.iter().chain(healthy_account_rules().iter()) {
-        interceptor = interceptor.with_rule(rule);
-    }
-    let sdk = aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "AKIDMOCK",
-            "mock-secret",
-            None,
-            None,
-            "mock",
-        )))
-        .http_client(create_mock_http_client())
-        .retry_config(RetryConfig::disabled())
-        .build();
-    let clients = Clients::new(sdk).with_interceptor(SharedInterceptor::new(interceptor));
-    let settings = CollectorSettings {
-        credential_report: timing(),
-    };
-    let config = CollectConfig {
-        aws: AwsSettings::default(),
-        regions: vec![],
-        out: out.to_path_buf(),
-        collectors: registry::select(&[], &[]),
-        only: vec![],
-        skip: vec![],
-        concurrency: 4,
-        settings: Arc::new(settings),
-        progress: false,
-    };
+    let healthy = healthy_account_rules();
+    let rules: Vec<&Rule> = overrides.iter().chain(healthy.iter()).collect();
+    let clients = common::mock::clients(&rules);
+    let config = common::mock::config(out, &IAM_COLLECTORS, &["us-east-1"]);
     soc2_evidence::run::collect_with(&config, clients)
         .await
         .expect("a bundle is written")
 }
+
+const IAM_COLLECTORS: [&str; 3] = [
+    "iam-credential-report",
+    "iam-account-summary",
+    "iam-password-policy",
+];
 
 #[tokio::test(start_paused = true)]
 async fn a_healthy_account_is_collected_completely() {

@@ -112,9 +112,21 @@ pub struct CollectorRecord {
     pub api_retries: u64,
     pub duration_ms: u64,
     pub errors: Vec<CallError>,
+    /// Status and calls per region (`global` for global services), sorted by region.
+    pub regions: Vec<RegionRecord>,
     pub files: Vec<FileRecord>,
     /// Facts about the collection itself (e.g. the credential report's generation time).
     pub notes: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RegionRecord {
+    pub region: String,
+    pub status: CollectorStatus,
+    pub api_calls: u64,
+    pub api_retries: u64,
+    /// How many of the collector's errors happened in this region.
+    pub errors: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -2,21 +2,91 @@
 //! `SPEC` for the registry and a plain async `collect` function. Analysis of what they gather
 //! happens later, as pure functions over the written evidence.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::aws::{CountedClients, Identity};
+use crate::bundle::manifest::CollectorStatus;
+use crate::evidence::{CallError, CollectError, Evidence};
 
 pub mod iam_account_summary;
 pub mod iam_credential_report;
 pub mod iam_password_policy;
 
-/// What every collector receives: who the account is, its own counted clients, and settings.
+/// What every collector receives: who the account is, its own counted clients, the regions
+/// the run covers, and settings.
 #[derive(Debug, Clone)]
 pub struct Context {
     pub identity: Identity,
     pub clients: CountedClients,
     pub settings: Arc<CollectorSettings>,
+    /// The regions the run covers, sorted.
+    pub regions: Arc<Vec<String>>,
+    /// How many independent calls to keep in flight when fanning out over buckets or keys
+    /// (the HTTP layer enforces the same bound for the whole run).
+    pub concurrency: usize,
+}
+
+/// What one region gave: its value and the calls that failed without spoiling the rest.
+#[derive(Debug)]
+pub struct RegionOutput<T> {
+    pub value: T,
+    pub errors: Vec<CallError>,
+}
+
+impl<T> RegionOutput<T> {
+    pub fn complete(value: T) -> Self {
+        RegionOutput {
+            value,
+            errors: Vec::new(),
+        }
+    }
+}
+
+/// Runs `per_region` for every covered region at once and records how each went. A region
+/// whose call failed is recorded with its error and left out of the result; the collector
+/// fails only when every region failed. Results come sorted by region.
+pub async fn for_each_region<T, F, Fut>(
+    ctx: &Context,
+    out: &mut Evidence,
+    per_region: F,
+) -> Result<Vec<(String, T)>, CollectError>
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = Result<RegionOutput<T>, CallError>>,
+{
+    let work = ctx.regions.iter().map(|region| {
+        let future = per_region(region.clone());
+        async move { (region.clone(), future.await) }
+    });
+    let mut results = futures_util::future::join_all(work).await;
+    results.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut values = Vec::new();
+    for (region, result) in results {
+        match result {
+            Ok(output) => {
+                let status = if output.errors.is_empty() {
+                    CollectorStatus::Collected
+                } else {
+                    CollectorStatus::Partial
+                };
+                for error in output.errors {
+                    out.error(error);
+                }
+                out.region(&region, status);
+                values.push((region, output.value));
+            }
+            Err(error) => {
+                out.error(error);
+                out.region(&region, CollectorStatus::Failed);
+            }
+        }
+    }
+    if values.is_empty() && !ctx.regions.is_empty() {
+        return Err(CollectError::AllRegionsFailed);
+    }
+    Ok(values)
 }
 
 /// Tunables of individual collectors.

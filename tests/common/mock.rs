@@ -1,0 +1,99 @@
+//! Mocked AWS for in-process tests: every client of the run answers from `aws-smithy-mocks`
+//! rules (MatchAny: the first rule that matches the request and still has responses wins).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::Credentials;
+use aws_sdk_iam::config::retry::RetryConfig;
+use aws_smithy_mocks::{create_mock_http_client, mock, MockResponseInterceptor, Rule, RuleMode};
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
+use soc2_evidence::aws::{AwsSettings, Clients, Identity};
+use soc2_evidence::collectors::iam_credential_report::ReportTiming;
+use soc2_evidence::collectors::{CollectorSettings, Context};
+use soc2_evidence::config::CollectConfig;
+use soc2_evidence::registry;
+
+pub const ACCOUNT: &str = "123456789012";
+pub const CALLER: &str = "arn:aws:sts::123456789012:assumed-role/audit-readonly/ci";
+
+/// Clients for the whole run whose every call is served by `rules` (retries disabled, so each
+/// rule response is one call).
+pub fn clients(rules: &[&Rule]) -> Clients {
+    let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
+    for rule in rules {
+        interceptor = interceptor.with_rule(rule);
+    }
+    let sdk = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "AKIDMOCK",
+            "mock-secret",
+            None,
+            None,
+            "mock",
+        )))
+        .http_client(create_mock_http_client())
+        .retry_config(RetryConfig::disabled())
+        .build();
+    Clients::new(sdk, 4).with_interceptor(SharedInterceptor::new(interceptor))
+}
+
+pub fn settings() -> CollectorSettings {
+    CollectorSettings {
+        credential_report: ReportTiming {
+            deadline: Duration::from_secs(60),
+            first_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(8),
+        },
+    }
+}
+
+/// The context one collector receives, for calling its `collect` function directly.
+pub fn context(clients: &Clients, regions: &[&str]) -> Context {
+    Context {
+        identity: Identity::new(ACCOUNT.to_string(), CALLER.to_string()),
+        clients: clients.counted(),
+        settings: Arc::new(settings()),
+        regions: Arc::new(regions.iter().map(|r| r.to_string()).collect()),
+        concurrency: 4,
+    }
+}
+
+/// A `collect` configuration writing into `out`; no collector ids means all of them.
+pub fn config(out: &Path, collectors: &[&str], regions: &[&str]) -> CollectConfig {
+    let only: Vec<String> = collectors.iter().map(|c| c.to_string()).collect();
+    CollectConfig {
+        aws: AwsSettings::default(),
+        regions: regions.iter().map(|r| r.to_string()).collect(),
+        out: out.to_path_buf(),
+        collectors: registry::select(&only, &[]),
+        only,
+        skip: vec![],
+        concurrency: 4,
+        settings: Arc::new(settings()),
+        progress: false,
+    }
+}
+
+/// sts:GetCallerIdentity as every run starts with it.
+pub fn caller_identity() -> Rule {
+    mock!(aws_sdk_sts::Client::get_caller_identity).then_output(|| {
+        aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput::builder()
+            .account(ACCOUNT)
+            .arn(CALLER)
+            .user_id("AROAEXAMPLE:ci")
+            .build()
+    })
+}
+
+/// Error metadata as AWS sends it, e.g. `meta("AccessDenied")`.
+pub fn meta(code: &str) -> aws_sdk_iam::error::ErrorMetadata {
+    aws_sdk_iam::error::ErrorMetadata::builder()
+        .code(code)
+        .message(format!("{code} (mocked)"))
+        .build()
+}
