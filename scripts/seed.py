@@ -1,0 +1,318 @@
+#!/usr/bin/env python3
+"""Seed a sample AWS account into a local emulator (moto) for soc2-evidence demos.
+
+Usage: seed.py --endpoint-url http://127.0.0.1:PORT
+
+Creates, in us-east-1, using dummy credentials and only the given local endpoint:
+  - an account password policy (length 14, all character classes, reuse 24, max age 90 days)
+  - groups `admins` (customer managed policy AdministratorAccessCustom: "*" on "*") and `developers`
+  - users
+      alice  console password + enabled virtual MFA device, in admins
+      bob    console password, no MFA, one access key, in developers
+      carol  no console, two access keys, an inline user policy
+      dave   no console, no keys, a directly attached customer managed policy
+  - roles
+      ci-deployer       trusts external account 111122223333 without an ExternalId condition
+      auditor-readonly  trusts this account's root with an sts:ExternalId condition
+    each with an attached customer managed policy
+
+Entities that already exist are skipped (reported as "exists"), so running it twice is harmless.
+Refuses any endpoint whose host is not 127.0.0.1 or localhost. Never prints secrets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from urllib.parse import urlparse
+
+REGION = "us-east-1"
+EXTERNAL_ACCOUNT = "111122223333"
+AUDITOR_EXTERNAL_ID = "soc2-audit-7f3c1e"
+# Satisfies the password policy below; a throwaway value for an emulator, never a real secret.
+DEMO_PASSWORD = "Demo-Emulator-Passw0rd!"
+
+PASSWORD_POLICY = dict(
+    MinimumPasswordLength=14,
+    RequireSymbols=True,
+    RequireNumbers=True,
+    RequireUppercaseCharacters=True,
+    RequireLowercaseCharacters=True,
+    AllowUsersToChangePassword=True,
+    MaxPasswordAge=90,
+    PasswordReusePrevention=24,
+)
+
+
+def doc(statements: list[dict]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+POLICIES = {
+    "AdministratorAccessCustom": (
+        "Full access (customer managed copy of AdministratorAccess)",
+        doc([{"Effect": "Allow", "Action": "*", "Resource": "*"}]),
+    ),
+    "ReportsReadOnly": (
+        "Read the reports bucket",
+        doc(
+            [
+                {
+                    "Effect": "Allow",
+                    "Action": ["s3:GetObject", "s3:ListBucket"],
+                    "Resource": ["arn:aws:s3:::example-reports", "arn:aws:s3:::example-reports/*"],
+                }
+            ]
+        ),
+    ),
+    "CiDeployerPolicy": (
+        "Deploy application artifacts and update services",
+        doc(
+            [
+                {
+                    "Effect": "Allow",
+                    "Action": ["s3:PutObject", "ecs:UpdateService", "ecs:DescribeServices"],
+                    "Resource": "*",
+                },
+                {
+                    "Effect": "Allow",
+                    "Action": "iam:PassRole",
+                    "Resource": "arn:aws:iam::*:role/app-*",
+                },
+            ]
+        ),
+    ),
+    "AuditorReadOnlyCustom": (
+        "Read-only access for the external auditor",
+        doc(
+            [
+                {
+                    "Effect": "Allow",
+                    "Action": [
+                        "iam:Get*",
+                        "iam:List*",
+                        "iam:GenerateCredentialReport",
+                        "cloudtrail:Describe*",
+                        "cloudtrail:Get*",
+                        "config:Describe*",
+                        "guardduty:Get*",
+                        "guardduty:List*",
+                    ],
+                    "Resource": "*",
+                }
+            ]
+        ),
+    ),
+}
+
+CAROL_INLINE_NAME = "carol-logs-read"
+CAROL_INLINE = doc(
+    [
+        {
+            "Effect": "Allow",
+            "Action": ["logs:GetLogEvents", "logs:DescribeLogStreams"],
+            "Resource": "*",
+        }
+    ]
+)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--endpoint-url", required=True, help="emulator URL, e.g. http://127.0.0.1:5000")
+    args = p.parse_args(argv)
+    url = urlparse(args.endpoint_url)
+    if url.scheme not in ("http", "https") or url.hostname not in ("127.0.0.1", "localhost"):
+        p.error(
+            f"refusing endpoint {args.endpoint_url!r}: only http(s)://127.0.0.1 or localhost "
+            "emulators may be seeded"
+        )
+    return args
+
+
+class Seeder:
+    def __init__(self, endpoint_url: str):
+        # Never let a profile, config file or real credentials take part.
+        for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+            os.environ.pop(var, None)
+        os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+        import boto3
+        from botocore.config import Config
+
+        session = boto3.session.Session(
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name=REGION,
+        )
+        cfg = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5, read_timeout=60)
+        self.iam = session.client("iam", endpoint_url=endpoint_url, config=cfg)
+        self.sts = session.client("sts", endpoint_url=endpoint_url, config=cfg)
+        self.account = self.sts.get_caller_identity()["Account"]
+        self.created = 0
+        self.skipped = 0
+        self.lines: list[str] = []
+
+    def _try(self, fn, **kw) -> bool:
+        """Call fn; True if it created something, False if the entity already existed."""
+        try:
+            fn(**kw)
+            self.created += 1
+            return True
+        except self.iam.exceptions.EntityAlreadyExistsException:
+            self.skipped += 1
+            return False
+
+    def policy_arn(self, name: str) -> str:
+        return f"arn:aws:iam::{self.account}:policy/{name}"
+
+    def ensure_policy(self, name: str) -> None:
+        description, document = POLICIES[name]
+        self._try(
+            self.iam.create_policy,
+            PolicyName=name,
+            PolicyDocument=document,
+            Description=description,
+        )
+
+    def ensure_group(self, name: str, policies: list[str]) -> None:
+        self._try(self.iam.create_group, GroupName=name)
+        for p in policies:
+            self.iam.attach_group_policy(GroupName=name, PolicyArn=self.policy_arn(p))
+
+    def ensure_user(self, name: str, console: bool, keys: int, groups: list[str]) -> None:
+        self._try(self.iam.create_user, UserName=name, Tags=[{"Key": "team", "Value": "demo"}])
+        if console:
+            self._try(
+                self.iam.create_login_profile,
+                UserName=name,
+                Password=DEMO_PASSWORD,
+                PasswordResetRequired=False,
+            )
+        have = len(self.iam.list_access_keys(UserName=name)["AccessKeyMetadata"])
+        for _ in range(max(0, keys - have)):
+            self.iam.create_access_key(UserName=name)  # secret is discarded, never printed
+            self.created += 1
+        for g in groups:
+            self.iam.add_user_to_group(GroupName=g, UserName=name)
+
+    def ensure_virtual_mfa(self, user: str) -> None:
+        if self.iam.list_mfa_devices(UserName=user)["MFADevices"]:
+            self.skipped += 1
+            return
+        serial = None
+        try:
+            serial = self.iam.create_virtual_mfa_device(VirtualMFADeviceName=user)["VirtualMFADevice"][
+                "SerialNumber"
+            ]
+        except self.iam.exceptions.EntityAlreadyExistsException:
+            for dev in self.iam.list_virtual_mfa_devices()["VirtualMFADevices"]:
+                if dev["SerialNumber"].endswith(f":mfa/{user}"):
+                    serial = dev["SerialNumber"]
+            if serial is None:
+                raise
+        self.iam.enable_mfa_device(
+            UserName=user,
+            SerialNumber=serial,
+            AuthenticationCode1="123456",
+            AuthenticationCode2="654321",
+        )
+        self.created += 1
+
+    def ensure_role(self, name: str, trust: dict, policy: str, description: str) -> None:
+        self._try(
+            self.iam.create_role,
+            RoleName=name,
+            AssumeRolePolicyDocument=json.dumps(trust),
+            Description=description,
+        )
+        self.iam.attach_role_policy(RoleName=name, PolicyArn=self.policy_arn(policy))
+
+    def run(self) -> None:
+        iam = self.iam
+        try:
+            iam.get_account_password_policy()
+            self.skipped += 1
+        except iam.exceptions.NoSuchEntityException:
+            iam.update_account_password_policy(**PASSWORD_POLICY)
+            self.created += 1
+
+        for name in POLICIES:
+            self.ensure_policy(name)
+
+        self.ensure_group("admins", ["AdministratorAccessCustom"])
+        self.ensure_group("developers", [])
+
+        self.ensure_user("alice", console=True, keys=0, groups=["admins"])
+        self.ensure_virtual_mfa("alice")
+        self.ensure_user("bob", console=True, keys=1, groups=["developers"])
+        self.ensure_user("carol", console=False, keys=2, groups=[])
+        iam.put_user_policy(UserName="carol", PolicyName=CAROL_INLINE_NAME, PolicyDocument=CAROL_INLINE)
+        self.ensure_user("dave", console=False, keys=0, groups=[])
+        iam.attach_user_policy(UserName="dave", PolicyArn=self.policy_arn("ReportsReadOnly"))
+
+        self.ensure_role(
+            "ci-deployer",
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{EXTERNAL_ACCOUNT}:root"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            },
+            "CiDeployerPolicy",
+            "Assumed by the CI system in another account (no ExternalId)",
+        )
+        self.ensure_role(
+            "auditor-readonly",
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{self.account}:root"},
+                        "Action": "sts:AssumeRole",
+                        "Condition": {"StringEquals": {"sts:ExternalId": AUDITOR_EXTERNAL_ID}},
+                    }
+                ],
+            },
+            "AuditorReadOnlyCustom",
+            "Read-only role for the auditor (requires sts:ExternalId)",
+        )
+
+    def summary(self, endpoint_url: str) -> str:
+        return "\n".join(
+            [
+                f"Seeded sample account {self.account} at {endpoint_url} ({REGION}): "
+                f"{self.created} created, {self.skipped} already existed",
+                "  password policy: min length 14, symbols/numbers/upper/lower, reuse 24, max age 90",
+                "  groups:  admins (AdministratorAccessCustom: * on *), developers",
+                "  users:   alice (console, virtual MFA, admins)",
+                "           bob   (console, no MFA, 1 access key, developers)",
+                f"           carol (no console, 2 access keys, inline policy {CAROL_INLINE_NAME})",
+                "           dave  (no console, no keys, attached ReportsReadOnly)",
+                f"  roles:   ci-deployer (trusts {EXTERNAL_ACCOUNT} without ExternalId, CiDeployerPolicy)",
+                f"           auditor-readonly (trusts {self.account} root with sts:ExternalId, "
+                "AuditorReadOnlyCustom)",
+            ]
+        )
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    try:
+        seeder = Seeder(args.endpoint_url)
+        seeder.run()
+    except Exception as e:  # noqa: BLE001 - report any boto/connection error in one line
+        print(f"seed.py: seeding {args.endpoint_url} failed: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+    print(seeder.summary(args.endpoint_url))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
