@@ -15,6 +15,15 @@ Creates, in us-east-1, using dummy credentials and only the given local endpoint
       ci-deployer       trusts external account 111122223333 without an ExternalId condition
       auditor-readonly  trusts this account's root with an sts:ExternalId condition
     each with an attached customer managed policy
+and, for the regional collectors, in us-east-1 and eu-west-1:
+  - security groups open to the world on 22 and 443 (us-east-1) and 3389 (eu-west-1), and one
+    reachable only from 10.0.0.0/8
+  - KMS keys: symmetric with and without rotation (us-east-1), asymmetric and disabled (eu-west-1)
+  - a multi-region trail with log file validation (us-east-1) and a single-region trail without
+    (eu-west-1), with their log buckets
+  - buckets with a public-read ACL, a public bucket policy, and a full bucket-level block; an
+    account-level public access block that blocks ACLs only
+  - a GuardDuty detector in us-east-1 only
 
 Entities that already exist are skipped (reported as "exists"), so running it twice is harmless.
 Refuses any endpoint whose host is not 127.0.0.1 or localhost. Never prints secrets.
@@ -29,6 +38,7 @@ import sys
 from urllib.parse import urlparse
 
 REGION = "us-east-1"
+SECOND_REGION = "eu-west-1"
 EXTERNAL_ACCOUNT = "111122223333"
 AUDITOR_EXTERNAL_ID = "soc2-audit-7f3c1e"
 # Satisfies the password policy below; a throwaway value for an emulator, never a real secret.
@@ -284,6 +294,154 @@ class Seeder:
             "Read-only role for the auditor (requires sts:ExternalId)",
         )
 
+    def regional(self, endpoint_url: str) -> None:
+        """Resources of the regional collectors. Skips what exists (by name), like the rest."""
+        import boto3
+        from botocore.config import Config
+
+        cfg = Config(retries={"max_attempts": 2, "mode": "standard"})
+        session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing")
+
+        def client(service: str, region: str):
+            return session.client(service, endpoint_url=endpoint_url, region_name=region, config=cfg)
+
+        # Security groups in the default VPC of each region.
+        groups = {
+            REGION: [("web-public", [(443, "0.0.0.0/0"), (22, "0.0.0.0/0")]), ("db-internal", [(5432, "10.0.0.0/8")])],
+            SECOND_REGION: [("rdp-open", [(3389, "0.0.0.0/0")])],
+        }
+        for region, specs in groups.items():
+            ec2 = client("ec2", region)
+            existing = {g["GroupName"] for g in ec2.describe_security_groups()["SecurityGroups"]}
+            for name, rules in specs:
+                if name in existing:
+                    self.skipped += 1
+                    continue
+                group_id = ec2.create_security_group(GroupName=name, Description=f"demo {name}")["GroupId"]
+                ec2.authorize_security_group_ingress(
+                    GroupId=group_id,
+                    IpPermissions=[
+                        {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": cidr}]}
+                        for port, cidr in rules
+                    ],
+                )
+                self.created += 1
+
+        # KMS keys, found again by their alias.
+        keys = {
+            REGION: [("alias/app-data", {}, True, True), ("alias/legacy-exports", {}, False, True)],
+            SECOND_REGION: [
+                ("alias/code-signing", {"KeySpec": "RSA_2048", "KeyUsage": "SIGN_VERIFY"}, False, True),
+                ("alias/retired", {}, False, False),
+            ],
+        }
+        for region, specs in keys.items():
+            kms = client("kms", region)
+            aliases = {a["AliasName"] for a in kms.list_aliases()["Aliases"]}
+            for alias, create_args, rotate, enabled in specs:
+                if alias in aliases:
+                    self.skipped += 1
+                    continue
+                key_id = kms.create_key(Description=f"demo {alias}", **create_args)["KeyMetadata"]["KeyId"]
+                kms.create_alias(AliasName=alias, TargetKeyId=key_id)
+                if rotate:
+                    kms.enable_key_rotation(KeyId=key_id)
+                if not enabled:
+                    kms.disable_key(KeyId=key_id)
+                self.created += 1
+
+        # Buckets (each in its region), then trails writing to the log buckets.
+        buckets = [
+            ("demo-cloudtrail-logs", REGION),
+            ("demo-eu-trail-logs", SECOND_REGION),
+            ("demo-public-assets", REGION),
+            ("demo-public-website", REGION),
+            ("demo-private-data", SECOND_REGION),
+        ]
+        s3 = client("s3", REGION)
+        have = {b["Name"] for b in s3.list_buckets()["Buckets"]}
+        for name, region in buckets:
+            if name in have:
+                self.skipped += 1
+                continue
+            regional_s3 = client("s3", region)
+            if region == "us-east-1":
+                regional_s3.create_bucket(Bucket=name)
+            else:
+                regional_s3.create_bucket(
+                    Bucket=name, CreateBucketConfiguration={"LocationConstraint": region}
+                )
+            self.created += 1
+        client("s3", REGION).put_bucket_acl(Bucket="demo-public-assets", ACL="public-read")
+        client("s3", REGION).put_bucket_policy(
+            Bucket="demo-public-website",
+            Policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": "*",
+                            "Action": "s3:GetObject",
+                            "Resource": "arn:aws:s3:::demo-public-website/*",
+                        }
+                    ],
+                }
+            ),
+        )
+        client("s3", SECOND_REGION).put_public_access_block(
+            Bucket="demo-private-data",
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
+            },
+        )
+        # The account-level block. boto3's s3control puts the account id in front of the host
+        # (123456789012.127.0.0.1), which cannot resolve: strip it just before the request is sent.
+        s3control = client("s3control", REGION)
+        prefix = f"{self.account}."
+
+        def to_emulator(request, **_):
+            request.url = request.url.replace(f"://{prefix}", "://", 1)
+
+        s3control.meta.events.register("before-send.s3-control", to_emulator)
+        s3control.put_public_access_block(
+            AccountId=self.account,
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": False,
+                "BlockPublicPolicy": False,
+                "RestrictPublicBuckets": False,
+            },
+        )
+
+        trails = [
+            ("org-audit", REGION, "demo-cloudtrail-logs", True, True),
+            ("eu-app", SECOND_REGION, "demo-eu-trail-logs", False, False),
+        ]
+        for name, region, bucket, multi_region, validation in trails:
+            ct = client("cloudtrail", region)
+            if any(t["Name"] == name for t in ct.describe_trails(includeShadowTrails=False)["trailList"]):
+                self.skipped += 1
+                continue
+            ct.create_trail(
+                Name=name,
+                S3BucketName=bucket,
+                IsMultiRegionTrail=multi_region,
+                EnableLogFileValidation=validation,
+            )
+            ct.start_logging(Name=name)
+            self.created += 1
+
+        guardduty = client("guardduty", REGION)
+        if guardduty.list_detectors()["DetectorIds"]:
+            self.skipped += 1
+        else:
+            guardduty.create_detector(Enable=True)
+            self.created += 1
+
     def summary(self, endpoint_url: str) -> str:
         return "\n".join(
             [
@@ -298,6 +456,12 @@ class Seeder:
                 f"  roles:   ci-deployer (trusts {EXTERNAL_ACCOUNT} without ExternalId, CiDeployerPolicy)",
                 f"           auditor-readonly (trusts {self.account} root with sts:ExternalId, "
                 "AuditorReadOnlyCustom)",
+                f"  {REGION}: security groups web-public (22, 443 open), db-internal; keys app-data "
+                "(rotated), legacy-exports (not rotated); multi-region trail org-audit; GuardDuty on",
+                f"  {SECOND_REGION}: security group rdp-open (3389 open); keys code-signing "
+                "(RSA_2048), retired (disabled); single-region trail eu-app; no GuardDuty",
+                "  S3: demo-public-assets (public-read ACL), demo-public-website (public policy), "
+                "demo-private-data (bucket block), account block: BlockPublicAcls only",
             ]
         )
 
@@ -307,6 +471,7 @@ def main(argv: list[str]) -> int:
     try:
         seeder = Seeder(args.endpoint_url)
         seeder.run()
+        seeder.regional(args.endpoint_url)
     except Exception as e:  # noqa: BLE001 - report any boto/connection error in one line
         print(f"seed.py: seeding {args.endpoint_url} failed: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
