@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::Serialize;
@@ -43,31 +44,52 @@ impl CallError {
     }
 
     /// Records an SDK error with the most precise code it carries: the service's error code, or
-    /// the kind of transport failure (timeout, dispatch, unparseable response).
-    pub fn from_sdk<E, R>(region: &str, operation: &str, err: &SdkError<E, R>) -> Self
+    /// the kind of transport failure (timeout, dispatch, unparseable response). An answer without
+    /// an AWS error code (an endpoint that does not implement the operation, a proxy's error page)
+    /// is recorded with its HTTP status, so it is never mistaken for an AWS refusal.
+    pub fn from_sdk<E>(region: &str, operation: &str, err: &SdkError<E, HttpResponse>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug + 'static,
     {
-        let code = match err {
-            SdkError::ServiceError(service) => service
-                .err()
-                .code()
-                .unwrap_or("UnknownServiceError")
-                .to_string(),
-            SdkError::TimeoutError(_) => "Timeout".to_string(),
-            SdkError::DispatchFailure(failure) if failure.is_timeout() => "Timeout".to_string(),
-            SdkError::DispatchFailure(_) => "DispatchFailure".to_string(),
-            SdkError::ResponseError(_) => "UnparseableResponse".to_string(),
-            SdkError::ConstructionFailure(_) => "RequestConstructionFailure".to_string(),
-            _ => "Unknown".to_string(),
-        };
-        let message = match err {
-            SdkError::ServiceError(service) => match service.err().message() {
-                Some(message) => message.to_string(),
-                None => crate::error::chain(err),
+        let (code, message) = match err {
+            SdkError::ServiceError(service) => match service.err().code() {
+                Some(code) => (
+                    code.to_string(),
+                    service
+                        .err()
+                        .message()
+                        .map_or_else(|| crate::error::chain(err), str::to_string),
+                ),
+                None => {
+                    let status = service.raw().status().as_u16();
+                    (
+                        format!("Http{status}"),
+                        format!(
+                            "the endpoint answered HTTP {status} without an AWS error code (does it implement {operation}?)"
+                        ),
+                    )
+                }
             },
-            _ => crate::error::chain(err),
+            SdkError::TimeoutError(_) => ("Timeout".to_string(), crate::error::chain(err)),
+            SdkError::DispatchFailure(failure) if failure.is_timeout() => {
+                ("Timeout".to_string(), crate::error::chain(err))
+            }
+            SdkError::DispatchFailure(_) => {
+                ("DispatchFailure".to_string(), crate::error::chain(err))
+            }
+            SdkError::ResponseError(response) => (
+                "UnparseableResponse".to_string(),
+                format!(
+                    "HTTP {}: the response could not be read as a {operation} answer: {}",
+                    response.raw().status().as_u16(),
+                    crate::error::chain(err)
+                ),
+            ),
+            SdkError::ConstructionFailure(_) => (
+                "RequestConstructionFailure".to_string(),
+                crate::error::chain(err),
+            ),
+            _ => ("Unknown".to_string(), crate::error::chain(err)),
         };
         CallError::new(region, operation, code, message)
     }
