@@ -581,3 +581,54 @@ async fn verify_reports_changed_missing_and_extra_files() {
     let output = run(binary().arg("verify").arg(&dir));
     assert_eq!(output.status.code(), Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_call_fails_its_collector_only_and_exits_3() {
+    let emulator = Emulator::start();
+    seed(&emulator, true).await;
+    // A proxy in front of the emulator refuses iam:GetAccountSummary the way AWS does.
+    let proxy = common::proxy::Proxy::start(&emulator.url, |request| {
+        (request.service == "iam" && request.operation == "GetAccountSummary")
+            .then(|| common::proxy::query_access_denied("iam:GetAccountSummary"))
+    });
+    let out = tempfile::tempdir().unwrap();
+    let output = run(binary()
+        .args([
+            "collect",
+            "--json",
+            "--max-attempts",
+            "1",
+            "--region",
+            "us-east-1",
+            "--endpoint-url",
+            &proxy.url,
+        ])
+        .arg("--out")
+        .arg(out.path()));
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output.stderr));
+    let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["status"], "incomplete");
+    assert_eq!(
+        proxy.intercepted.load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
+    let manifest = read_json(&bundle_dir(&summary).join("manifest.json"));
+    for c in manifest["collectors"].as_array().unwrap() {
+        if c["id"] == "iam-account-summary" {
+            assert_eq!(c["status"], "failed");
+            let error = &c["errors"][0];
+            assert_eq!(error["operation"], "GetAccountSummary");
+            assert_eq!(error["code"], "AccessDenied");
+            assert_eq!(error["region"], "global");
+            assert!(error["message"]
+                .as_str()
+                .unwrap()
+                .contains("not authorized"));
+        } else {
+            assert_eq!(c["status"], "collected", "{c:#}");
+        }
+    }
+    // The incomplete bundle is whole and verifiable.
+    let zip = PathBuf::from(summary["bundle"]["zip"].as_str().unwrap());
+    assert_eq!(run(binary().arg("verify").arg(&zip)).status.code(), Some(0));
+}

@@ -210,3 +210,4 @@ pub fn csv_rows(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> 
 }
 
 pub mod mock;
+pub mod proxy;
