@@ -44,16 +44,35 @@ pub fn collect_summary(outcome: &CollectOutcome) -> String {
         .collectors
         .iter()
         .map(|c| {
+            let regions = match c.scope {
+                crate::registry::Scope::Global => "global".to_string(),
+                crate::registry::Scope::Regional => {
+                    let covered: Vec<_> = c
+                        .regions
+                        .iter()
+                        .filter(|r| m.regions.contains(&r.region))
+                        .collect();
+                    let ok = covered
+                        .iter()
+                        .filter(|r| r.status == crate::bundle::manifest::CollectorStatus::Collected)
+                        .count();
+                    format!("{ok}/{} ok", covered.len())
+                }
+            };
             vec![
                 c.id.clone(),
                 c.status.as_str().to_string(),
+                regions,
                 c.files.len().to_string(),
                 c.api_calls.to_string(),
                 format!("{:.1}s", c.duration_ms as f64 / 1000.0),
             ]
         })
         .collect();
-    let mut out = table(&["COLLECTOR", "STATUS", "FILES", "CALLS", "TIME"], &rows);
+    let mut out = table(
+        &["COLLECTOR", "STATUS", "REGIONS", "FILES", "CALLS", "TIME"],
+        &rows,
+    );
     for c in &m.collectors {
         for e in &c.errors {
             let _ = writeln!(out, "  {}: {e}", c.id);
