@@ -637,11 +637,13 @@ pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectErr
         .map(|(arn, t)| (arn.clone(), t.home_region.clone()))
         .collect();
     let clients = &clients;
-    let details: Vec<_> = stream::iter(work)
+    let mut details: Vec<_> = stream::iter(work)
         .map(|(arn, home)| async move { trail_details(&clients[&home], arn, home).await })
         .buffer_unordered(ctx.concurrency.max(1))
         .collect()
         .await;
+    // Completion order varies; errors are recorded in ARN order.
+    details.sort_by(|a, b| a.0.cmp(&b.0));
 
     let read_regions: BTreeSet<&str> = listed.iter().map(|(r, _)| r.as_str()).collect();
     let mut collected = Vec::new();
