@@ -158,8 +158,9 @@ impl Evidence {
         value: &T,
         rows: Option<u64>,
     ) -> Result<(), Error> {
-        // Through `Value` first: its maps are sorted, so raw responses are deterministic.
-        let value = serde_json::to_value(value).expect("evidence types serialize to JSON");
+        // Through `Value` with every object's keys sorted, so files are deterministic whatever
+        // map type a collector used (serde_json keeps insertion order in this build).
+        let value = sorted(serde_json::to_value(value).expect("evidence types serialize to JSON"));
         let mut bytes = serde_json::to_vec_pretty(&value).expect("JSON values serialize");
         bytes.push(b'\n');
         self.bytes(name, &bytes, rows)
@@ -216,6 +217,20 @@ impl Evidence {
     }
 }
 
+/// `value` with the keys of every object, at any depth, in sorted order.
+pub fn sorted(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+        other => other,
+    }
+}
+
 /// What a finished collector leaves for the manifest.
 #[derive(Debug)]
 pub struct EvidenceParts {
@@ -223,4 +238,20 @@ pub struct EvidenceParts {
     pub errors: Vec<CallError>,
     pub notes: BTreeMap<String, serde_json::Value>,
     pub regions: BTreeMap<String, CollectorStatus>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_files_have_sorted_keys_at_every_depth() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut out = Evidence::new(dir.path(), "x");
+        let value = serde_json::json!({"b": 1, "a": [{"z": 1, "y": {"d": 0, "c": 0}}]});
+        out.json("v.json", &value, None).unwrap();
+        let text = std::fs::read_to_string(dir.path().join("evidence/x/v.json")).unwrap();
+        let compact: String = text.split_whitespace().collect();
+        assert_eq!(compact, r#"{"a":[{"y":{"c":0,"d":0},"z":1}],"b":1}"#);
+    }
 }

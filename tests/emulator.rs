@@ -11,6 +11,16 @@ use std::path::{Path, PathBuf};
 use common::{binary, collect, csv_rows, run, sha256_hex, text, Emulator, ACCOUNT};
 use serde_json::Value;
 
+/// The account-level IAM collectors this file is about (the regional ones have their own files).
+const IAM: [&str; 6] = [
+    "--collector",
+    "iam-credential-report",
+    "--collector",
+    "iam-account-summary",
+    "--collector",
+    "iam-password-policy",
+];
+
 /// What the seeded account holds, for assertions (and secrets that must never leak).
 struct Seeded {
     secrets: Vec<String>,
@@ -114,7 +124,7 @@ async fn collect_writes_a_complete_verified_bundle() {
     let emulator = Emulator::start();
     let seeded = seed(&emulator, true).await;
     let out = tempfile::tempdir().unwrap();
-    let (code, summary) = collect(&emulator, out.path(), &[]);
+    let (code, summary) = collect(&emulator, out.path(), &IAM);
     assert_eq!(code, 0, "summary: {summary:#}");
     assert_eq!(summary["status"], "complete");
     assert_eq!(summary["exit_code"], 0);
@@ -328,7 +338,7 @@ async fn credential_report_and_password_policy_hold_the_seeded_facts() {
     let emulator = Emulator::start();
     seed(&emulator, true).await;
     let out = tempfile::tempdir().unwrap();
-    let (code, summary) = collect(&emulator, out.path(), &[]);
+    let (code, summary) = collect(&emulator, out.path(), &IAM);
     assert_eq!(code, 0, "{summary:#}");
     let dir = bundle_dir(&summary);
     let evidence = dir.join("evidence");
@@ -418,8 +428,8 @@ async fn two_runs_of_an_unchanged_account_hold_identical_evidence() {
     let emulator = Emulator::start();
     seed(&emulator, true).await;
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (_, first) = collect(&emulator, a.path(), &[]);
-    let (_, second) = collect(&emulator, b.path(), &[]);
+    let (_, first) = collect(&emulator, a.path(), &IAM);
+    let (_, second) = collect(&emulator, b.path(), &IAM);
     let files = |s: &Value| read_json(&bundle_dir(s).join("manifest.json"))["files"].clone();
     assert_eq!(files(&first), files(&second));
 }
@@ -494,7 +504,7 @@ async fn verify_reports_changed_missing_and_extra_files() {
     let emulator = Emulator::start();
     seed(&emulator, true).await;
     let out = tempfile::tempdir().unwrap();
-    let (_, summary) = collect(&emulator, out.path(), &[]);
+    let (_, summary) = collect(&emulator, out.path(), &IAM);
     let dir = bundle_dir(&summary);
     let policy = "evidence/iam-password-policy/password-policy.json";
     let report = "evidence/iam-credential-report/credential-report.csv";
