@@ -59,6 +59,8 @@ pub static REGISTRY: &[CollectorSpec] = &[
     collectors::iam_credential_report::SPEC,
     collectors::iam_account_summary::SPEC,
     collectors::iam_password_policy::SPEC,
+    collectors::access_analyzer::SPEC,
+    collectors::guardduty::SPEC,
 ];
 
 pub fn find(id: &str) -> Option<&'static CollectorSpec> {
