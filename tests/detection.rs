@@ -914,6 +914,10 @@ async fn detector_counts_by_band_and_high_findings_over_pages_and_batches() {
         ),
         ("30", "12", "64", "8", "114")
     );
+    assert_eq!(
+        c["severe_listed"], "72",
+        "high + critical, as listed one by one"
+    );
     let json = read_json(dir.path(), "guardduty", "finding-counts.json");
     assert_eq!(json[0]["severity_groups"].as_array().unwrap().len(), 5);
 
@@ -1005,6 +1009,7 @@ async fn a_region_without_detector_is_collected_with_empty_tables() {
                 "high",
                 "critical",
                 "total",
+                "severe_listed",
             ][..],
         ),
         (
@@ -1279,6 +1284,10 @@ async fn guardduty_on_the_emulator_reads_detectors_and_records_what_moto_lacks()
     assert_eq!(counts.len(), 1);
     assert_eq!(counts[0]["detector_id"], detector);
     assert_eq!(counts[0]["total"], "", "statistics unknown, not zero");
+    assert_eq!(
+        counts[0]["severe_listed"], "",
+        "listing failed: unknown, not zero"
+    );
     assert!(rows(dir, "guardduty", "findings.csv").is_empty());
 
     let manifest: serde_json::Value =

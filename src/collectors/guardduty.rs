@@ -14,8 +14,10 @@
 //!   frequency, service role, and a `NAME=STATUS;...` summary of the protection features. The JSON
 //!   adds every feature with its additional configuration, and the tags.
 //! - `finding-counts.csv`/`.json`: region, detector id, unarchived findings per band (low,
-//!   medium, high, critical) and total; empty when GetFindingsStatistics failed. The JSON adds
-//!   the statistics as returned (severity value, count, last generated).
+//!   medium, high, critical) and total, empty when GetFindingsStatistics failed; and
+//!   `severe_listed`, how many severity >= 7 findings ListFindings returned (a cross-check of
+//!   high + critical; empty when ListFindings failed). The JSON adds the statistics as returned
+//!   (severity value, count, last generated).
 //! - `findings.csv`/`.json`: each unarchived finding with severity >= 7.0: region, detector id,
 //!   id, type, severity and band, title, resource type, resource id (instance, key, bucket,
 //!   cluster, function... when the finding names one), account, created, updated, count,
@@ -176,6 +178,9 @@ struct CountRow {
     high: Option<u64>,
     critical: Option<u64>,
     total: Option<u64>,
+    /// Unarchived findings with severity >= 7 that ListFindings returned (their details are in
+    /// `findings.csv`); a cross-check of `high` + `critical`.
+    severe_listed: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -438,7 +443,8 @@ async fn read_detector(
         }
         Err(e) => errors.push(CallError::from_sdk(region, "GetFindingsStatistics", &e)),
     }
-    let (findings, finding_errors) = severe;
+    let (listed, findings, finding_errors) = severe;
+    counts.row.severe_listed = listed.map(|n| n as u64);
     errors.extend(finding_errors);
     DetectorFacts {
         detector,
@@ -449,13 +455,14 @@ async fn read_detector(
 }
 
 /// The unarchived findings with severity >= 7: their ids (ListFindings), then their details
-/// (GetFindings, 50 ids per call).
+/// (GetFindings, 50 ids per call). Returns how many ids were listed (`None` when the listing
+/// failed), the details that could be read, and the failed calls.
 async fn severe_findings(
     concurrency: usize,
     client: aws_sdk_guardduty::Client,
     region: String,
     detector_id: String,
-) -> (Vec<FindingRecord>, Vec<CallError>) {
+) -> (Option<usize>, Vec<FindingRecord>, Vec<CallError>) {
     let (region, detector_id) = (region.as_str(), detector_id.as_str());
     let ids: Result<Vec<String>, _> = client
         .list_findings()
@@ -480,6 +487,7 @@ async fn severe_findings(
         Ok(ids) => ids,
         Err(e) => {
             return (
+                None,
                 Vec::new(),
                 vec![CallError::from_sdk(region, "ListFindings", &e)],
             )
@@ -513,7 +521,7 @@ async fn severe_findings(
             Err(e) => errors.push(CallError::from_sdk(region, "GetFindings", &e)),
         }
     }
-    (findings, errors)
+    (Some(ids.len()), findings, errors)
 }
 
 fn detector_record(region: &str, id: &str, output: &GetDetectorOutput) -> DetectorRecord {
