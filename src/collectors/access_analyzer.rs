@@ -105,10 +105,11 @@ struct RegionRow {
     active_external_access_analyzers: Option<usize>,
 }
 
-/// What one region gave.
+/// What one region gave, and whether a findings listing failed in it.
 struct RegionAnalyzers {
     analyzers: Vec<AnalyzerRecord>,
     findings: Vec<FindingRow>,
+    partial: bool,
 }
 
 /// What an analyzer type looks at: `ACCOUNT`/`ORGANIZATION` analyzers report external access,
@@ -139,7 +140,7 @@ pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectErr
         .collect();
     let mut analyzers = Vec::new();
     let mut findings = Vec::new();
-    for (region, (value, partial)) in &regions {
+    for (region, value) in &regions {
         let active: Vec<&AnalyzerRow> = value
             .analyzers
             .iter()
@@ -147,7 +148,11 @@ pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectErr
             .filter(|row| row.status == AnalyzerStatus::Active.as_str())
             .collect();
         if let Some(row) = statuses.get_mut(region.as_str()) {
-            row.status = if *partial { "partial" } else { "collected" };
+            row.status = if value.partial {
+                "partial"
+            } else {
+                "collected"
+            };
             row.analyzers = Some(value.analyzers.len());
             row.active_analyzers = Some(active.len());
             row.active_external_access_analyzers = Some(
@@ -158,7 +163,7 @@ pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectErr
             );
         }
     }
-    for (_, (value, _)) in regions {
+    for (_, value) in regions {
         analyzers.extend(value.analyzers);
         findings.extend(value.findings);
     }
@@ -185,12 +190,11 @@ pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectErr
     Ok(())
 }
 
-/// One region: its analyzers, then the active findings of each ACTIVE analyzer. The value's
-/// flag says whether some listing failed (the region is partial).
+/// One region: its analyzers, then the active findings of each ACTIVE analyzer.
 async fn read_region(
     ctx: &Context,
     region: String,
-) -> Result<RegionOutput<(RegionAnalyzers, bool)>, CallError> {
+) -> Result<RegionOutput<RegionAnalyzers>, CallError> {
     let client = ctx.clients.accessanalyzer(&region);
     let summaries: Vec<AnalyzerSummary> = client
         .list_analyzers()
@@ -238,17 +242,12 @@ async fn read_region(
         .iter()
         .map(|a| analyzer_record(&region, a, counts.get(a.arn()).copied()))
         .collect();
-    let partial = !errors.is_empty();
-    Ok(RegionOutput {
-        value: (
-            RegionAnalyzers {
-                analyzers,
-                findings,
-            },
-            partial,
-        ),
-        errors,
-    })
+    let value = RegionAnalyzers {
+        analyzers,
+        findings,
+        partial: !errors.is_empty(),
+    };
+    Ok(RegionOutput { value, errors })
 }
 
 /// The ACTIVE findings of one analyzer, every page.
