@@ -59,7 +59,9 @@ pub static REGISTRY: &[CollectorSpec] = &[
     collectors::iam_credential_report::SPEC,
     collectors::iam_account_summary::SPEC,
     collectors::iam_password_policy::SPEC,
+    collectors::access_analyzer::SPEC,
     collectors::cloudtrail::SPEC,
+    collectors::guardduty::SPEC,
     collectors::kms_key_rotation::SPEC,
 ];
 

@@ -613,6 +613,7 @@ async fn a_refused_call_fails_its_collector_only_and_exits_3() {
             "--endpoint-url",
             &proxy.url,
         ])
+        .args(IAM)
         .arg("--out")
         .arg(out.path()));
     assert_eq!(output.status.code(), Some(3), "{}", text(&output.stderr));

@@ -10,7 +10,9 @@ use crate::aws::{CountedClients, Identity};
 use crate::bundle::manifest::CollectorStatus;
 use crate::evidence::{CallError, CollectError, Evidence};
 
+pub mod access_analyzer;
 pub mod cloudtrail;
+pub mod guardduty;
 pub mod iam_account_summary;
 pub mod iam_credential_report;
 pub mod iam_password_policy;

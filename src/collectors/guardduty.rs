@@ -1,0 +1,782 @@
+//! `guardduty`: whether each region has a GuardDuty detector and it is enabled, how many
+//! unarchived findings it holds per severity band, and the details of the High and Critical ones.
+//!
+//! Calls, per region: `ListDetectors` (paginated); for each detector, concurrently,
+//! `GetDetector`, `GetFindingsStatistics` (unarchived findings grouped by severity) and
+//! `ListFindings` (paginated, unarchived with severity >= 7), then `GetFindings` for those ids in
+//! batches of at most 50 (the API's limit), the batches concurrently.
+//! Permissions: `guardduty:ListDetectors`, `guardduty:GetDetector`,
+//! `guardduty:GetFindingsStatistics`, `guardduty:ListFindings`, `guardduty:GetFindings`.
+//! Controls: CC7.2, CC7.3.
+//! Files:
+//! - `detectors.csv`/`.json`: region, detector id, status (`ENABLED`/`DISABLED`; empty when
+//!   GetDetector failed, see the manifest's errors), created, updated, finding publishing
+//!   frequency, service role, and a `NAME=STATUS;...` summary of the protection features. The JSON
+//!   adds every feature with its additional configuration, and the tags.
+//! - `finding-counts.csv`/`.json`: region, detector id, unarchived findings per band (low,
+//!   medium, high, critical) and total, empty when GetFindingsStatistics failed; and
+//!   `severe_listed`, how many severity >= 7 findings ListFindings returned (a cross-check of
+//!   high + critical; empty when ListFindings failed). The JSON adds the statistics as returned
+//!   (severity value, count, last generated).
+//! - `findings.csv`/`.json`: each unarchived finding with severity >= 7.0: region, detector id,
+//!   id, type, severity and band, title, resource type, resource id (instance, key, bucket,
+//!   cluster, function... when the finding names one), account, created, updated, count,
+//!   archived. The JSON adds the description, ARN and first/last seen times.
+//! - `regions.csv`: every covered region with its status (collected, partial, failed), its
+//!   detectors and enabled detectors; counts are empty for a region that could not be read. A
+//!   region without detector is collected, not an error; the manifest notes the regions without
+//!   an enabled detector.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_guardduty::operation::get_detector::GetDetectorOutput;
+use aws_sdk_guardduty::types::{Condition, DetectorStatus, Finding, FindingCriteria, GroupByType};
+use futures_util::StreamExt;
+use serde::Serialize;
+
+use super::{for_each_region, rfc3339, Context, RegionOutput};
+use crate::controls::Control;
+use crate::evidence::{CallError, CollectError, Evidence};
+use crate::registry::{CollectFuture, CollectorSpec, Scope};
+
+pub const SPEC: CollectorSpec = CollectorSpec {
+    id: "guardduty",
+    title: "GuardDuty detectors, finding counts by severity, High and Critical findings",
+    controls: &[Control::Cc7_2, Control::Cc7_3],
+    scope: Scope::Regional,
+    permissions: &[
+        "guardduty:GetDetector",
+        "guardduty:GetFindings",
+        "guardduty:GetFindingsStatistics",
+        "guardduty:ListDetectors",
+        "guardduty:ListFindings",
+    ],
+    run,
+};
+
+/// The note listing the covered regions (read successfully) without an enabled detector.
+pub const NO_ENABLED_DETECTOR_NOTE: &str = "regions_without_enabled_detector";
+
+/// GetFindings takes at most 50 finding ids per call.
+pub const GET_FINDINGS_BATCH: usize = 50;
+
+/// Findings at or above this severity are listed one by one (High and Critical).
+pub const DETAIL_MIN_SEVERITY: i64 = 7;
+
+/// GetFindingsStatistics returns at most 100 groups; severities have one decimal between 1.0
+/// and 10.0, so all distinct values fit.
+const STATISTICS_MAX_GROUPS: i32 = 100;
+
+fn run<'a>(ctx: &'a Context, out: &'a mut Evidence) -> CollectFuture<'a> {
+    Box::pin(collect(ctx, out))
+}
+
+/// The severity bands of GuardDuty, as the GuardDuty User Guide defines them ("Severity levels
+/// of GuardDuty findings",
+/// <https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_findings-severity.html>):
+/// Critical 9.0-10.0, High 7.0-8.9, Medium 4.0-6.9, Low 1.0-3.9. Values below 1.0 (0 is
+/// reserved) count as Low.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Band {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Band {
+    pub fn of(severity: f64) -> Band {
+        if severity >= 9.0 {
+            Band::Critical
+        } else if severity >= 7.0 {
+            Band::High
+        } else if severity >= 4.0 {
+            Band::Medium
+        } else {
+            Band::Low
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Band::Low => "low",
+            Band::Medium => "medium",
+            Band::High => "high",
+            Band::Critical => "critical",
+        }
+    }
+}
+
+/// Unarchived findings per band.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct BandCounts {
+    pub low: u64,
+    pub medium: u64,
+    pub high: u64,
+    pub critical: u64,
+}
+
+impl BandCounts {
+    /// Adds up (severity, findings) pairs into bands.
+    pub fn from_groups(groups: impl IntoIterator<Item = (f64, u64)>) -> Self {
+        let mut counts = BandCounts::default();
+        for (severity, findings) in groups {
+            match Band::of(severity) {
+                Band::Low => counts.low += findings,
+                Band::Medium => counts.medium += findings,
+                Band::High => counts.high += findings,
+                Band::Critical => counts.critical += findings,
+            }
+        }
+        counts
+    }
+
+    pub fn total(&self) -> u64 {
+        self.low + self.medium + self.high + self.critical
+    }
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+struct DetectorRow {
+    region: String,
+    detector_id: String,
+    status: String,
+    created_at: String,
+    updated_at: String,
+    finding_publishing_frequency: String,
+    service_role: String,
+    features: String,
+}
+
+#[derive(Debug, Serialize)]
+struct FeatureRecord {
+    name: String,
+    status: String,
+    additional_configuration: Vec<AdditionalConfigurationRecord>,
+}
+
+#[derive(Debug, Serialize)]
+struct AdditionalConfigurationRecord {
+    name: String,
+    status: String,
+}
+
+#[derive(Debug, Serialize)]
+struct DetectorRecord {
+    #[serde(flatten)]
+    row: DetectorRow,
+    features: Vec<FeatureRecord>,
+    tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+struct CountRow {
+    region: String,
+    detector_id: String,
+    low: Option<u64>,
+    medium: Option<u64>,
+    high: Option<u64>,
+    critical: Option<u64>,
+    total: Option<u64>,
+    /// Unarchived findings with severity >= 7 that ListFindings returned (their details are in
+    /// `findings.csv`); a cross-check of `high` + `critical`.
+    severe_listed: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+struct SeverityGroup {
+    severity: f64,
+    total_findings: u64,
+    last_generated_at: String,
+}
+
+#[derive(Debug, Serialize)]
+struct CountRecord {
+    #[serde(flatten)]
+    row: CountRow,
+    /// GetFindingsStatistics' groups as returned; `null` when the call failed.
+    severity_groups: Option<Vec<SeverityGroup>>,
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+struct FindingRow {
+    region: String,
+    detector_id: String,
+    id: String,
+    #[serde(rename = "type")]
+    finding_type: String,
+    severity: f64,
+    severity_band: &'static str,
+    title: String,
+    resource_type: String,
+    resource_id: String,
+    account_id: String,
+    created_at: String,
+    updated_at: String,
+    count: Option<i32>,
+    archived: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+struct FindingRecord {
+    #[serde(flatten)]
+    row: FindingRow,
+    arn: String,
+    description: String,
+    event_first_seen: String,
+    event_last_seen: String,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct RegionRow {
+    region: String,
+    status: &'static str,
+    detectors: Option<usize>,
+    enabled_detectors: Option<usize>,
+}
+
+/// What one region gave, and whether a call failed in it.
+struct RegionDetectors {
+    detectors: Vec<DetectorRecord>,
+    counts: Vec<CountRecord>,
+    findings: Vec<FindingRecord>,
+    partial: bool,
+}
+
+/// What one detector gave.
+struct DetectorFacts {
+    detector: DetectorRecord,
+    counts: CountRecord,
+    findings: Vec<FindingRecord>,
+    errors: Vec<CallError>,
+}
+
+pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectError> {
+    let regions = for_each_region(ctx, out, |region| read_region(ctx, region)).await?;
+
+    let mut region_rows: BTreeMap<&str, RegionRow> = ctx
+        .regions
+        .iter()
+        .map(|region| {
+            let row = RegionRow {
+                region: region.clone(),
+                status: "failed",
+                ..RegionRow::default()
+            };
+            (region.as_str(), row)
+        })
+        .collect();
+    for (region, value) in &regions {
+        if let Some(row) = region_rows.get_mut(region.as_str()) {
+            row.status = if value.partial {
+                "partial"
+            } else {
+                "collected"
+            };
+            row.detectors = Some(value.detectors.len());
+            row.enabled_detectors = Some(
+                value
+                    .detectors
+                    .iter()
+                    .filter(|d| d.row.status == DetectorStatus::Enabled.as_str())
+                    .count(),
+            );
+        }
+    }
+    let region_rows: Vec<RegionRow> = region_rows.into_values().collect();
+
+    let mut detectors = Vec::new();
+    let mut counts = Vec::new();
+    let mut findings = Vec::new();
+    for (_, value) in regions {
+        detectors.extend(value.detectors);
+        counts.extend(value.counts);
+        findings.extend(value.findings);
+    }
+    detectors.sort_by(|a, b| {
+        (&a.row.region, &a.row.detector_id).cmp(&(&b.row.region, &b.row.detector_id))
+    });
+    counts.sort_by(|a, b| {
+        (&a.row.region, &a.row.detector_id).cmp(&(&b.row.region, &b.row.detector_id))
+    });
+    findings.sort_by(|a, b| {
+        (&a.row.region, &a.row.detector_id, &a.row.id).cmp(&(
+            &b.row.region,
+            &b.row.detector_id,
+            &b.row.id,
+        ))
+    });
+
+    let without_enabled: Vec<&str> = region_rows
+        .iter()
+        .filter(|row| row.enabled_detectors == Some(0))
+        .map(|row| row.region.as_str())
+        .collect();
+    out.note(NO_ENABLED_DETECTOR_NOTE, &without_enabled);
+
+    let detector_rows: Vec<DetectorRow> = detectors.iter().map(|d| d.row.clone()).collect();
+    out.csv("detectors.csv", &detector_rows)?;
+    out.json("detectors.json", &detectors, Some(detectors.len() as u64))?;
+    let count_rows: Vec<CountRow> = counts.iter().map(|c| c.row.clone()).collect();
+    out.csv("finding-counts.csv", &count_rows)?;
+    out.json("finding-counts.json", &counts, Some(counts.len() as u64))?;
+    let finding_rows: Vec<FindingRow> = findings.iter().map(|f| f.row.clone()).collect();
+    out.csv("findings.csv", &finding_rows)?;
+    out.json("findings.json", &findings, Some(findings.len() as u64))?;
+    out.csv("regions.csv", &region_rows)?;
+    Ok(())
+}
+
+/// One region: its detectors, then each detector's settings, counts and severe findings.
+async fn read_region(
+    ctx: &Context,
+    region: String,
+) -> Result<RegionOutput<RegionDetectors>, CallError> {
+    let client = ctx.clients.guardduty(&region);
+    let ids: Vec<String> = client
+        .list_detectors()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| CallError::from_sdk(&region, "ListDetectors", &e))?;
+
+    let mut facts: Vec<DetectorFacts> = futures_util::stream::iter(ids)
+        .map(|id| read_detector(ctx.concurrency, client.clone(), region.clone(), id))
+        .buffer_unordered(ctx.concurrency.max(1))
+        .collect()
+        .await;
+    facts.sort_by(|a, b| a.detector.row.detector_id.cmp(&b.detector.row.detector_id));
+
+    let mut value = RegionDetectors {
+        detectors: Vec::new(),
+        counts: Vec::new(),
+        findings: Vec::new(),
+        partial: false,
+    };
+    let mut errors = Vec::new();
+    for fact in facts {
+        value.detectors.push(fact.detector);
+        value.counts.push(fact.counts);
+        value.findings.extend(fact.findings);
+        errors.extend(fact.errors);
+    }
+    value.partial = !errors.is_empty();
+    Ok(RegionOutput { value, errors })
+}
+
+fn unarchived() -> Condition {
+    Condition::builder().equals("false").build()
+}
+
+/// One detector: GetDetector, GetFindingsStatistics and ListFindings (then GetFindings) at once.
+/// Each failure is recorded and leaves its part empty; the others go on.
+async fn read_detector(
+    concurrency: usize,
+    client: aws_sdk_guardduty::Client,
+    region: String,
+    id: String,
+) -> DetectorFacts {
+    let region = region.as_str();
+    let detector = client.get_detector().detector_id(&id).send();
+    let statistics = client
+        .get_findings_statistics()
+        .detector_id(&id)
+        .finding_criteria(
+            FindingCriteria::builder()
+                .criterion("service.archived", unarchived())
+                .build(),
+        )
+        .group_by(GroupByType::Severity)
+        .max_results(STATISTICS_MAX_GROUPS)
+        .send();
+    let severe = severe_findings(concurrency, client.clone(), region.to_string(), id.clone());
+    let (detector, statistics, severe) =
+        futures_util::future::join3(detector, statistics, severe).await;
+
+    let mut errors = Vec::new();
+    let detector = match detector {
+        Ok(output) => detector_record(region, &id, &output),
+        Err(e) => {
+            errors.push(CallError::from_sdk(region, "GetDetector", &e));
+            DetectorRecord {
+                row: DetectorRow {
+                    region: region.to_string(),
+                    detector_id: id.clone(),
+                    ..DetectorRow::default()
+                },
+                features: Vec::new(),
+                tags: BTreeMap::new(),
+            }
+        }
+    };
+    let mut counts = CountRecord {
+        row: CountRow {
+            region: region.to_string(),
+            detector_id: id.clone(),
+            ..CountRow::default()
+        },
+        severity_groups: None,
+    };
+    match statistics {
+        Ok(output) => {
+            let groups: Vec<SeverityGroup> = output
+                .finding_statistics()
+                .map(|s| s.grouped_by_severity())
+                .unwrap_or_default()
+                .iter()
+                .map(|g| SeverityGroup {
+                    severity: g.severity().unwrap_or_default(),
+                    total_findings: g.total_findings().unwrap_or_default().max(0) as u64,
+                    last_generated_at: g.last_generated_at().map(rfc3339).unwrap_or_default(),
+                })
+                .collect();
+            let bands =
+                BandCounts::from_groups(groups.iter().map(|g| (g.severity, g.total_findings)));
+            counts.row.low = Some(bands.low);
+            counts.row.medium = Some(bands.medium);
+            counts.row.high = Some(bands.high);
+            counts.row.critical = Some(bands.critical);
+            counts.row.total = Some(bands.total());
+            counts.severity_groups = Some(groups);
+        }
+        Err(e) => errors.push(CallError::from_sdk(region, "GetFindingsStatistics", &e)),
+    }
+    let (listed, findings, finding_errors) = severe;
+    counts.row.severe_listed = listed.map(|n| n as u64);
+    errors.extend(finding_errors);
+    DetectorFacts {
+        detector,
+        counts,
+        findings,
+        errors,
+    }
+}
+
+/// The unarchived findings with severity >= 7: their ids (ListFindings), then their details
+/// (GetFindings, 50 ids per call). Returns how many ids were listed (`None` when the listing
+/// failed), the details that could be read, and the failed calls.
+async fn severe_findings(
+    concurrency: usize,
+    client: aws_sdk_guardduty::Client,
+    region: String,
+    detector_id: String,
+) -> (Option<usize>, Vec<FindingRecord>, Vec<CallError>) {
+    let (region, detector_id) = (region.as_str(), detector_id.as_str());
+    let ids: Result<Vec<String>, _> = client
+        .list_findings()
+        .detector_id(detector_id)
+        .finding_criteria(
+            FindingCriteria::builder()
+                .criterion("service.archived", unarchived())
+                .criterion(
+                    "severity",
+                    Condition::builder()
+                        .greater_than_or_equal(DETAIL_MIN_SEVERITY)
+                        .build(),
+                )
+                .build(),
+        )
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await;
+    let ids = match ids {
+        Ok(ids) => ids,
+        Err(e) => {
+            return (
+                None,
+                Vec::new(),
+                vec![CallError::from_sdk(region, "ListFindings", &e)],
+            )
+        }
+    };
+    let batches: Vec<Vec<String>> = ids
+        .chunks(GET_FINDINGS_BATCH)
+        .map(|batch| batch.to_vec())
+        .collect();
+    let batches: Vec<_> = futures_util::stream::iter(batches)
+        .map(|batch| {
+            client
+                .get_findings()
+                .detector_id(detector_id)
+                .set_finding_ids(Some(batch))
+                .send()
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let mut findings = Vec::new();
+    let mut errors = Vec::new();
+    for batch in batches {
+        match batch {
+            Ok(output) => findings.extend(
+                output
+                    .findings()
+                    .iter()
+                    .map(|f| finding_record(region, detector_id, f)),
+            ),
+            Err(e) => errors.push(CallError::from_sdk(region, "GetFindings", &e)),
+        }
+    }
+    (Some(ids.len()), findings, errors)
+}
+
+fn detector_record(region: &str, id: &str, output: &GetDetectorOutput) -> DetectorRecord {
+    let features: Vec<FeatureRecord> = output
+        .features()
+        .iter()
+        .map(|f| FeatureRecord {
+            name: f.name().map(|n| n.as_str().to_string()).unwrap_or_default(),
+            status: f
+                .status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            additional_configuration: f
+                .additional_configuration()
+                .iter()
+                .map(|c| AdditionalConfigurationRecord {
+                    name: c.name().map(|n| n.as_str().to_string()).unwrap_or_default(),
+                    status: c
+                        .status()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                })
+                .collect(),
+        })
+        .collect();
+    let mut summary: Vec<String> = features
+        .iter()
+        .map(|f| format!("{}={}", f.name, f.status))
+        .collect();
+    summary.sort();
+    DetectorRecord {
+        row: DetectorRow {
+            region: region.to_string(),
+            detector_id: id.to_string(),
+            status: output
+                .status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            created_at: output.created_at().unwrap_or_default().to_string(),
+            updated_at: output.updated_at().unwrap_or_default().to_string(),
+            finding_publishing_frequency: output
+                .finding_publishing_frequency()
+                .map(|f| f.as_str().to_string())
+                .unwrap_or_default(),
+            service_role: output.service_role().unwrap_or_default().to_string(),
+            features: summary.join(";"),
+        },
+        features,
+        tags: output
+            .tags()
+            .map(|tags| tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+    }
+}
+
+/// The identifier of the resource a finding is about, for the resource types that have one.
+pub fn resource_id(resource: &aws_sdk_guardduty::types::Resource) -> String {
+    let candidates = [
+        resource.instance_details().and_then(|d| d.instance_id()),
+        resource
+            .access_key_details()
+            .and_then(|d| d.access_key_id()),
+        resource.s3_bucket_details().first().and_then(|d| d.name()),
+        resource.eks_cluster_details().and_then(|d| d.name()),
+        resource.ecs_cluster_details().and_then(|d| d.name()),
+        resource.lambda_details().and_then(|d| d.function_name()),
+        resource
+            .rds_db_instance_details()
+            .and_then(|d| d.db_instance_identifier()),
+        resource
+            .rds_limitless_db_details()
+            .and_then(|d| d.db_shard_group_identifier()),
+        resource.container_details().and_then(|d| d.name()),
+        resource
+            .ebs_snapshot_details()
+            .and_then(|d| d.snapshot_arn()),
+        resource
+            .recovery_point_details()
+            .and_then(|d| d.recovery_point_arn()),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn finding_record(region: &str, detector_id: &str, finding: &Finding) -> FindingRecord {
+    let severity = finding.severity().unwrap_or_default();
+    let service = finding.service();
+    FindingRecord {
+        row: FindingRow {
+            region: region.to_string(),
+            detector_id: detector_id.to_string(),
+            id: finding.id().unwrap_or_default().to_string(),
+            finding_type: finding.r#type().unwrap_or_default().to_string(),
+            severity,
+            severity_band: Band::of(severity).as_str(),
+            title: finding.title().unwrap_or_default().to_string(),
+            resource_type: finding
+                .resource()
+                .and_then(|r| r.resource_type())
+                .unwrap_or_default()
+                .to_string(),
+            resource_id: finding.resource().map(resource_id).unwrap_or_default(),
+            account_id: finding.account_id().unwrap_or_default().to_string(),
+            created_at: finding.created_at().unwrap_or_default().to_string(),
+            updated_at: finding.updated_at().unwrap_or_default().to_string(),
+            count: service.and_then(|s| s.count()),
+            archived: service.and_then(|s| s.archived()),
+        },
+        arn: finding.arn().unwrap_or_default().to_string(),
+        description: finding.description().unwrap_or_default().to_string(),
+        event_first_seen: service
+            .and_then(|s| s.event_first_seen())
+            .unwrap_or_default()
+            .to_string(),
+        event_last_seen: service
+            .and_then(|s| s.event_last_seen())
+            .unwrap_or_default()
+            .to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_guardduty::types::{
+        AccessKeyDetails, DetectorFeatureConfigurationResult, DetectorFeatureResult, FeatureStatus,
+        FindingPublishingFrequency, InstanceDetails, Resource, S3BucketDetail, Service,
+    };
+
+    #[test]
+    fn severities_fall_into_the_documented_bands() {
+        for (severity, band) in [
+            (0.0, Band::Low),
+            (1.0, Band::Low),
+            (3.9, Band::Low),
+            (4.0, Band::Medium),
+            (5.0, Band::Medium),
+            (6.9, Band::Medium),
+            (7.0, Band::High),
+            (8.0, Band::High),
+            (8.9, Band::High),
+            (9.0, Band::Critical),
+            (10.0, Band::Critical),
+        ] {
+            assert_eq!(Band::of(severity), band, "{severity}");
+        }
+    }
+
+    #[test]
+    fn severity_groups_add_up_into_bands() {
+        let counts = BandCounts::from_groups([
+            (2.0, 3),
+            (3.5, 1),
+            (5.0, 4),
+            (6.9, 1),
+            (7.0, 2),
+            (8.0, 5),
+            (9.0, 1),
+        ]);
+        assert_eq!(
+            counts,
+            BandCounts {
+                low: 4,
+                medium: 5,
+                high: 7,
+                critical: 1
+            }
+        );
+        assert_eq!(counts.total(), 17);
+        assert_eq!(BandCounts::from_groups([]).total(), 0);
+    }
+
+    #[test]
+    fn the_resource_id_is_the_one_the_resource_type_names() {
+        let instance = Resource::builder()
+            .resource_type("Instance")
+            .instance_details(InstanceDetails::builder().instance_id("i-0abc").build())
+            .build();
+        assert_eq!(resource_id(&instance), "i-0abc");
+        let key = Resource::builder()
+            .resource_type("AccessKey")
+            .access_key_details(
+                AccessKeyDetails::builder()
+                    .access_key_id("AKIAEXAMPLE")
+                    .user_name("alice")
+                    .build(),
+            )
+            .build();
+        assert_eq!(resource_id(&key), "AKIAEXAMPLE");
+        let bucket = Resource::builder()
+            .resource_type("S3Bucket")
+            .s3_bucket_details(S3BucketDetail::builder().name("logs").build())
+            .build();
+        assert_eq!(resource_id(&bucket), "logs");
+        assert_eq!(resource_id(&Resource::builder().build()), "");
+    }
+
+    #[test]
+    fn a_finding_record_keeps_band_count_and_resource() {
+        let finding = Finding::builder()
+            .id("f1")
+            .r#type("UnauthorizedAccess:EC2/SSHBruteForce")
+            .severity(8.0)
+            .title("SSH brute force")
+            .account_id("123456789012")
+            .created_at("2026-11-01T10:00:00.000Z")
+            .updated_at("2026-11-02T10:00:00.000Z")
+            .resource(
+                Resource::builder()
+                    .resource_type("Instance")
+                    .instance_details(InstanceDetails::builder().instance_id("i-1").build())
+                    .build(),
+            )
+            .service(Service::builder().count(12).archived(false).build())
+            .build();
+        let record = finding_record("eu-west-1", "d1", &finding);
+        assert_eq!(record.row.severity_band, "high");
+        assert_eq!(record.row.resource_id, "i-1");
+        assert_eq!(record.row.count, Some(12));
+        assert_eq!(record.row.archived, Some(false));
+        assert_eq!(
+            record.row.finding_type,
+            "UnauthorizedAccess:EC2/SSHBruteForce"
+        );
+    }
+
+    #[test]
+    fn features_are_summarised_sorted() {
+        let output = GetDetectorOutput::builder()
+            .status(DetectorStatus::Enabled)
+            .finding_publishing_frequency(FindingPublishingFrequency::SixHours)
+            .features(
+                DetectorFeatureConfigurationResult::builder()
+                    .name(DetectorFeatureResult::S3DataEvents)
+                    .status(FeatureStatus::Disabled)
+                    .build(),
+            )
+            .features(
+                DetectorFeatureConfigurationResult::builder()
+                    .name(DetectorFeatureResult::CloudTrail)
+                    .status(FeatureStatus::Enabled)
+                    .build(),
+            )
+            .build();
+        let record = detector_record("us-east-1", "d1", &output);
+        assert_eq!(record.row.status, "ENABLED");
+        assert_eq!(record.row.finding_publishing_frequency, "SIX_HOURS");
+        assert_eq!(
+            record.row.features,
+            "CLOUD_TRAIL=ENABLED;S3_DATA_EVENTS=DISABLED"
+        );
+        assert_eq!(record.features.len(), 2);
+    }
+}
