@@ -59,6 +59,8 @@ pub static REGISTRY: &[CollectorSpec] = &[
     collectors::iam_credential_report::SPEC,
     collectors::iam_account_summary::SPEC,
     collectors::iam_password_policy::SPEC,
+    collectors::ec2_security_groups::SPEC,
+    collectors::s3_public_access::SPEC,
 ];
 
 pub fn find(id: &str) -> Option<&'static CollectorSpec> {
@@ -119,7 +121,9 @@ mod tests {
                     .split_once(':')
                     .unwrap_or_else(|| panic!("{}: bad permission {permission}", spec.id));
                 assert!(
-                    service.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+                    service
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
                         && action.starts_with(|c: char| c.is_ascii_uppercase())
                         && action.chars().all(|c| c.is_ascii_alphanumeric()),
                     "{}: bad permission {permission}",

@@ -10,9 +10,11 @@ use crate::aws::{CountedClients, Identity};
 use crate::bundle::manifest::CollectorStatus;
 use crate::evidence::{CallError, CollectError, Evidence};
 
+pub mod ec2_security_groups;
 pub mod iam_account_summary;
 pub mod iam_credential_report;
 pub mod iam_password_policy;
+pub mod s3_public_access;
 
 /// What every collector receives: who the account is, its own counted clients, the regions
 /// the run covers, and settings.
