@@ -8,7 +8,9 @@
 //! `GetPublicAccessBlock`, `GetBucketPolicyStatus`, `GetBucketAcl`.
 //! NoSuchPublicAccessBlockConfiguration (no block) and NoSuchBucketPolicy (no policy, so not
 //! public) are answers, not errors. A call failing for one bucket is recorded with the bucket's
-//! region and named in the error message; the other buckets are still read (partial).
+//! region (the home region for GetBucketLocation) and the bucket named in the error message;
+//! the other buckets are still read and the collector is partial. Without the account block
+//! the collector is partial too; without ListBuckets it fails.
 //! Permissions: `s3:GetAccountPublicAccessBlock` (the IAM action of s3control
 //! GetPublicAccessBlock), `s3:ListAllMyBuckets`, `s3:GetBucketLocation`,
 //! `s3:GetBucketPublicAccessBlock`, `s3:GetBucketPolicyStatus`, `s3:GetBucketAcl`.
@@ -54,7 +56,8 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     run,
 };
 
-/// The largest page ListBuckets allows (MaxBuckets).
+/// The largest page ListBuckets allows (MaxBuckets). Sending MaxBuckets also makes AWS include
+/// each bucket's `BucketRegion`, which it leaves out of a request without parameters.
 const PAGE_SIZE: i32 = 10_000;
 
 const NO_BLOCK: &str = "NoSuchPublicAccessBlockConfiguration";
