@@ -269,7 +269,7 @@ struct BucketRow {
 struct BucketJson {
     #[serde(flatten)]
     row: BucketRow,
-    /// Every grant of the bucket ACL (`null` when GetBucketAcl failed).
+    /// The ACL's owner and every grant (`null` when GetBucketAcl failed).
     acl_owner: Option<GranteeJson>,
     acl_grants: Option<Vec<GrantJson>>,
 }
