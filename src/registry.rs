@@ -62,6 +62,8 @@ pub static REGISTRY: &[CollectorSpec] = &[
     collectors::access_analyzer::SPEC,
     collectors::cloudtrail::SPEC,
     collectors::guardduty::SPEC,
+    collectors::ec2_security_groups::SPEC,
+    collectors::s3_public_access::SPEC,
     collectors::kms_key_rotation::SPEC,
 ];
 
@@ -123,7 +125,9 @@ mod tests {
                     .split_once(':')
                     .unwrap_or_else(|| panic!("{}: bad permission {permission}", spec.id));
                 assert!(
-                    service.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+                    service
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
                         && action.starts_with(|c: char| c.is_ascii_uppercase())
                         && action.chars().all(|c| c.is_ascii_alphanumeric()),
                     "{}: bad permission {permission}",

@@ -12,11 +12,13 @@ use crate::evidence::{CallError, CollectError, Evidence};
 
 pub mod access_analyzer;
 pub mod cloudtrail;
+pub mod ec2_security_groups;
 pub mod guardduty;
 pub mod iam_account_summary;
 pub mod iam_credential_report;
 pub mod iam_password_policy;
 pub mod kms_key_rotation;
+pub mod s3_public_access;
 
 /// What every collector receives: who the account is, its own counted clients, the regions
 /// the run covers, and settings.

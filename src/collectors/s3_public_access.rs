@@ -1,0 +1,864 @@
+//! `s3-public-access`: the account's S3 Block Public Access settings, and for every bucket its
+//! own block, whether its policy is public, its public ACL grants, the block in effect
+//! (bucket OR account) and whether the bucket is publicly accessible.
+//!
+//! Calls: s3control `GetPublicAccessBlock` (the account's block) and `ListBuckets` (paginated
+//! with the largest page) in the home region; `GetBucketLocation` only for buckets the listing
+//! gives no `BucketRegion` for; then per bucket, in the bucket's own region and concurrently:
+//! `GetPublicAccessBlock`, `GetBucketPolicyStatus`, `GetBucketAcl`.
+//! NoSuchPublicAccessBlockConfiguration (no block) and NoSuchBucketPolicy (no policy, so not
+//! public) are answers, not errors. A call failing for one bucket is recorded with the bucket's
+//! region (the home region for GetBucketLocation) and the bucket named in the error message;
+//! the other buckets are still read and the collector is partial. Without the account block
+//! the collector is partial too; without ListBuckets it fails.
+//! Permissions: `s3:GetAccountPublicAccessBlock` (the IAM action of s3control
+//! GetPublicAccessBlock), `s3:ListAllMyBuckets`, `s3:GetBucketLocation`,
+//! `s3:GetBucketPublicAccessBlock`, `s3:GetBucketPolicyStatus`, `s3:GetBucketAcl`.
+//! Controls: CC6.1, CC6.6.
+//! Files:
+//! - `account-public-access-block.json`: account_id, present, and the four flags (all false
+//!   when no block is set). Not written when the call failed (the manifest has the error).
+//! - `buckets.csv`: name, region, created, block_present, block_public_acls,
+//!   ignore_public_acls, block_public_policy, restrict_public_buckets, policy_present,
+//!   policy_is_public, acl_public_grants (`AllUsers:READ;AuthenticatedUsers:WRITE`),
+//!   effective_block_public_acls, effective_ignore_public_acls, effective_block_public_policy,
+//!   effective_restrict_public_buckets (bucket flag OR account flag), publicly_accessible
+//!   (a public policy not restricted by the effective RestrictPublicBuckets, or a public ACL
+//!   grant not neutralised by the effective IgnorePublicAcls), failed_calls (operations that
+//!   failed for this bucket, `;`-joined). An empty cell means unknown because a call failed.
+//! - `buckets.json`: the same per bucket, plus the ACL owner and every grant.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::types::{Bucket, Grant};
+use futures_util::StreamExt;
+use serde::Serialize;
+
+use super::{rfc3339, Context};
+use crate::controls::Control;
+use crate::evidence::{CallError, CollectError, Evidence, GLOBAL};
+use crate::registry::{CollectFuture, CollectorSpec, Scope};
+
+pub const SPEC: CollectorSpec = CollectorSpec {
+    id: "s3-public-access",
+    title: "S3 Block Public Access (account and buckets), public bucket policies and ACLs",
+    controls: &[Control::Cc6_1, Control::Cc6_6],
+    scope: Scope::Global,
+    permissions: &[
+        "s3:GetAccountPublicAccessBlock",
+        "s3:GetBucketAcl",
+        "s3:GetBucketLocation",
+        "s3:GetBucketPolicyStatus",
+        "s3:GetBucketPublicAccessBlock",
+        "s3:ListAllMyBuckets",
+    ],
+    run,
+};
+
+/// The largest page ListBuckets allows (MaxBuckets). Sending MaxBuckets also makes AWS include
+/// each bucket's `BucketRegion`, which it leaves out of a request without parameters.
+const PAGE_SIZE: i32 = 10_000;
+
+const NO_BLOCK: &str = "NoSuchPublicAccessBlockConfiguration";
+const NO_POLICY: &str = "NoSuchBucketPolicy";
+
+/// Grantee group URIs that make an ACL grant public.
+const PUBLIC_GROUPS: &[(&str, &str)] = &[
+    (
+        "http://acs.amazonaws.com/groups/global/AllUsers",
+        "AllUsers",
+    ),
+    (
+        "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
+        "AuthenticatedUsers",
+    ),
+];
+
+fn run<'a>(ctx: &'a Context, out: &'a mut Evidence) -> CollectFuture<'a> {
+    Box::pin(collect(ctx, out))
+}
+
+// ---- Pure logic: blocks in effect and public access ----
+
+/// The four settings of a public access block; an unset flag is false.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct BlockFlags {
+    pub block_public_acls: bool,
+    pub ignore_public_acls: bool,
+    pub block_public_policy: bool,
+    pub restrict_public_buckets: bool,
+}
+
+/// What is known of a public access block (the account's or a bucket's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Block {
+    /// The call failed.
+    Unknown,
+    /// NoSuchPublicAccessBlockConfiguration: no block is set.
+    Absent,
+    Present(BlockFlags),
+}
+
+impl Block {
+    pub fn present(&self) -> Option<bool> {
+        match self {
+            Block::Unknown => None,
+            Block::Absent => Some(false),
+            Block::Present(_) => Some(true),
+        }
+    }
+
+    /// The flags in force: none when absent, unknown when the call failed.
+    pub fn flags(&self) -> Option<BlockFlags> {
+        match self {
+            Block::Unknown => None,
+            Block::Absent => Some(BlockFlags::default()),
+            Block::Present(flags) => Some(*flags),
+        }
+    }
+
+    fn flag(&self, pick: fn(&BlockFlags) -> bool) -> Option<bool> {
+        self.flags().map(|flags| pick(&flags))
+    }
+}
+
+/// Three-valued OR: true wins over unknown, unknown wins over false.
+pub fn or(a: Option<bool>, b: Option<bool>) -> Option<bool> {
+    match (a, b) {
+        (Some(true), _) | (_, Some(true)) => Some(true),
+        (Some(false), Some(false)) => Some(false),
+        _ => None,
+    }
+}
+
+/// Three-valued AND: false wins over unknown, unknown wins over true.
+pub fn and(a: Option<bool>, b: Option<bool>) -> Option<bool> {
+    match (a, b) {
+        (Some(false), _) | (_, Some(false)) => Some(false),
+        (Some(true), Some(true)) => Some(true),
+        _ => None,
+    }
+}
+
+/// The block S3 applies to a bucket: each flag is the bucket's OR the account's.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Effective {
+    pub block_public_acls: Option<bool>,
+    pub ignore_public_acls: Option<bool>,
+    pub block_public_policy: Option<bool>,
+    pub restrict_public_buckets: Option<bool>,
+}
+
+pub fn effective(bucket: &Block, account: &Block) -> Effective {
+    let both = |pick: fn(&BlockFlags) -> bool| or(bucket.flag(pick), account.flag(pick));
+    Effective {
+        block_public_acls: both(|f| f.block_public_acls),
+        ignore_public_acls: both(|f| f.ignore_public_acls),
+        block_public_policy: both(|f| f.block_public_policy),
+        restrict_public_buckets: both(|f| f.restrict_public_buckets),
+    }
+}
+
+/// Public through a policy that RestrictPublicBuckets does not restrict, or through a public
+/// ACL grant that IgnorePublicAcls does not neutralise. BlockPublicAcls and BlockPublicPolicy
+/// only refuse new public ACLs and policies; they do not close existing ones.
+pub fn publicly_accessible(
+    policy_is_public: Option<bool>,
+    acl_is_public: Option<bool>,
+    effective: &Effective,
+) -> Option<bool> {
+    let not = |v: Option<bool>| v.map(|b| !b);
+    or(
+        and(policy_is_public, not(effective.restrict_public_buckets)),
+        and(acl_is_public, not(effective.ignore_public_acls)),
+    )
+}
+
+/// The public grants of an ACL, given as (grantee URI, permission) pairs, as sorted
+/// `Group:PERMISSION` labels (`AllUsers:READ`).
+pub fn public_grants<'a>(
+    grants: impl IntoIterator<Item = (Option<&'a str>, &'a str)>,
+) -> Vec<String> {
+    let mut labels: Vec<String> = grants
+        .into_iter()
+        .filter_map(|(uri, permission)| {
+            let uri = uri?.trim();
+            PUBLIC_GROUPS
+                .iter()
+                .find(|(group_uri, _)| *group_uri == uri)
+                .map(|(_, group)| format!("{group}:{permission}"))
+        })
+        .collect();
+    labels.sort();
+    labels.dedup();
+    labels
+}
+
+/// The region of a GetBucketLocation answer: empty means us-east-1, the legacy `EU`
+/// eu-west-1.
+pub fn region_of_location(constraint: Option<&str>) -> String {
+    match constraint.map(str::trim) {
+        None | Some("") => "us-east-1".to_string(),
+        Some("EU") => "eu-west-1".to_string(),
+        Some(region) => region.to_string(),
+    }
+}
+
+/// What is known of a bucket policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// The call failed.
+    Unknown,
+    /// NoSuchBucketPolicy: no policy, so not public through one.
+    Absent,
+    /// GetBucketPolicyStatus's IsPublic (unknown if the answer left it out).
+    Present { is_public: Option<bool> },
+}
+
+impl Policy {
+    pub fn present(&self) -> Option<bool> {
+        match self {
+            Policy::Unknown => None,
+            Policy::Absent => Some(false),
+            Policy::Present { .. } => Some(true),
+        }
+    }
+
+    pub fn is_public(&self) -> Option<bool> {
+        match self {
+            Policy::Unknown => None,
+            Policy::Absent => Some(false),
+            Policy::Present { is_public } => *is_public,
+        }
+    }
+}
+
+// ---- Files ----
+
+#[derive(Debug, Serialize)]
+struct AccountBlockFile {
+    account_id: String,
+    present: bool,
+    #[serde(flatten)]
+    flags: BlockFlags,
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+struct BucketRow {
+    name: String,
+    region: String,
+    created: String,
+    block_present: Option<bool>,
+    block_public_acls: Option<bool>,
+    ignore_public_acls: Option<bool>,
+    block_public_policy: Option<bool>,
+    restrict_public_buckets: Option<bool>,
+    policy_present: Option<bool>,
+    policy_is_public: Option<bool>,
+    acl_public_grants: String,
+    effective_block_public_acls: Option<bool>,
+    effective_ignore_public_acls: Option<bool>,
+    effective_block_public_policy: Option<bool>,
+    effective_restrict_public_buckets: Option<bool>,
+    publicly_accessible: Option<bool>,
+    failed_calls: String,
+}
+
+#[derive(Debug, Serialize)]
+struct BucketJson {
+    #[serde(flatten)]
+    row: BucketRow,
+    /// The ACL's owner and every grant (`null` when GetBucketAcl failed).
+    acl_owner: Option<GranteeJson>,
+    acl_grants: Option<Vec<GrantJson>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct GranteeJson {
+    id: Option<String>,
+    display_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct GrantJson {
+    grantee_type: String,
+    grantee_id: Option<String>,
+    grantee_uri: Option<String>,
+    grantee_display_name: Option<String>,
+    grantee_email_address: Option<String>,
+    permission: Option<String>,
+}
+
+impl GrantJson {
+    fn of(grant: &Grant) -> GrantJson {
+        let grantee = grant.grantee();
+        GrantJson {
+            grantee_type: grantee
+                .map(|g| g.r#type().as_str().to_string())
+                .unwrap_or_default(),
+            grantee_id: grantee.and_then(|g| g.id()).map(str::to_string),
+            grantee_uri: grantee.and_then(|g| g.uri()).map(str::to_string),
+            grantee_display_name: grantee.and_then(|g| g.display_name()).map(str::to_string),
+            grantee_email_address: grantee.and_then(|g| g.email_address()).map(str::to_string),
+            permission: grant.permission().map(|p| p.as_str().to_string()),
+        }
+    }
+}
+
+// ---- Calls ----
+
+/// A bucket as listed, with its region once known.
+#[derive(Debug)]
+struct Listed {
+    name: String,
+    created: String,
+    region: Option<String>,
+}
+
+impl Listed {
+    fn of(bucket: &Bucket) -> Listed {
+        Listed {
+            name: bucket.name().unwrap_or_default().to_string(),
+            created: bucket.creation_date().map(rfc3339).unwrap_or_default(),
+            region: bucket
+                .bucket_region()
+                .filter(|r| !r.is_empty())
+                .map(str::to_string),
+        }
+    }
+}
+
+/// What the per-bucket calls told.
+#[derive(Debug)]
+struct Inspected {
+    block: Block,
+    policy: Policy,
+    acl: Option<(Option<GranteeJson>, Vec<GrantJson>)>,
+    errors: Vec<CallError>,
+}
+
+impl Inspected {
+    fn unknown() -> Inspected {
+        Inspected {
+            block: Block::Unknown,
+            policy: Policy::Unknown,
+            acl: None,
+            errors: Vec::new(),
+        }
+    }
+}
+
+fn bucket_error<E>(
+    region: &str,
+    bucket: &str,
+    operation: &str,
+    err: &aws_sdk_s3::error::SdkError<
+        E,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
+) -> CallError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let mut error = CallError::from_sdk(region, operation, err);
+    error.message = format!("bucket {bucket}: {}", error.message);
+    error
+}
+
+fn service_code<E: ProvideErrorMetadata, R>(
+    err: &aws_sdk_s3::error::SdkError<E, R>,
+) -> Option<&str> {
+    err.as_service_error().and_then(|e| e.code())
+}
+
+fn flags_of(
+    block_public_acls: Option<bool>,
+    ignore_public_acls: Option<bool>,
+    block_public_policy: Option<bool>,
+    restrict_public_buckets: Option<bool>,
+) -> BlockFlags {
+    BlockFlags {
+        block_public_acls: block_public_acls.unwrap_or(false),
+        ignore_public_acls: ignore_public_acls.unwrap_or(false),
+        block_public_policy: block_public_policy.unwrap_or(false),
+        restrict_public_buckets: restrict_public_buckets.unwrap_or(false),
+    }
+}
+
+async fn account_block(ctx: &Context) -> Result<Block, CallError> {
+    let result = ctx
+        .clients
+        .s3control()
+        .get_public_access_block()
+        .account_id(&ctx.identity.account_id)
+        .send()
+        .await;
+    match result {
+        Ok(output) => Ok(match output.public_access_block_configuration() {
+            Some(c) => Block::Present(flags_of(
+                c.block_public_acls(),
+                c.ignore_public_acls(),
+                c.block_public_policy(),
+                c.restrict_public_buckets(),
+            )),
+            None => Block::Absent,
+        }),
+        Err(err)
+            if err.as_service_error().is_some_and(|e| {
+                e.is_no_such_public_access_block_configuration() || e.code() == Some(NO_BLOCK)
+            }) =>
+        {
+            Ok(Block::Absent)
+        }
+        Err(err) => {
+            let mut error = CallError::from_sdk(GLOBAL, "GetPublicAccessBlock", &err);
+            error.message = format!(
+                "account {} (s3control): {}",
+                ctx.identity.account_id, error.message
+            );
+            Err(error)
+        }
+    }
+}
+
+async fn locate(
+    s3: &aws_sdk_s3::Client,
+    home: &str,
+    mut bucket: Listed,
+) -> (Listed, Option<CallError>) {
+    if bucket.region.is_some() {
+        return (bucket, None);
+    }
+    match s3.get_bucket_location().bucket(&bucket.name).send().await {
+        Ok(output) => {
+            bucket.region = Some(region_of_location(
+                output.location_constraint().map(|c| c.as_str()),
+            ));
+            (bucket, None)
+        }
+        Err(err) => {
+            let error = bucket_error(home, &bucket.name, "GetBucketLocation", &err);
+            (bucket, Some(error))
+        }
+    }
+}
+
+async fn inspect(s3: &aws_sdk_s3::Client, region: &str, bucket: &str) -> Inspected {
+    let block = async {
+        match s3.get_public_access_block().bucket(bucket).send().await {
+            Ok(output) => Ok(match output.public_access_block_configuration() {
+                Some(c) => Block::Present(flags_of(
+                    c.block_public_acls(),
+                    c.ignore_public_acls(),
+                    c.block_public_policy(),
+                    c.restrict_public_buckets(),
+                )),
+                None => Block::Absent,
+            }),
+            Err(err) if service_code(&err) == Some(NO_BLOCK) => Ok(Block::Absent),
+            Err(err) => Err(bucket_error(region, bucket, "GetPublicAccessBlock", &err)),
+        }
+    };
+    let policy = async {
+        match s3.get_bucket_policy_status().bucket(bucket).send().await {
+            Ok(output) => Ok(Policy::Present {
+                is_public: output.policy_status().and_then(|s| s.is_public()),
+            }),
+            Err(err) if service_code(&err) == Some(NO_POLICY) => Ok(Policy::Absent),
+            Err(err) => Err(bucket_error(region, bucket, "GetBucketPolicyStatus", &err)),
+        }
+    };
+    let acl = async {
+        match s3.get_bucket_acl().bucket(bucket).send().await {
+            Ok(output) => Ok((
+                output.owner().map(|o| GranteeJson {
+                    id: o.id().map(str::to_string),
+                    display_name: o.display_name().map(str::to_string),
+                }),
+                output
+                    .grants()
+                    .iter()
+                    .map(GrantJson::of)
+                    .collect::<Vec<_>>(),
+            )),
+            Err(err) => Err(bucket_error(region, bucket, "GetBucketAcl", &err)),
+        }
+    };
+    let (block, policy, acl) = futures_util::future::join3(block, policy, acl).await;
+    let mut inspected = Inspected::unknown();
+    match block {
+        Ok(block) => inspected.block = block,
+        Err(e) => inspected.errors.push(e),
+    }
+    match policy {
+        Ok(policy) => inspected.policy = policy,
+        Err(e) => inspected.errors.push(e),
+    }
+    match acl {
+        Ok(acl) => inspected.acl = Some(acl),
+        Err(e) => inspected.errors.push(e),
+    }
+    inspected
+}
+
+fn bucket_json(
+    bucket: Listed,
+    inspected: Inspected,
+    account: &Block,
+    failed: &[&str],
+) -> BucketJson {
+    let bucket_flags = inspected.block.flags();
+    let flag = |pick: fn(&BlockFlags) -> bool| bucket_flags.map(|f| pick(&f));
+    let effective = effective(&inspected.block, account);
+    let public = inspected.acl.as_ref().map(|(_, grants)| {
+        public_grants(grants.iter().map(|g| {
+            (
+                g.grantee_uri.as_deref(),
+                g.permission.as_deref().unwrap_or(""),
+            )
+        }))
+    });
+    let policy_is_public = inspected.policy.is_public();
+    let acl_is_public = public.as_ref().map(|labels| !labels.is_empty());
+    let row = BucketRow {
+        name: bucket.name,
+        region: bucket.region.unwrap_or_default(),
+        created: bucket.created,
+        block_present: inspected.block.present(),
+        block_public_acls: flag(|f| f.block_public_acls),
+        ignore_public_acls: flag(|f| f.ignore_public_acls),
+        block_public_policy: flag(|f| f.block_public_policy),
+        restrict_public_buckets: flag(|f| f.restrict_public_buckets),
+        policy_present: inspected.policy.present(),
+        policy_is_public,
+        acl_public_grants: public.unwrap_or_default().join(";"),
+        effective_block_public_acls: effective.block_public_acls,
+        effective_ignore_public_acls: effective.ignore_public_acls,
+        effective_block_public_policy: effective.block_public_policy,
+        effective_restrict_public_buckets: effective.restrict_public_buckets,
+        publicly_accessible: publicly_accessible(policy_is_public, acl_is_public, &effective),
+        failed_calls: failed.join(";"),
+    };
+    let (acl_owner, acl_grants) = match inspected.acl {
+        Some((owner, grants)) => (owner, Some(grants)),
+        None => (None, None),
+    };
+    BucketJson {
+        row,
+        acl_owner,
+        acl_grants,
+    }
+}
+
+pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectError> {
+    let home = ctx.clients.home_region();
+    let s3_home = ctx.clients.s3(&home);
+    let listing = async {
+        s3_home
+            .list_buckets()
+            .into_paginator()
+            .page_size(PAGE_SIZE)
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| CallError::from_sdk(&home, "ListBuckets", &e))
+    };
+    let (account, listed) = futures_util::future::join(account_block(ctx), listing).await;
+
+    let account = match account {
+        Ok(block) => {
+            let file = AccountBlockFile {
+                account_id: ctx.identity.account_id.clone(),
+                present: block.present() == Some(true),
+                flags: block.flags().unwrap_or_default(),
+            };
+            out.json("account-public-access-block.json", &file, None)?;
+            out.note("account_block_present", file.present);
+            block
+        }
+        Err(error) => {
+            out.error(error);
+            Block::Unknown
+        }
+    };
+    let listed = listed?;
+
+    // Regions: from the listing, else GetBucketLocation.
+    let located: Vec<(Listed, Option<CallError>)> =
+        futures_util::stream::iter(listed.iter().map(Listed::of))
+            .map(|bucket| locate(&s3_home, &home, bucket))
+            .buffer_unordered(ctx.concurrency.max(1))
+            .collect()
+            .await;
+
+    // One client per region, built before the fan-out.
+    let mut clients: BTreeMap<String, aws_sdk_s3::Client> = BTreeMap::new();
+    clients.insert(home.clone(), s3_home.clone());
+    for (bucket, _) in &located {
+        if let Some(region) = &bucket.region {
+            if !clients.contains_key(region) {
+                clients.insert(region.clone(), ctx.clients.s3(region));
+            }
+        }
+    }
+
+    let clients = &clients;
+    let mut results: Vec<(Listed, Inspected)> = futures_util::stream::iter(located)
+        .map(|(bucket, location_error)| async move {
+            let mut inspected = match (&bucket.region, location_error) {
+                (Some(region), _) => inspect(&clients[region], region, &bucket.name).await,
+                (None, error) => {
+                    let mut inspected = Inspected::unknown();
+                    inspected.errors.extend(error);
+                    inspected
+                }
+            };
+            inspected
+                .errors
+                .sort_by(|a, b| a.operation.cmp(&b.operation));
+            (bucket, inspected)
+        })
+        .buffer_unordered(ctx.concurrency.max(1))
+        .collect()
+        .await;
+    results.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+
+    let mut docs = Vec::with_capacity(results.len());
+    for (bucket, mut inspected) in results {
+        let errors = std::mem::take(&mut inspected.errors);
+        let failed: Vec<&str> = errors.iter().map(|e| e.operation.as_str()).collect();
+        docs.push(bucket_json(bucket, inspected, &account, &failed));
+        for error in errors {
+            out.error(error);
+        }
+    }
+    let rows: Vec<BucketRow> = docs.iter().map(|d| d.row.clone()).collect();
+    out.note("buckets", rows.len());
+    out.note(
+        "publicly_accessible_buckets",
+        rows.iter()
+            .filter(|r| r.publicly_accessible == Some(true))
+            .count(),
+    );
+    out.csv("buckets.csv", &rows)?;
+    out.json("buckets.json", &docs, Some(docs.len() as u64))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: BlockFlags = BlockFlags {
+        block_public_acls: true,
+        ignore_public_acls: true,
+        block_public_policy: true,
+        restrict_public_buckets: true,
+    };
+
+    fn only(pick: fn(&mut BlockFlags)) -> Block {
+        let mut flags = BlockFlags::default();
+        pick(&mut flags);
+        Block::Present(flags)
+    }
+
+    #[test]
+    fn three_valued_logic() {
+        let (t, f, u) = (Some(true), Some(false), None);
+        assert_eq!(or(t, u), t);
+        assert_eq!(or(u, t), t);
+        assert_eq!(or(f, f), f);
+        assert_eq!(or(f, u), u);
+        assert_eq!(and(f, u), f);
+        assert_eq!(and(u, f), f);
+        assert_eq!(and(t, t), t);
+        assert_eq!(and(t, u), u);
+    }
+
+    #[test]
+    fn the_account_block_covers_a_bucket_without_its_own_block() {
+        let effective = effective(&Block::Absent, &Block::Present(ALL));
+        assert_eq!(
+            effective,
+            Effective {
+                block_public_acls: Some(true),
+                ignore_public_acls: Some(true),
+                block_public_policy: Some(true),
+                restrict_public_buckets: Some(true),
+            }
+        );
+        // A public policy and a public ACL are both closed by the account's block.
+        assert_eq!(
+            publicly_accessible(Some(true), Some(true), &effective),
+            Some(false)
+        );
+    }
+
+    #[test]
+    fn each_effective_flag_is_the_bucket_flag_or_the_account_flag() {
+        let bucket = only(|f| f.ignore_public_acls = true);
+        let account = only(|f| f.restrict_public_buckets = true);
+        let e = effective(&bucket, &account);
+        assert_eq!(e.block_public_acls, Some(false));
+        assert_eq!(e.ignore_public_acls, Some(true));
+        assert_eq!(e.block_public_policy, Some(false));
+        assert_eq!(e.restrict_public_buckets, Some(true));
+        assert_eq!(
+            effective(&Block::Present(ALL), &Block::Absent).ignore_public_acls,
+            Some(true)
+        );
+        assert_eq!(
+            effective(&Block::Absent, &Block::Absent),
+            Effective {
+                block_public_acls: Some(false),
+                ignore_public_acls: Some(false),
+                block_public_policy: Some(false),
+                restrict_public_buckets: Some(false),
+            }
+        );
+    }
+
+    #[test]
+    fn an_unknown_block_leaves_unset_flags_unknown() {
+        let e = effective(&Block::Absent, &Block::Unknown);
+        assert_eq!(e.restrict_public_buckets, None);
+        // A bucket flag that is set is in effect whatever the account says.
+        let e = effective(&only(|f| f.restrict_public_buckets = true), &Block::Unknown);
+        assert_eq!(e.restrict_public_buckets, Some(true));
+        assert_eq!(e.ignore_public_acls, None);
+        assert_eq!(
+            publicly_accessible(Some(true), Some(false), &e),
+            Some(false)
+        );
+        assert_eq!(publicly_accessible(Some(false), Some(true), &e), None);
+        assert_eq!(
+            publicly_accessible(Some(false), Some(false), &e),
+            Some(false)
+        );
+    }
+
+    #[test]
+    fn a_public_policy_is_closed_only_by_restrict_public_buckets() {
+        let block_policy = effective(&only(|f| f.block_public_policy = true), &Block::Absent);
+        assert_eq!(
+            publicly_accessible(Some(true), Some(false), &block_policy),
+            Some(true),
+            "BlockPublicPolicy refuses new public policies, it does not close an existing one"
+        );
+        let restrict = effective(&only(|f| f.restrict_public_buckets = true), &Block::Absent);
+        assert_eq!(
+            publicly_accessible(Some(true), Some(false), &restrict),
+            Some(false)
+        );
+        // Restricting the policy does nothing against a public ACL.
+        assert_eq!(
+            publicly_accessible(Some(false), Some(true), &restrict),
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn a_public_acl_is_neutralised_only_by_ignore_public_acls() {
+        let block_acls = effective(&only(|f| f.block_public_acls = true), &Block::Absent);
+        assert_eq!(
+            publicly_accessible(Some(false), Some(true), &block_acls),
+            Some(true)
+        );
+        let ignore = effective(&Block::Absent, &only(|f| f.ignore_public_acls = true));
+        assert_eq!(
+            publicly_accessible(Some(false), Some(true), &ignore),
+            Some(false)
+        );
+        assert_eq!(
+            publicly_accessible(Some(true), Some(true), &ignore),
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn unknown_policy_or_acl_makes_public_access_unknown_unless_something_is_public() {
+        let none = effective(&Block::Absent, &Block::Absent);
+        assert_eq!(publicly_accessible(None, Some(false), &none), None);
+        assert_eq!(publicly_accessible(None, Some(true), &none), Some(true));
+        assert_eq!(publicly_accessible(Some(false), None, &none), None);
+    }
+
+    #[test]
+    fn policy_answers() {
+        assert_eq!(Policy::Absent.present(), Some(false));
+        assert_eq!(Policy::Absent.is_public(), Some(false));
+        assert_eq!(
+            Policy::Present {
+                is_public: Some(true)
+            }
+            .is_public(),
+            Some(true)
+        );
+        assert_eq!(Policy::Unknown.present(), None);
+        assert_eq!(Block::Absent.flags(), Some(BlockFlags::default()));
+        assert_eq!(Block::Unknown.present(), None);
+    }
+
+    #[test]
+    fn only_grants_to_all_users_and_authenticated_users_are_public() {
+        let all = "http://acs.amazonaws.com/groups/global/AllUsers";
+        let auth = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
+        let logs = "http://acs.amazonaws.com/groups/s3/LogDelivery";
+        let grants = [
+            (None, "FULL_CONTROL"), // the owner, by canonical id
+            (Some(auth), "WRITE"),
+            (Some(all), "READ"),
+            (Some(logs), "WRITE"),
+            (Some(all), "READ"),
+        ];
+        assert_eq!(
+            public_grants(grants),
+            ["AllUsers:READ", "AuthenticatedUsers:WRITE"]
+        );
+        assert!(public_grants([(None, "FULL_CONTROL")]).is_empty());
+    }
+
+    #[test]
+    fn location_constraints_map_to_regions() {
+        assert_eq!(region_of_location(None), "us-east-1");
+        assert_eq!(region_of_location(Some("")), "us-east-1");
+        assert_eq!(region_of_location(Some("EU")), "eu-west-1");
+        assert_eq!(region_of_location(Some("eu-west-1")), "eu-west-1");
+    }
+
+    #[test]
+    fn a_bucket_row_joins_its_facts() {
+        let grants = vec![GrantJson {
+            grantee_type: "Group".into(),
+            grantee_id: None,
+            grantee_uri: Some("http://acs.amazonaws.com/groups/global/AllUsers".into()),
+            grantee_display_name: None,
+            grantee_email_address: None,
+            permission: Some("READ".into()),
+        }];
+        let listed = Listed {
+            name: "b".into(),
+            created: "2026-01-01T00:00:00Z".into(),
+            region: Some("eu-west-1".into()),
+        };
+        let inspected = Inspected {
+            block: Block::Absent,
+            policy: Policy::Unknown,
+            acl: Some((None, grants)),
+            errors: Vec::new(),
+        };
+        let account = only(|f| f.ignore_public_acls = true);
+        let doc = bucket_json(listed, inspected, &account, &["GetBucketPolicyStatus"]);
+        let row = &doc.row;
+        assert_eq!(row.block_present, Some(false));
+        assert_eq!(row.block_public_acls, Some(false));
+        assert_eq!(row.policy_present, None);
+        assert_eq!(row.acl_public_grants, "AllUsers:READ");
+        assert_eq!(row.effective_ignore_public_acls, Some(true));
+        // The ACL is neutralised, but the policy could not be read.
+        assert_eq!(row.publicly_accessible, None);
+        assert_eq!(row.failed_calls, "GetBucketPolicyStatus");
+    }
+}
