@@ -211,3 +211,17 @@ pub fn csv_rows(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> 
 
 pub mod mock;
 pub mod proxy;
+
+/// SDK configuration for seeding the emulator in `region` (dummy credentials, loopback only).
+pub fn sdk_config(emulator: &Emulator, region: &str) -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(region.to_string()))
+        .endpoint_url(&emulator.url)
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new("testing", "testing", None, None, "tests"),
+            ),
+        )
+        .build()
+}

@@ -1,0 +1,217 @@
+//! One run of every collector over a two-region emulated account: the manifest's accounting of
+//! regions and calls, and a region refused for one collector leaving everything else collected.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::{binary, run, sdk_config, text, Emulator};
+use serde_json::Value;
+
+const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
+
+/// A little of everything, in both regions: a user, security groups, KMS keys, a multi-region
+/// trail and buckets. No GuardDuty detector and no Access Analyzer (moto has none).
+async fn seed(emulator: &Emulator) {
+    let iam = aws_sdk_iam::Client::new(&sdk_config(emulator, "us-east-1"));
+    iam.create_user().user_name("alice").send().await.unwrap();
+    for region in REGIONS {
+        let config = sdk_config(emulator, region);
+        let ec2 = aws_sdk_ec2::Client::new(&config);
+        let group = ec2
+            .create_security_group()
+            .group_name("ssh-open")
+            .description("ssh from anywhere")
+            .send()
+            .await
+            .unwrap();
+        ec2.authorize_security_group_ingress()
+            .group_id(group.group_id().unwrap())
+            .ip_permissions(
+                aws_sdk_ec2::types::IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(22)
+                    .to_port(22)
+                    .ip_ranges(
+                        aws_sdk_ec2::types::IpRange::builder()
+                            .cidr_ip("0.0.0.0/0")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let kms = aws_sdk_kms::Client::new(&config);
+        let key = kms.create_key().send().await.unwrap();
+        kms.enable_key_rotation()
+            .key_id(key.key_metadata().unwrap().key_id())
+            .send()
+            .await
+            .unwrap();
+        let s3 = aws_sdk_s3::Client::new(&config);
+        let mut bucket = s3.create_bucket().bucket(format!("logs-{region}"));
+        if region != "us-east-1" {
+            bucket = bucket.create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region))
+                    .build(),
+            );
+        }
+        bucket.send().await.unwrap();
+    }
+    let trail = aws_sdk_cloudtrail::Client::new(&sdk_config(emulator, "us-east-1"));
+    trail
+        .create_trail()
+        .name("org-audit")
+        .s3_bucket_name("logs-us-east-1")
+        .is_multi_region_trail(true)
+        .send()
+        .await
+        .unwrap();
+}
+
+fn collect_through(url: &str, out: &std::path::Path, extra: &[&str]) -> (i32, Value) {
+    let output = run(binary()
+        .args([
+            "collect",
+            "--json",
+            "--max-attempts",
+            "1",
+            "--endpoint-url",
+            url,
+        ])
+        .args(["--region", REGIONS[0], "--region", REGIONS[1]])
+        .arg("--out")
+        .arg(out)
+        .args(extra));
+    let summary = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("no JSON summary ({e}): {}", text(&output.stderr)));
+    (output.status.code().unwrap(), summary)
+}
+
+fn manifest_of(summary: &Value) -> Value {
+    let dir = PathBuf::from(summary["bundle"]["directory"].as_str().unwrap());
+    serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_collector_runs_and_the_manifest_accounts_for_regions_and_calls() {
+    let emulator = Emulator::start();
+    seed(&emulator).await;
+    let out = tempfile::tempdir().unwrap();
+    let (code, summary) = collect_through(&emulator.url, out.path(), &[]);
+    let manifest = manifest_of(&summary);
+
+    // moto implements no Access Analyzer: that collector fails, visibly, and nothing else.
+    assert_eq!(code, 3, "{summary:#}");
+    let ids: Vec<&str> = manifest["collectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    let registry: Vec<&str> = soc2_evidence::registry::ids();
+    assert_eq!(ids, registry, "every collector, in registry order");
+    assert_eq!(
+        manifest["regions"],
+        serde_json::json!(["eu-west-1", "us-east-1"])
+    );
+
+    let mut calls = 0;
+    for c in manifest["collectors"].as_array().unwrap() {
+        let id = c["id"].as_str().unwrap();
+        let expected = if id == "access-analyzer" {
+            "failed"
+        } else {
+            "collected"
+        };
+        assert_eq!(c["status"], expected, "{c:#}");
+        let regions: Vec<&str> = c["regions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["region"].as_str().unwrap())
+            .collect();
+        if c["scope"] == "regional" {
+            // Each covered region is accounted for, with its own calls.
+            for region in REGIONS {
+                let record = c["regions"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|r| r["region"] == region)
+                    .unwrap_or_else(|| panic!("{id} has no record for {region}: {regions:?}"));
+                assert!(record["api_calls"].as_u64().unwrap() >= 1, "{id} {record}");
+                assert_eq!(record["status"], expected, "{id} {record}");
+            }
+        }
+        let region_calls: u64 = c["regions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["api_calls"].as_u64().unwrap())
+            .sum();
+        assert_eq!(region_calls, c["api_calls"].as_u64().unwrap(), "{id}");
+        calls += c["api_calls"].as_u64().unwrap();
+    }
+    let errors = &manifest["collectors"][3]["errors"];
+    assert_eq!(errors.as_array().unwrap().len(), 2, "{errors:#}");
+    for error in errors.as_array().unwrap() {
+        assert_eq!(error["operation"], "ListAnalyzers");
+        assert!(
+            error["code"].as_str().unwrap().starts_with("Http"),
+            "{error}"
+        );
+    }
+    // The run's own calls: GetCallerIdentity (regions were given, so no DescribeRegions).
+    assert_eq!(manifest["run"]["api_calls"].as_u64().unwrap(), calls + 1);
+    assert_eq!(summary["run"]["api_calls"], manifest["run"]["api_calls"]);
+
+    let zip = PathBuf::from(summary["bundle"]["zip"].as_str().unwrap());
+    assert_eq!(run(binary().arg("verify").arg(&zip)).status.code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_region_refused_for_one_collector_leaves_every_other_collector_and_region_collected() {
+    let emulator = Emulator::start();
+    seed(&emulator).await;
+    // KMS in eu-west-1 answers AccessDenied on the wire; everything else reaches the emulator.
+    let proxy = common::proxy::Proxy::start(&emulator.url, |request| {
+        (request.service == "kms" && request.region == "eu-west-1")
+            .then(|| common::proxy::json_access_denied("kms:ListKeys"))
+    });
+    let out = tempfile::tempdir().unwrap();
+    let (code, summary) = collect_through(&proxy.url, out.path(), &["--skip", "access-analyzer"]);
+    assert_eq!(code, 3, "{summary:#}");
+    let manifest = manifest_of(&summary);
+    for c in manifest["collectors"].as_array().unwrap() {
+        if c["id"] != "kms-key-rotation" {
+            assert_eq!(c["status"], "collected", "{c:#}");
+            continue;
+        }
+        assert_eq!(c["status"], "partial");
+        let errors = c["errors"].as_array().unwrap();
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert_eq!(errors[0]["region"], "eu-west-1");
+        assert_eq!(errors[0]["operation"], "ListKeys");
+        assert_eq!(errors[0]["code"], "AccessDeniedException");
+        let status_of = |region: &str| {
+            c["regions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["region"] == region)
+                .unwrap()["status"]
+                .clone()
+        };
+        assert_eq!(status_of("eu-west-1"), "failed");
+        assert_eq!(status_of("us-east-1"), "collected");
+        // The refused region's key is absent, the other region's key is there.
+        let dir = PathBuf::from(summary["bundle"]["directory"].as_str().unwrap());
+        let keys = common::csv_rows(&dir.join("evidence/kms-key-rotation/keys.csv"));
+        assert_eq!(keys.len(), 1, "{keys:?}");
+        assert_eq!(keys[0]["region"], "us-east-1");
+    }
+    assert_eq!(summary["status"], "incomplete");
+}
