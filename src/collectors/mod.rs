@@ -11,6 +11,7 @@ use crate::bundle::manifest::CollectorStatus;
 use crate::evidence::{CallError, CollectError, Evidence};
 
 pub mod iam_account_summary;
+pub mod iam_authorization_details;
 pub mod iam_credential_report;
 pub mod iam_password_policy;
 
