@@ -59,6 +59,7 @@ pub static REGISTRY: &[CollectorSpec] = &[
     collectors::iam_credential_report::SPEC,
     collectors::iam_account_summary::SPEC,
     collectors::iam_password_policy::SPEC,
+    collectors::iam_authorization_details::SPEC,
     collectors::access_analyzer::SPEC,
     collectors::cloudtrail::SPEC,
     collectors::guardduty::SPEC,

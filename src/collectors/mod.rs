@@ -15,6 +15,7 @@ pub mod cloudtrail;
 pub mod ec2_security_groups;
 pub mod guardduty;
 pub mod iam_account_summary;
+pub mod iam_authorization_details;
 pub mod iam_credential_report;
 pub mod iam_password_policy;
 pub mod kms_key_rotation;
