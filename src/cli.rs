@@ -150,7 +150,8 @@ pub struct CollectArgs {
     pub profile: Option<String>,
 
     /// Region to cover; repeat for several (e.g. --region us-east-1 --region eu-west-1).
-    /// The first one also serves global services. Default: the configured region, else us-east-1
+    /// The first one also serves global services. Default: every region enabled in the account
+    /// (ec2:DescribeRegions)
     #[arg(long = "region", value_name = "REGION", value_parser = region_name)]
     pub regions: Vec<String>,
 
@@ -171,7 +172,8 @@ pub struct CollectArgs {
     #[arg(long, value_name = "URL", env = "AWS_ENDPOINT_URL", value_parser = endpoint_url)]
     pub endpoint_url: Option<String>,
 
-    /// How many collectors (and regions) run at once
+    /// How many AWS requests may be in flight at once, across all collectors, regions, buckets
+    /// and keys (every collector and region starts at once; this bounds the traffic)
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
 

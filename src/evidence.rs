@@ -184,7 +184,7 @@ impl Evidence {
     /// Records a failed call that the collector could work around: the collector ends
     /// `partial`, not `collected`.
     pub fn error(&mut self, error: CallError) {
-        tracing::warn!(%error, "call failed");
+        tracing::info!(%error, "call failed");
         self.errors.push(error);
     }
 
