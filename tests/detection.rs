@@ -10,8 +10,6 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_credential_types::Credentials;
 use aws_sdk_accessanalyzer::operation::list_analyzers::{ListAnalyzersError, ListAnalyzersOutput};
 use aws_sdk_accessanalyzer::operation::list_findings_v2::{
     ListFindingsV2Input, ListFindingsV2Output,
@@ -35,19 +33,9 @@ use aws_sdk_guardduty::types::{
     InstanceDetails, Resource, Service, SeverityStatistics,
 };
 use aws_sdk_guardduty::Client as GuardDuty;
-use aws_smithy_mocks::{create_mock_http_client, mock, MockResponseInterceptor, Rule, RuleMode};
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
-    FinalizerInterceptorContextMut,
-};
-use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_mocks::{mock, Rule};
 use aws_smithy_types::error::ErrorMetadata;
-use aws_types::region::Region;
 use common::{collect, csv_rows, Emulator};
-use soc2_evidence::aws::Clients;
 use soc2_evidence::bundle::manifest::{BundleStatus, CollectorStatus};
 use soc2_evidence::collectors::{access_analyzer, guardduty};
 use soc2_evidence::error::ExitCode;
@@ -58,93 +46,6 @@ const WEST: &str = "eu-west-1";
 
 // ---------------------------------------------------------------------------------------------
 // Region-scoped mocks
-
-/// Serves mocked responses to the clients of one region only.
-#[derive(Debug)]
-struct InRegion {
-    region: &'static str,
-    inner: MockResponseInterceptor,
-}
-
-impl InRegion {
-    fn applies(&self, cfg: &ConfigBag) -> bool {
-        cfg.load::<Region>()
-            .is_some_and(|region| region.as_ref() == self.region)
-    }
-}
-
-impl Intercept for InRegion {
-    fn name(&self) -> &'static str {
-        "mock responses of one region"
-    }
-
-    fn read_before_serialization(
-        &self,
-        context: &BeforeSerializationInterceptorContextRef<'_>,
-        components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if self.applies(cfg) {
-            self.inner
-                .read_before_serialization(context, components, cfg)?;
-        }
-        Ok(())
-    }
-
-    fn modify_before_transmit(
-        &self,
-        context: &mut BeforeTransmitInterceptorContextMut<'_>,
-        components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if self.applies(cfg) {
-            self.inner
-                .modify_before_transmit(context, components, cfg)?;
-        }
-        Ok(())
-    }
-
-    fn modify_before_attempt_completion(
-        &self,
-        context: &mut FinalizerInterceptorContextMut<'_>,
-        components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if self.applies(cfg) {
-            self.inner
-                .modify_before_attempt_completion(context, components, cfg)?;
-        }
-        Ok(())
-    }
-}
-
-/// Clients whose calls in each region are answered by that region's rules (MatchAny: the first
-/// rule that matches and has responses left wins; an unmatched call fails the test). Retries are
-/// off, so one rule response is one call.
-fn regional_clients(regions: &[(&'static str, Vec<&Rule>)]) -> Clients {
-    let sdk = aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(EAST))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "AKIDMOCK",
-            "mock-secret",
-            None,
-            None,
-            "mock",
-        )))
-        .http_client(create_mock_http_client())
-        .retry_config(aws_config::retry::RetryConfig::disabled())
-        .build();
-    let mut clients = Clients::new(sdk, 4);
-    for (region, rules) in regions {
-        let mut inner = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-        for rule in rules {
-            inner = inner.with_rule(rule);
-        }
-        clients = clients.with_interceptor(SharedInterceptor::new(InRegion { region, inner }));
-    }
-    clients
-}
 
 fn denied(operation: &str) -> ErrorMetadata {
     ErrorMetadata::builder()
@@ -345,7 +246,7 @@ async fn analyzers_of_every_type_and_their_active_findings_over_pages() {
             .unwrap()
     });
 
-    let clients = regional_clients(&[
+    let clients = common::mock::regional_clients(&[
         (EAST, vec![&list_east, &external_findings, &unused_findings]),
         (WEST, vec![&list_west]),
     ]);
@@ -464,7 +365,7 @@ async fn a_region_without_analyzer_is_collected_with_empty_tables() {
             .build()
             .unwrap()
     });
-    let clients = regional_clients(&[(EAST, vec![&empty])]);
+    let clients = common::mock::regional_clients(&[(EAST, vec![&empty])]);
     let ctx = common::mock::context(&clients, &[EAST]);
     let dir = tempfile::tempdir().unwrap();
     let mut out = Evidence::new(dir.path(), "access-analyzer");
@@ -551,7 +452,7 @@ async fn access_analyzer_denied_in_one_region_is_partial_and_names_region_and_op
                 .unwrap()
         });
     let identity = common::mock::caller_identity();
-    let clients = regional_clients(&[
+    let clients = common::mock::regional_clients(&[
         (EAST, vec![&identity, &denied_east]),
         (WEST, vec![&list_west, &findings_west]),
     ]);
@@ -623,7 +524,7 @@ async fn findings_denied_for_one_analyzer_keeps_the_analyzers() {
             "access-analyzer:ListFindings",
         ))
     });
-    let clients = regional_clients(&[(EAST, vec![&list, &findings])]);
+    let clients = common::mock::regional_clients(&[(EAST, vec![&list, &findings])]);
     let ctx = common::mock::context(&clients, &[EAST]);
     let dir = tempfile::tempdir().unwrap();
     let mut out = Evidence::new(dir.path(), "access-analyzer");
@@ -850,7 +751,7 @@ async fn detector_counts_by_band_and_high_findings_over_pages_and_batches() {
         });
     let west = no_detector();
 
-    let clients = regional_clients(&[
+    let clients = common::mock::regional_clients(&[
         (
             EAST,
             vec![
@@ -973,7 +874,7 @@ async fn detector_counts_by_band_and_high_findings_over_pages_and_batches() {
 #[tokio::test]
 async fn a_region_without_detector_is_collected_with_empty_tables() {
     let none = no_detector();
-    let clients = regional_clients(&[(EAST, vec![&none])]);
+    let clients = common::mock::regional_clients(&[(EAST, vec![&none])]);
     let ctx = common::mock::context(&clients, &[EAST]);
     let dir = tempfile::tempdir().unwrap();
     let mut out = Evidence::new(dir.path(), "guardduty");
@@ -1069,7 +970,7 @@ async fn guardduty_denied_in_one_region_is_partial_and_names_region_and_operatio
             .build()
     });
     let identity = common::mock::caller_identity();
-    let clients = regional_clients(&[
+    let clients = common::mock::regional_clients(&[
         (EAST, vec![&identity, &denied_east]),
         (
             WEST,
@@ -1148,7 +1049,8 @@ async fn statistics_denied_keeps_the_detector_and_the_findings() {
             ))
             .build()
     });
-    let clients = regional_clients(&[(EAST, vec![&list, &detector, &stats, &ids, &details])]);
+    let clients =
+        common::mock::regional_clients(&[(EAST, vec![&list, &detector, &stats, &ids, &details])]);
     let ctx = common::mock::context(&clients, &[EAST]);
     let dir = tempfile::tempdir().unwrap();
     let mut out = Evidence::new(dir.path(), "guardduty");

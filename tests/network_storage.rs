@@ -646,17 +646,8 @@ mod mocked {
     use aws_sdk_s3::operation::list_buckets::ListBucketsOutput;
     use aws_sdk_s3::types::{Bucket, Grant, Grantee, Owner, Permission, PolicyStatus, Type};
     use aws_sdk_s3control::operation::get_public_access_block::GetPublicAccessBlockError as AccountBlockError;
-    use aws_smithy_mocks::{
-        create_mock_http_client, mock, MockResponseInterceptor, Rule, RuleMode,
-    };
-    use aws_smithy_runtime_api::box_error::BoxError;
-    use aws_smithy_runtime_api::client::interceptors::context::{
-        BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
-        FinalizerInterceptorContextMut,
-    };
-    use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
-    use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-    use aws_smithy_types::config_bag::ConfigBag;
+    use aws_smithy_mocks::mock;
+
     use soc2_evidence::bundle::manifest::CollectorStatus;
     use soc2_evidence::collectors::{ec2_security_groups, s3_public_access};
     use soc2_evidence::error::ExitCode;
@@ -731,92 +722,6 @@ mod mocked {
         assert_eq!(parts.regions["us-east-1"], CollectorStatus::Collected);
     }
 
-    /// Serves mocked responses only to requests for one region, so each region of a run can
-    /// be given its own answers.
-    #[derive(Debug)]
-    struct InRegion {
-        region: &'static str,
-        inner: MockResponseInterceptor,
-    }
-
-    impl InRegion {
-        fn serving(region: &'static str, rules: &[&Rule]) -> SharedInterceptor {
-            let mut inner = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-            for rule in rules {
-                inner = inner.with_rule(rule);
-            }
-            SharedInterceptor::new(InRegion { region, inner })
-        }
-
-        fn applies(&self, cfg: &ConfigBag) -> bool {
-            cfg.load::<aws_types::region::Region>()
-                .is_some_and(|r| r.as_ref() == self.region)
-        }
-    }
-
-    impl Intercept for InRegion {
-        fn name(&self) -> &'static str {
-            "mocked responses of one region"
-        }
-
-        fn read_before_serialization(
-            &self,
-            context: &BeforeSerializationInterceptorContextRef<'_>,
-            components: &RuntimeComponents,
-            cfg: &mut ConfigBag,
-        ) -> Result<(), BoxError> {
-            if !self.applies(cfg) {
-                return Ok(());
-            }
-            self.inner
-                .read_before_serialization(context, components, cfg)
-        }
-
-        fn modify_before_transmit(
-            &self,
-            context: &mut BeforeTransmitInterceptorContextMut<'_>,
-            components: &RuntimeComponents,
-            cfg: &mut ConfigBag,
-        ) -> Result<(), BoxError> {
-            if !self.applies(cfg) {
-                return Ok(());
-            }
-            self.inner.modify_before_transmit(context, components, cfg)
-        }
-
-        fn modify_before_attempt_completion(
-            &self,
-            context: &mut FinalizerInterceptorContextMut<'_>,
-            components: &RuntimeComponents,
-            cfg: &mut ConfigBag,
-        ) -> Result<(), BoxError> {
-            if !self.applies(cfg) {
-                return Ok(());
-            }
-            self.inner
-                .modify_before_attempt_completion(context, components, cfg)
-        }
-    }
-
-    /// Clients like `common::mock::clients`, answering through per-region interceptors.
-    fn regional_clients(interceptors: Vec<SharedInterceptor>) -> soc2_evidence::aws::Clients {
-        let sdk = aws_config::SdkConfig::builder()
-            .behavior_version(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(
-                aws_credential_types::provider::SharedCredentialsProvider::new(
-                    aws_credential_types::Credentials::new("AKIDMOCK", "mock", None, None, "mock"),
-                ),
-            )
-            .http_client(create_mock_http_client())
-            .retry_config(aws_config::retry::RetryConfig::disabled())
-            .build();
-        interceptors.into_iter().fold(
-            soc2_evidence::aws::Clients::new(sdk, 4),
-            soc2_evidence::aws::Clients::with_interceptor,
-        )
-    }
-
     #[tokio::test]
     async fn a_region_denied_on_describe_security_groups_leaves_the_collector_partial() {
         let denied = mock!(aws_sdk_ec2::Client::describe_security_groups).then_error(|| {
@@ -833,9 +738,9 @@ mod mocked {
                 .build()
         });
         let caller = common::mock::caller_identity();
-        let clients = regional_clients(vec![
-            InRegion::serving("eu-west-1", &[&denied]),
-            InRegion::serving("us-east-1", &[&caller, &allowed]),
+        let clients = common::mock::regional_clients(&[
+            ("eu-west-1", vec![&denied]),
+            ("us-east-1", vec![&caller, &allowed]),
         ]);
         let out = tempfile::tempdir().unwrap();
         let config = common::mock::config(out.path(), &["ec2-security-groups"], &REGIONS);

@@ -8,8 +8,6 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_credential_types::Credentials;
 use aws_sdk_cloudtrail::operation::describe_trails::{DescribeTrailsError, DescribeTrailsOutput};
 use aws_sdk_cloudtrail::operation::get_event_selectors::{
     GetEventSelectorsError, GetEventSelectorsOutput,
@@ -38,7 +36,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::DateTime;
 use common::mock::meta;
-use common::{collect, csv_rows, Emulator, ACCOUNT};
+use common::{collect, csv_rows, sdk_config, Emulator, ACCOUNT};
 use serde_json::Value;
 use soc2_evidence::bundle::manifest::CollectorStatus;
 use soc2_evidence::collectors::{cloudtrail, kms_key_rotation};
@@ -47,17 +45,6 @@ use soc2_evidence::evidence::{CallError, Evidence};
 type Row = BTreeMap<String, String>;
 
 // ---- Emulator ----
-
-fn sdk_config(emulator: &Emulator, region: &str) -> aws_config::SdkConfig {
-    aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(region.to_string()))
-        .endpoint_url(&emulator.url)
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "testing", "testing", None, None, "tests",
-        )))
-        .build()
-}
 
 fn bundle_dir(summary: &Value) -> PathBuf {
     PathBuf::from(summary["bundle"]["directory"].as_str().expect("bundle"))

@@ -9,7 +9,14 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
 use aws_sdk_iam::config::retry::RetryConfig;
 use aws_smithy_mocks::{create_mock_http_client, mock, MockResponseInterceptor, Rule, RuleMode};
-use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
+    FinalizerInterceptorContextMut,
+};
+use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
 use soc2_evidence::aws::{AwsSettings, Clients, Identity};
 use soc2_evidence::collectors::iam_credential_report::ReportTiming;
 use soc2_evidence::collectors::{CollectorSettings, Context};
@@ -22,11 +29,93 @@ pub const CALLER: &str = "arn:aws:sts::123456789012:assumed-role/audit-readonly/
 /// Clients for the whole run whose every call is served by `rules` (retries disabled, so each
 /// rule response is one call).
 pub fn clients(rules: &[&Rule]) -> Clients {
+    Clients::new(mock_sdk_config(), 4).with_interceptor(SharedInterceptor::new(interceptor(rules)))
+}
+
+/// Clients whose calls in each region are answered by that region's rules only, so one region
+/// can refuse while another answers, whatever order the regions run in.
+pub fn regional_clients(regions: &[(&'static str, Vec<&Rule>)]) -> Clients {
+    regions.iter().fold(
+        Clients::new(mock_sdk_config(), 4),
+        |clients, (region, rules)| {
+            clients.with_interceptor(SharedInterceptor::new(InRegion {
+                region,
+                inner: interceptor(rules),
+            }))
+        },
+    )
+}
+
+fn interceptor(rules: &[&Rule]) -> MockResponseInterceptor {
     let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
     for rule in rules {
         interceptor = interceptor.with_rule(rule);
     }
-    let sdk = aws_config::SdkConfig::builder()
+    interceptor
+}
+
+/// Serves mocked responses only to the clients of one region.
+#[derive(Debug)]
+struct InRegion {
+    region: &'static str,
+    inner: MockResponseInterceptor,
+}
+
+impl InRegion {
+    fn applies(&self, cfg: &ConfigBag) -> bool {
+        cfg.load::<aws_types::region::Region>()
+            .is_some_and(|region| region.as_ref() == self.region)
+    }
+}
+
+impl Intercept for InRegion {
+    fn name(&self) -> &'static str {
+        "mocked responses of one region"
+    }
+
+    fn read_before_serialization(
+        &self,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
+        components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if self.applies(cfg) {
+            self.inner
+                .read_before_serialization(context, components, cfg)?;
+        }
+        Ok(())
+    }
+
+    fn modify_before_transmit(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if self.applies(cfg) {
+            self.inner
+                .modify_before_transmit(context, components, cfg)?;
+        }
+        Ok(())
+    }
+
+    fn modify_before_attempt_completion(
+        &self,
+        context: &mut FinalizerInterceptorContextMut<'_>,
+        components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if self.applies(cfg) {
+            self.inner
+                .modify_before_attempt_completion(context, components, cfg)?;
+        }
+        Ok(())
+    }
+}
+
+/// Region us-east-1, dummy credentials, the mock HTTP client, no retries.
+fn mock_sdk_config() -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
@@ -38,8 +127,7 @@ pub fn clients(rules: &[&Rule]) -> Clients {
         )))
         .http_client(create_mock_http_client())
         .retry_config(RetryConfig::disabled())
-        .build();
-    Clients::new(sdk, 4).with_interceptor(SharedInterceptor::new(interceptor))
+        .build()
 }
 
 pub fn settings() -> CollectorSettings {
