@@ -5,6 +5,7 @@
 //! own, so every request the tool sends is attributed to the collector that sent it.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -76,6 +77,71 @@ pub async fn load_sdk_config(settings: &AwsSettings) -> SdkConfig {
             .build();
     }
     config
+}
+
+/// Fails unless the profile chosen with `--profile` or `AWS_PROFILE` is defined in the AWS config
+/// or credentials file. Without this check the credential chain would quietly fall through to
+/// other credentials (environment variables come first), and the evidence would describe an
+/// account nobody asked for. `default` is not checked: its absence is normal when credentials
+/// come from the environment or instance metadata.
+pub async fn check_profile(settings: &AwsSettings) -> Result<(), crate::error::Error> {
+    use aws_types::os_shim_internal::{Env, Fs};
+
+    let env = Env::real();
+    let Some(profile) = settings
+        .profile
+        .clone()
+        .or_else(|| env.get("AWS_PROFILE").ok())
+        .filter(|p| !p.is_empty() && p != "default")
+    else {
+        return Ok(());
+    };
+    let set = aws_config::profile::load(
+        &Fs::real(),
+        &env,
+        // The SDK's default files: AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE, or ~/.aws.
+        &Default::default(),
+        Some(profile.clone().into()),
+    )
+    .await
+    .map_err(|e| crate::error::Error::ProfileFiles {
+        profile: profile.clone(),
+        detail: crate::error::chain(&e),
+    })?;
+    if set.get_profile(&profile).is_some() {
+        return Ok(());
+    }
+    let mut found: Vec<String> = set.profiles().map(str::to_string).collect();
+    found.sort();
+    let files = [
+        ("AWS_CONFIG_FILE", ".aws/config"),
+        ("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials"),
+    ]
+    .into_iter()
+    .map(|(var, default)| {
+        let path = profile_file_path(env.get(var).ok(), env.get("HOME").ok(), default);
+        let exists = path.is_file();
+        (path, exists)
+    })
+    .collect();
+    Err(crate::error::Error::UnknownProfile {
+        profile,
+        files,
+        found,
+    })
+}
+
+/// Where the SDK reads a profile file: the variable's path (with a leading `~/` expanded),
+/// else `$HOME/<default>`.
+fn profile_file_path(var: Option<String>, home: Option<String>, default: &str) -> PathBuf {
+    let home = home.unwrap_or_else(|| "~".to_string());
+    match var {
+        Some(path) => match path.strip_prefix("~/") {
+            Some(rest) => Path::new(&home).join(rest),
+            None => PathBuf::from(path),
+        },
+        None => Path::new(&home).join(default),
+    }
 }
 
 /// Requests and operations sent through the clients of one collector (or of the run itself).
@@ -375,6 +441,23 @@ impl Identity {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn profile_files_follow_the_sdk_rules() {
+        let home = Some("/home/a".to_string());
+        assert_eq!(
+            profile_file_path(None, home.clone(), ".aws/config"),
+            PathBuf::from("/home/a/.aws/config")
+        );
+        assert_eq!(
+            profile_file_path(Some("~/x/config".into()), home.clone(), ".aws/config"),
+            PathBuf::from("/home/a/x/config")
+        );
+        assert_eq!(
+            profile_file_path(Some("/etc/aws".into()), home, ".aws/config"),
+            PathBuf::from("/etc/aws")
+        );
+    }
 
     #[test]
     fn partition_comes_from_the_caller_arn() {

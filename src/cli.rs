@@ -85,7 +85,8 @@ Exit status:
   0  bundle written and complete
   1  fatal error, no bundle written (no credentials, output not writable, ...)
   2  usage error
-  3  bundle written but incomplete: a collector failed (see manifest.json, collectors[].errors)";
+  3  bundle written but incomplete: a collector failed (see manifest.json, collectors[].errors)
+  130, 143  stopped by SIGINT (Ctrl-C) or SIGTERM: the partial bundle was removed, nothing written";
 
 const VERIFY_EXAMPLES: &str = "\
 Examples:
@@ -116,6 +117,14 @@ fn collector_id() -> PossibleValuesParser {
     PossibleValuesParser::new(registry::ids())
 }
 
+/// The first word of a region name in each AWS partition: `aws` (af, ap, ca, eu, il, me, mx,
+/// sa, us), `aws-cn`, `aws-us-gov` and the isolated partitions (us-, eu-), and `aws-eusc`. From
+/// the `regionRegex` of every partition in the SDK's endpoint rules (partitions.json). A name
+/// outside them cannot be reached: the SDK would send its calls to a host that does not exist.
+const PARTITION_PREFIXES: [&str; 11] = [
+    "af", "ap", "ca", "cn", "eu", "eusc", "il", "me", "mx", "sa", "us",
+];
+
 fn region_name(value: &str) -> Result<String, String> {
     let parts: Vec<&str> = value.split('-').collect();
     let valid = parts.len() >= 3
@@ -124,13 +133,18 @@ fn region_name(value: &str) -> Result<String, String> {
             .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
         && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit())
         && !parts[parts.len() - 1].is_empty();
-    if valid {
-        Ok(value.to_string())
-    } else {
-        Err(format!(
+    if !valid {
+        return Err(format!(
             "`{value}` is not an AWS region name (expected something like us-east-1 or eu-west-2)"
-        ))
+        ));
     }
+    if !PARTITION_PREFIXES.contains(&parts[0]) {
+        return Err(format!(
+            "`{value}` is in no AWS partition: region names start with {} (see `aws ec2 describe-regions --all-regions`)",
+            PARTITION_PREFIXES.join(", ")
+        ));
+    }
+    Ok(value.to_string())
 }
 
 fn endpoint_url(value: &str) -> Result<String, String> {
@@ -244,7 +258,17 @@ mod tests {
 
     #[test]
     fn region_names_are_checked() {
-        for ok in ["us-east-1", "eu-west-2", "us-gov-west-1", "ap-southeast-4"] {
+        for ok in [
+            "us-east-1",
+            "eu-west-2",
+            "us-gov-west-1",
+            "ap-southeast-4",
+            "cn-northwest-1",
+            "il-central-1",
+            "mx-central-1",
+            "eusc-de-east-1",
+            "us-isob-east-1",
+        ] {
             assert!(region_name(ok).is_ok(), "{ok}");
         }
         for bad in [
@@ -254,6 +278,8 @@ mod tests {
             "useast1",
             "us-east-1a",
             "-east-1",
+            "xx-nowhere-9",
+            "moon-base-1",
         ] {
             assert!(region_name(bad).is_err(), "{bad}");
         }

@@ -4,7 +4,8 @@
 //! arguments ([`cli`]) -> configuration ([`config`]) -> AWS clients ([`aws`]) -> collectors
 //! ([`collectors`], declared in the [`registry`]) -> bundle ([`bundle`]: files, manifest, zip,
 //! verify) -> terminal output ([`output`]). [`run`] ties the stages together and is the library
-//! entry point that tests call without spawning a process.
+//! entry point that tests call without spawning a process; [`interrupt`] lets SIGINT and SIGTERM
+//! stop it cleanly.
 
 pub mod aws;
 pub mod bundle;
@@ -14,6 +15,7 @@ pub mod config;
 pub mod controls;
 pub mod error;
 pub mod evidence;
+pub mod interrupt;
 pub mod output;
 pub mod policy;
 pub mod registry;

@@ -7,7 +7,7 @@ use clap::Parser;
 use soc2_evidence::cli::{Cli, Command};
 use soc2_evidence::config::CollectConfig;
 use soc2_evidence::error::ExitCode;
-use soc2_evidence::{bundle, output, policy, registry, run};
+use soc2_evidence::{bundle, interrupt, output, policy, registry, run};
 
 fn main() {
     let cli = Cli::parse();
@@ -68,8 +68,26 @@ fn collect(config: CollectConfig, json: bool, quiet: bool) -> ExitCode {
         .enable_all()
         .build()
         .expect("the async runtime starts");
-    match runtime.block_on(run::collect(&config)) {
+    // The handlers are installed before the run starts, so a signal at any moment is caught;
+    // the run stops itself and removes its temporary bundle before this returns.
+    let (result, stopped_by) = runtime.block_on(async {
+        let stop = interrupt::listen().unwrap_or_else(|e| {
+            tracing::warn!("cannot handle SIGINT/SIGTERM ({e}); an interrupted run may leave a temporary bundle behind");
+            interrupt::Stop::never()
+        });
+        let result = run::collect_until(&config, &stop).await;
+        (result, stop.received())
+    });
+    // Nothing is left that writes: end the runtime without waiting on idle connections.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match result {
         Ok(outcome) => {
+            if let Some(signal) = stopped_by {
+                eprintln!(
+                    "note: {} arrived while the finished bundle was being written; it was completed rather than left half-written",
+                    signal.name()
+                );
+            }
             if json {
                 print_json(&output::collect_json(&outcome));
             } else if quiet {

@@ -19,6 +19,7 @@ use crate::config::CollectConfig;
 use crate::controls::Control;
 use crate::error::{Error, ExitCode};
 use crate::evidence::{CallError, CollectError, Evidence, EvidenceParts};
+use crate::interrupt::Stop;
 use crate::registry::{CollectorSpec, Scope};
 
 /// The result of a `collect` that wrote a bundle.
@@ -40,7 +41,18 @@ impl CollectOutcome {
 
 /// Loads the AWS configuration from the environment and runs `collect`.
 pub async fn collect(config: &CollectConfig) -> Result<CollectOutcome, Error> {
-    let sdk = aws::load_sdk_config(&config.aws).await;
+    collect_until(config, &Stop::never()).await
+}
+
+/// Like [`collect`], but ends with [`Error::Interrupted`] as soon as `stop` fires (`main` passes
+/// the SIGINT/SIGTERM request): the collectors are stopped, and once none of them can write any
+/// more, the temporary bundle is removed. A stop that comes while the finished bundle is being
+/// zipped and moved into place waits for that to end: the bundle is then complete.
+pub async fn collect_until(config: &CollectConfig, stop: &Stop) -> Result<CollectOutcome, Error> {
+    // Local mistakes first: they cost no AWS call and no waiting.
+    bundle::writer::check_out_dir(&config.out)?;
+    aws::check_profile(&config.aws).await?;
+    let sdk = stop.guard(aws::load_sdk_config(&config.aws)).await?;
     // Resolve credentials once up front: a missing chain is a clear fatal error, not three
     // failed collectors.
     let Some(provider) = sdk.credentials_provider() else {
@@ -49,13 +61,12 @@ pub async fn collect(config: &CollectConfig) -> Result<CollectOutcome, Error> {
         });
     };
     use aws_credential_types::provider::ProvideCredentials;
-    provider
-        .provide_credentials()
-        .await
+    stop.guard(provider.provide_credentials())
+        .await?
         .map_err(|e| Error::NoCredentials {
             detail: crate::error::chain(&e),
         })?;
-    collect_with(config, Clients::new(sdk, config.concurrency)).await
+    collect_with_until(config, Clients::new(sdk, config.concurrency), stop).await
 }
 
 /// Runs `collect` with the given clients (tests pass clients with mocked responses).
@@ -63,29 +74,54 @@ pub async fn collect_with(
     config: &CollectConfig,
     clients: Clients,
 ) -> Result<CollectOutcome, Error> {
+    collect_with_until(config, clients, &Stop::never()).await
+}
+
+/// [`collect_with`] that `stop` can interrupt, as [`collect_until`] describes.
+pub async fn collect_with_until(
+    config: &CollectConfig,
+    clients: Clients,
+    stop: &Stop,
+) -> Result<CollectOutcome, Error> {
     let started_at = chrono::Utc::now();
     let clock = Instant::now();
     let run_clients = clients.counted();
 
     let sts = run_clients.sts();
-    let caller = sts.get_caller_identity().send().await.map_err(|e| {
-        let err = CallError::from_sdk("", "GetCallerIdentity", &e);
-        Error::CallerIdentity {
-            code: err.code,
-            message: err.message,
-        }
-    })?;
+    let caller = stop
+        .guard(sts.get_caller_identity().send())
+        .await?
+        .map_err(|e| {
+            let err = CallError::from_sdk("", "GetCallerIdentity", &e);
+            Error::CallerIdentity {
+                code: err.code,
+                message: err.message,
+                region: run_clients.home_region(),
+                endpoint: config
+                    .aws
+                    .endpoint_url
+                    .clone()
+                    .unwrap_or_else(|| "AWS".to_string()),
+            }
+        })?;
     let identity = Identity::new(
         caller.account().unwrap_or_default().to_string(),
         caller.arn().unwrap_or_default().to_string(),
     );
-    let regions = covered_regions(config, &run_clients).await?;
+    let regions = stop.guard(covered_regions(config, &run_clients)).await??;
     tracing::info!(account = %identity.account_id, caller = %identity.caller_arn, "identified account");
 
     let name = bundle::bundle_name(&identity.account_id, started_at);
+    // From here on, the temporary bundle exists; dropping `staging` removes it, on every path.
     let staging = Staging::create(&config.out, &name)?;
 
-    let records = run_collectors(config, &clients, &identity, &regions, &staging).await?;
+    let records = run_collectors(config, &clients, &identity, &regions, &staging, stop).await?;
+    if let Some(signal) = stop.received() {
+        return Err(Error::Interrupted {
+            signal,
+            temporary: Some(staging.root().to_path_buf()),
+        });
+    }
 
     let finished_at = chrono::Utc::now();
     let manifest = build_manifest(ManifestInput {
@@ -148,6 +184,7 @@ async fn run_collectors(
     identity: &Identity,
     regions: &[String],
     staging: &Staging,
+    stop: &Stop,
 ) -> Result<Vec<CollectorRecord>, Error> {
     let progress = if config.progress {
         ProgressBar::with_draw_target(
@@ -186,14 +223,29 @@ async fn run_collectors(
     }
 
     let mut records = Vec::new();
-    while let Some(joined) = tasks.join_next_with_id().await {
+    loop {
+        let joined = tokio::select! {
+            biased;
+            signal = stop.wait() => {
+                stop_all(&mut tasks).await;
+                progress.finish_and_clear();
+                return Err(Error::Interrupted {
+                    signal,
+                    temporary: Some(staging.root().to_path_buf()),
+                });
+            }
+            joined = tasks.join_next_with_id() => match joined {
+                Some(joined) => joined,
+                None => break,
+            },
+        };
         let (spec, result) = match joined {
             Ok((id, output)) => (task_specs[&id], Ok(output)),
             Err(join_error) => (task_specs[&join_error.id()], Err(join_error)),
         };
         let record = match result {
             Ok((Err(CollectError::Write(err)), ..)) => {
-                tasks.abort_all();
+                stop_all(&mut tasks).await;
                 progress.finish_and_clear();
                 return Err(err);
             }
@@ -238,6 +290,14 @@ async fn run_collectors(
         .collect();
     records.sort_by_key(|record| order[record.id.as_str()]);
     Ok(records)
+}
+
+/// Aborts every collector and waits until each has stopped, so that none can still write into
+/// the temporary bundle while it is being removed (an abort takes effect at the task's next
+/// await, not in the middle of a write).
+async fn stop_all<T: 'static>(tasks: &mut JoinSet<T>) {
+    tasks.abort_all();
+    while tasks.join_next().await.is_some() {}
 }
 
 fn record_of(

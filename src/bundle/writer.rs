@@ -38,19 +38,16 @@ pub struct Staging {
 pub const TEMP_PREFIX: &str = ".soc2-evidence-partial-";
 
 impl Staging {
-    /// Creates the output directory if needed and the temporary bundle directory in it.
+    /// Creates the output directory if needed and the temporary bundle directory in it, after
+    /// removing what killed runs left there.
     pub fn create(out: &Path, name: &str) -> Result<Self, Error> {
-        let out_err = |source| Error::OutputDir {
+        let out_err = |reason: String| Error::OutputDir {
             path: out.to_path_buf(),
-            source,
+            reason,
         };
-        if out.exists() && !out.is_dir() {
-            return Err(out_err(std::io::Error::new(
-                std::io::ErrorKind::AlreadyExists,
-                "it exists and is not a directory",
-            )));
-        }
-        create_dir_all(out).map_err(out_err)?;
+        check_out_dir(out)?;
+        create_dir_all(out).map_err(|e| out_err(format!("cannot create it: {e}")))?;
+        remove_leftovers(out);
         let paths = final_paths(out, name);
         for path in [&paths.0, &paths.1, &paths.2] {
             if fs::symlink_metadata(path).is_ok() {
@@ -62,7 +59,11 @@ impl Staging {
         fs::DirBuilder::new()
             .mode(files::DIR_MODE)
             .create(&root)
-            .map_err(out_err)?;
+            .map_err(|e| {
+                out_err(format!(
+                    "cannot create the temporary bundle {tag} in it: {e}"
+                ))
+            })?;
         Ok(Staging {
             out: out.to_path_buf(),
             name: name.to_string(),
@@ -83,6 +84,12 @@ impl Staging {
     }
 
     /// Writes the manifest, the zip and its checksum, and moves all three into place.
+    ///
+    /// The zip comes first, then its checksum, then the directory: each appears under its final
+    /// name only complete, and a process killed between two of these steps leaves at most a
+    /// complete zip (with its checksum) whose temporary directory the next run removes. Files are
+    /// placed by hard link, which never replaces an existing name; if one step finds its name
+    /// taken, the names already placed are taken back.
     pub fn finish(mut self, manifest: &Manifest) -> Result<BundlePaths, Error> {
         let mut bytes = serde_json::to_vec_pretty(manifest).expect("manifest serializes");
         bytes.push(b'\n');
@@ -94,17 +101,35 @@ impl Staging {
         let line = format!("{zip_sha256}  {zip_name}\n");
         write_new(&self.tmp_sha, line.as_bytes())?;
 
-        for (from, to) in [
-            (&self.root, &directory),
-            (&self.tmp_zip, &zip),
-            (&self.tmp_sha, &sha256_file),
-        ] {
-            if fs::symlink_metadata(to).is_ok() {
-                return Err(Error::BundleExists { path: to.clone() });
+        let mut placed: Vec<&Path> = Vec::new();
+        let mut place = || -> Result<(), Error> {
+            place_file(&self.tmp_zip, &zip)?;
+            placed.push(&zip);
+            place_file(&self.tmp_sha, &sha256_file)?;
+            placed.push(&sha256_file);
+            // rename(2) would replace an empty directory of the same name (never a non-empty
+            // one), so the name is checked first: only an empty directory created in between
+            // could be replaced, and it holds nothing.
+            if fs::symlink_metadata(&directory).is_ok() {
+                return Err(Error::BundleExists {
+                    path: directory.clone(),
+                });
             }
-            fs::rename(from, to).map_err(|e| Error::write(to, e))?;
+            fs::rename(&self.root, &directory).map_err(|e| Error::write(&directory, e))
+        };
+        if let Err(err) = place() {
+            for path in placed {
+                let _ = fs::remove_file(path);
+            }
+            return Err(err);
         }
         self.finished = true;
+        // The temporary names of the zip and the checksum are second links to the final files.
+        for path in [&self.tmp_zip, &self.tmp_sha] {
+            if let Err(e) = fs::remove_file(path) {
+                tracing::warn!(path = %path.display(), error = %e, "could not remove a temporary name of the finished bundle; the next run removes it");
+            }
+        }
         Ok(BundlePaths {
             directory,
             zip,
@@ -116,11 +141,133 @@ impl Staging {
 
 impl Drop for Staging {
     fn drop(&mut self) {
-        if !self.finished {
-            let _ = fs::remove_dir_all(&self.root);
-            let _ = fs::remove_file(&self.tmp_zip);
-            let _ = fs::remove_file(&self.tmp_sha);
+        if self.finished {
+            return;
         }
+        let removed = [
+            (&self.root, fs::remove_dir_all(&self.root)),
+            (&self.tmp_zip, fs::remove_file(&self.tmp_zip)),
+            (&self.tmp_sha, fs::remove_file(&self.tmp_sha)),
+        ];
+        for (path, result) in removed {
+            if let Err(e) = result {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!(
+                        "could not remove the temporary bundle entry {}: {e}; the next run removes it, or remove it by hand",
+                        path.display()
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Links `from` to the new name `to`, failing if `to` exists. On file systems without hard
+/// links, renames instead after checking that `to` is free.
+fn place_file(from: &Path, to: &Path) -> Result<(), Error> {
+    match fs::hard_link(from, to) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Error::BundleExists {
+            path: to.to_path_buf(),
+        }),
+        Err(e)
+            if e.kind() == std::io::ErrorKind::Unsupported
+                || e.kind() == std::io::ErrorKind::PermissionDenied =>
+        {
+            if fs::symlink_metadata(to).is_ok() {
+                return Err(Error::BundleExists {
+                    path: to.to_path_buf(),
+                });
+            }
+            fs::rename(from, to).map_err(|e| Error::write(to, e))
+        }
+        Err(e) => Err(Error::write(to, e)),
+    }
+}
+
+/// Checks, without creating anything, that `out` can be the output directory: neither a file
+/// nor below one. `collect` runs it before any AWS call, so a wrong `--out` costs no time.
+pub fn check_out_dir(out: &Path) -> Result<(), Error> {
+    let reason = if out.exists() && !out.is_dir() {
+        Some("it is a file, not a directory".to_string())
+    } else {
+        out.ancestors()
+            .skip(1)
+            .find(|a| a.exists() && !a.is_dir())
+            .map(|file| format!("{} is a file, not a directory", file.display()))
+    };
+    match reason {
+        Some(reason) => Err(Error::OutputDir {
+            path: out.to_path_buf(),
+            reason,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Removes what killed runs left in `out`: temporary entries whose process is gone. Entries of
+/// a process that still exists (another run at work) and anything not named like ours are left
+/// alone; they never collide with the names of a new bundle.
+fn remove_leftovers(out: &Path) {
+    let Ok(entries) = fs::read_dir(out) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name.to_str().and_then(leftover_pid) else {
+            continue;
+        };
+        if pid == std::process::id() || process_exists(pid) {
+            continue;
+        }
+        let path = entry.path();
+        let result = if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            fs::remove_dir_all(&path)
+        } else {
+            fs::remove_file(&path)
+        };
+        match result {
+            Ok(()) => tracing::warn!(
+                "removed {}, left by an interrupted run (process {pid} no longer exists)",
+                path.display()
+            ),
+            Err(e) => tracing::warn!(
+                "could not remove {}, left by an interrupted run: {e}",
+                path.display()
+            ),
+        }
+    }
+}
+
+/// The process id in a temporary entry's name, `<TEMP_PREFIX><bundle name>-<pid>` with
+/// `.zip` or `.zip.sha256` for the zip and its checksum; `None` for any other name.
+fn leftover_pid(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix(TEMP_PREFIX)?;
+    let stem = rest
+        .strip_suffix(".zip.sha256")
+        .or_else(|| rest.strip_suffix(".zip"))
+        .unwrap_or(rest);
+    let (bundle, pid) = stem.rsplit_once('-')?;
+    if !bundle.starts_with("soc2-evidence-") || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    pid.parse().ok()
+}
+
+/// Whether a process with this id exists: `/proc` where there is one, else `kill -0`. When in
+/// doubt, it exists.
+fn process_exists(pid: u32) -> bool {
+    if Path::new("/proc/self").exists() {
+        return Path::new("/proc").join(pid.to_string()).exists();
+    }
+    match std::process::Command::new("kill")
+        .args(["-0", &pid.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+    {
+        Ok(status) => status.success(),
+        Err(_) => true,
     }
 }
 
@@ -214,4 +361,200 @@ fn write_zip(root: &Path, name: &str, zip_path: &Path) -> Result<String, Error> 
     let mut reader = fs::File::open(zip_path).map_err(err)?;
     std::io::copy(&mut reader, &mut hasher).map_err(err)?;
     Ok(files::hex(&hasher.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::bundle::manifest::{
+        Account, BundleStatus, FindingsSummary, Run, RunOptions, Tool, SCHEMA_VERSION,
+    };
+
+    const NAME: &str = "soc2-evidence-123456789012-20261122T070509Z";
+
+    fn manifest() -> Manifest {
+        Manifest {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool {
+                name: "soc2-evidence".into(),
+                version: "0".into(),
+            },
+            run: Run {
+                id: "run".into(),
+                started_at: String::new(),
+                finished_at: String::new(),
+                duration_ms: 0,
+                api_calls: 0,
+                api_retries: 0,
+                options: RunOptions::default(),
+            },
+            account: Account {
+                id: "123456789012".into(),
+                partition: "aws".into(),
+                caller_arn: String::new(),
+                aliases: None,
+            },
+            regions: Vec::new(),
+            status: BundleStatus::Complete,
+            collectors: Vec::new(),
+            files: Vec::new(),
+            findings_summary: FindingsSummary {
+                evaluated: false,
+                critical: 0,
+                high: 0,
+                medium: 0,
+                low: 0,
+            },
+            controls: BTreeMap::new(),
+        }
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_finished_bundle_has_three_final_names_and_no_temporary_one() {
+        let out = tempfile::tempdir().unwrap();
+        let staging = Staging::create(out.path(), NAME).unwrap();
+        files::write_file(staging.root(), "evidence/x/a.json", b"{}\n", None).unwrap();
+        let paths = staging.finish(&manifest()).unwrap();
+        assert_eq!(
+            names(out.path()),
+            [
+                NAME.to_string(),
+                format!("{NAME}.zip"),
+                format!("{NAME}.zip.sha256")
+            ]
+        );
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(fs::metadata(&paths.zip).unwrap().nlink(), 1);
+        assert!(paths.directory.join("manifest.json").is_file());
+    }
+
+    #[test]
+    fn a_name_taken_while_the_bundle_was_built_is_left_alone_and_nothing_is_placed() {
+        for (taken, kind) in [
+            (format!("{NAME}.zip"), "zip"),
+            (format!("{NAME}.zip.sha256"), "checksum"),
+            (NAME.to_string(), "directory"),
+        ] {
+            let out = tempfile::tempdir().unwrap();
+            let staging = Staging::create(out.path(), NAME).unwrap();
+            files::write_file(staging.root(), "evidence/x/a.json", b"{}\n", None).unwrap();
+            // Another run of the same account in the same second got there first.
+            if kind == "directory" {
+                fs::create_dir(out.path().join(&taken)).unwrap();
+                fs::write(out.path().join(&taken).join("theirs"), "theirs").unwrap();
+            } else {
+                fs::write(out.path().join(&taken), "theirs").unwrap();
+            }
+            let err = staging.finish(&manifest()).unwrap_err();
+            assert!(
+                matches!(&err, Error::BundleExists { path } if path.ends_with(&taken)),
+                "{kind}: {err}"
+            );
+            assert_eq!(names(out.path()), vec![taken.clone()], "{kind}");
+            let theirs = if kind == "directory" {
+                out.path().join(&taken).join("theirs")
+            } else {
+                out.path().join(&taken)
+            };
+            assert_eq!(fs::read_to_string(theirs).unwrap(), "theirs", "{kind}");
+        }
+    }
+
+    #[test]
+    fn placing_a_file_never_replaces_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let (from, to) = (dir.path().join("new"), dir.path().join("old"));
+        fs::write(&from, "new").unwrap();
+        fs::write(&to, "old").unwrap();
+        assert!(matches!(
+            place_file(&from, &to),
+            Err(Error::BundleExists { .. })
+        ));
+        assert_eq!(fs::read_to_string(&to).unwrap(), "old");
+    }
+
+    #[test]
+    fn an_unfinished_bundle_removes_its_temporary_entries() {
+        let out = tempfile::tempdir().unwrap();
+        let staging = Staging::create(out.path(), NAME).unwrap();
+        files::write_file(staging.root(), "evidence/x/a.json", b"{}\n", None).unwrap();
+        fs::write(&staging.tmp_zip, "half a zip").unwrap();
+        assert_eq!(names(out.path()).len(), 2);
+        drop(staging);
+        assert_eq!(names(out.path()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn temporary_names_carry_the_pid_of_their_run() {
+        let stem = format!("{TEMP_PREFIX}{NAME}-4242");
+        assert_eq!(leftover_pid(&stem), Some(4242));
+        assert_eq!(leftover_pid(&format!("{stem}.zip")), Some(4242));
+        assert_eq!(leftover_pid(&format!("{stem}.zip.sha256")), Some(4242));
+        for foreign in [
+            NAME.to_string(),
+            format!("{NAME}.zip"),
+            format!("{TEMP_PREFIX}notes"),
+            format!("{TEMP_PREFIX}other-tool-4242"),
+            format!("{TEMP_PREFIX}{NAME}-"),
+            format!("{TEMP_PREFIX}{NAME}-42x"),
+            format!("{stem}.tar"),
+        ] {
+            assert_eq!(leftover_pid(&foreign), None, "{foreign}");
+        }
+    }
+
+    #[test]
+    fn leftovers_of_gone_processes_are_removed_and_those_of_live_ones_kept() {
+        let out = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let gone = child.id();
+        child.wait().unwrap();
+        assert!(!process_exists(gone), "pid {gone} was reused at once");
+        let live = std::process::id();
+        assert!(process_exists(live));
+        for pid in [gone, live] {
+            let stem = format!("{TEMP_PREFIX}{NAME}-{pid}");
+            fs::create_dir_all(out.path().join(&stem).join("evidence")).unwrap();
+            fs::write(out.path().join(format!("{stem}.zip")), "zip").unwrap();
+        }
+        remove_leftovers(out.path());
+        assert_eq!(
+            names(out.path()),
+            [
+                format!("{TEMP_PREFIX}{NAME}-{live}"),
+                format!("{TEMP_PREFIX}{NAME}-{live}.zip")
+            ]
+        );
+    }
+
+    #[test]
+    fn an_output_path_that_is_or_lies_below_a_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        fs::write(&file, "").unwrap();
+        for (out, reason) in [
+            (file.clone(), "it is a file, not a directory".to_string()),
+            (
+                file.join("a/b"),
+                format!("{} is a file, not a directory", file.display()),
+            ),
+        ] {
+            match check_out_dir(&out) {
+                Err(Error::OutputDir { reason: got, .. }) => assert_eq!(got, reason),
+                other => panic!("{out:?}: {other:?}"),
+            }
+        }
+        assert!(check_out_dir(&dir.path().join("new/evidence")).is_ok());
+    }
 }
