@@ -430,8 +430,8 @@ fn check_zip<R: Read + Seek>(mut reader: R, label: &str) -> Checked {
         problems.push(Problem::UnsafeEntry {
             path: label.to_string(),
             reason: format!(
-                "the central directory holds {} records but {} distinct names: entries share a \
-                 name",
+                "the central directory holds {} entry records but the zip reads as {} entries: \
+                 names are shared or the directory is inconsistent",
                 records.len(),
                 archive.len()
             ),
