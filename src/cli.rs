@@ -98,7 +98,9 @@ Examples:
   soc2-evidence verify evidence/soc2-evidence-123456789012-20261122T070509Z.zip
   soc2-evidence verify evidence/soc2-evidence-123456789012-20261122T070509Z
 
-A zip is read in place, never extracted; entries with absolute paths, `..` or links are refused.
+A bundle is read in place and nothing is written: no entry is extracted, no link followed.
+Entries with absolute paths, `..`, links or duplicate names are refused, and no entry is
+read past the size the manifest lists for it, so a zip bomb is cut short.
 When <BUNDLE>.zip.sha256 lies beside the zip, the zip's own hash is checked too.
 
 Exit status:

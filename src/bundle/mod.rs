@@ -1,5 +1,6 @@
 //! The evidence bundle: files, manifest, zip and checksum (SPEC section 3), and `verify`.
 
+mod central_directory;
 pub mod files;
 pub mod manifest;
 pub mod verify;

@@ -1,17 +1,39 @@
 //! `verify`: re-hashes a bundle (zip or directory) against its manifest and reports every
-//! changed, missing or extra file. Nothing is extracted: zip entries are hashed as they stream.
+//! changed, missing or extra file.
+//!
+//! A bundle may come from anywhere, so `verify` treats it as hostile: it writes nothing, extracts
+//! nothing and follows no link. A zip is read in place; an entry is refused unread when its name
+//! could escape the bundle (absolute, `..`, backslash, outside the single top folder), when it is
+//! a link or another non-regular file, when its name appears twice, or when the size the zip
+//! declares differs from the manifest's. An entry is never read past the manifest's size + 1
+//! byte, so an entry that inflates beyond what it declares (a zip bomb) costs at most that much.
+//! The manifest is read only up to [`MAX_MANIFEST_BYTES`], and a zip of more than [`MAX_ENTRIES`]
+//! entries is refused. Memory stays bounded by those limits and the zip's central directory.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::central_directory;
 use super::files::{self, FileRecord};
 use super::manifest::{MANIFEST_FILE, SCHEMA_VERSION};
 use super::writer::list_files;
+
+/// The largest `manifest.json` `verify` reads (a real one is a few hundred KiB at most).
+pub const MAX_MANIFEST_BYTES: u64 = 16 << 20;
+/// The most entries a bundle zip may hold (a real one holds hundreds to a few thousand).
+pub const MAX_ENTRIES: usize = 100_000;
+/// The largest `.zip.sha256` file read: one line of 64 hex digits and a name.
+const MAX_SIDECAR_BYTES: u64 = 4096;
+
+/// Unix file-type bits of a zip entry's external attributes.
+const S_IFMT: u32 = 0o170_000;
+const S_IFREG: u32 = 0o100_000;
+const S_IFDIR: u32 = 0o040_000;
 
 /// One reason a bundle is not intact.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -23,16 +45,24 @@ pub enum Problem {
         expected_sha256: String,
         actual_sha256: String,
     },
+    /// The zip entry declares another size than the manifest lists; it was not read.
+    SizeMismatch {
+        path: String,
+        expected_bytes: u64,
+        declared_bytes: u64,
+    },
     /// The manifest lists the file but the bundle lacks it.
     Missing { path: String },
     /// The bundle holds a file the manifest does not list.
     Extra { path: String },
-    /// A file could not be read (a corrupt zip entry, a permission error).
+    /// A file could not be read (a corrupt zip entry, a permission error, not a zip at all).
     Unreadable { path: String, reason: String },
     /// The manifest itself is missing, unparseable or of an unknown schema.
     Manifest { reason: String },
-    /// A zip entry that could write outside the bundle or that is not a plain file.
+    /// An entry that could write outside the bundle or that is not a plain file.
     UnsafeEntry { path: String, reason: String },
+    /// The bundle exceeds a limit `verify` keeps to bound its memory and time.
+    Limit { reason: String },
     /// The zip does not match its `.zip.sha256` file.
     ZipChecksum { expected: String, actual: String },
 }
@@ -48,11 +78,21 @@ impl std::fmt::Display for Problem {
                 f,
                 "changed: {path} (manifest sha256 {expected_sha256}, found {actual_sha256})"
             ),
+            Problem::SizeMismatch {
+                path,
+                expected_bytes,
+                declared_bytes,
+            } => write!(
+                f,
+                "changed: {path} (the manifest lists {expected_bytes} bytes, the zip entry \
+                 declares {declared_bytes}; not read)"
+            ),
             Problem::Missing { path } => write!(f, "missing: {path} (listed in the manifest)"),
             Problem::Extra { path } => write!(f, "extra: {path} (not listed in the manifest)"),
             Problem::Unreadable { path, reason } => write!(f, "unreadable: {path}: {reason}"),
             Problem::Manifest { reason } => write!(f, "manifest: {reason}"),
             Problem::UnsafeEntry { path, reason } => write!(f, "unsafe entry: {path}: {reason}"),
+            Problem::Limit { reason } => write!(f, "limit: {reason}"),
             Problem::ZipChecksum { expected, actual } => write!(
                 f,
                 "zip checksum: the .zip.sha256 file says {expected}, the zip hashes to {actual}"
@@ -72,39 +112,74 @@ pub struct Report {
     pub problems: Vec<Problem>,
 }
 
+impl Report {
+    fn new(bundle: &Path, kind: &'static str, (problems, verified): Checked) -> Report {
+        Report {
+            bundle: bundle.to_path_buf(),
+            kind,
+            intact: problems.is_empty(),
+            files_verified: verified,
+            problems,
+        }
+    }
+}
+
+/// Problems found, and how many files matched.
+type Checked = (Vec<Problem>, usize);
+
 #[derive(Deserialize)]
 struct ManifestView {
     schema_version: u32,
     files: Vec<FileRecord>,
 }
 
-/// Verifies the bundle at `path`: a bundle directory, or a bundle zip.
+/// Verifies the bundle at `path`: a bundle directory, or a bundle zip. An `Err` means the path
+/// itself could not be read (it does not exist, or it is neither a directory nor a regular file).
 pub fn verify(path: &Path) -> std::io::Result<Report> {
     let meta = fs::metadata(path)?;
-    let (kind, problems, verified) = if meta.is_dir() {
-        let (p, v) = verify_dir(path);
-        ("directory", p, v)
-    } else {
-        let (p, v) = verify_zip(path)?;
-        ("zip", p, v)
-    };
-    Ok(Report {
-        bundle: path.to_path_buf(),
-        kind,
-        intact: problems.is_empty(),
-        files_verified: verified,
-        problems,
-    })
+    if meta.is_dir() {
+        return Ok(Report::new(path, "directory", verify_dir(path)));
+    }
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "it is neither a directory nor a regular file",
+        ));
+    }
+    let mut file = fs::File::open(path)?;
+    let mut problems = Vec::new();
+    check_sidecar(path, &mut file, &mut problems)?;
+    let (more, verified) = check_zip(file, &zip_label(path));
+    problems.extend(more);
+    Ok(Report::new(path, "zip", (problems, verified)))
 }
 
-fn parse_manifest(bytes: &[u8]) -> Result<Vec<FileRecord>, Problem> {
+/// Verifies a bundle zip held by any reader (a file, bytes in memory) against the manifest
+/// inside it. `bundle` only names it in the report. Nothing is written anywhere.
+pub fn verify_zip_reader<R: Read + Seek>(reader: R, bundle: &Path) -> Report {
+    Report::new(bundle, "zip", check_zip(reader, &zip_label(bundle)))
+}
+
+fn zip_label(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// Parses `manifest.json` and returns its files, refusing unknown schemas and any listed path
+/// that is not a plain `/`-separated path inside the bundle.
+pub fn parse_manifest(bytes: &[u8]) -> Result<Vec<FileRecord>, Problem> {
+    if bytes.len() as u64 > MAX_MANIFEST_BYTES {
+        return Err(manifest_too_large(bytes.len() as u64));
+    }
     let view: ManifestView = serde_json::from_slice(bytes).map_err(|e| Problem::Manifest {
         reason: format!("{MANIFEST_FILE} is not a readable manifest: {e}"),
     })?;
     if view.schema_version != SCHEMA_VERSION {
         return Err(Problem::Manifest {
             reason: format!(
-                "schema_version {} is not supported (this tool reads {SCHEMA_VERSION})",
+                "schema_version {} is not supported (this tool reads {SCHEMA_VERSION}); \
+                 verify it with the soc2-evidence version that wrote it",
                 view.schema_version
             ),
         });
@@ -113,16 +188,29 @@ fn parse_manifest(bytes: &[u8]) -> Result<Vec<FileRecord>, Problem> {
     for record in &view.files {
         if !is_safe_relative(&record.path) || record.path == MANIFEST_FILE {
             return Err(Problem::Manifest {
-                reason: format!("lists an invalid path {:?}", record.path),
+                reason: format!(
+                    "lists an unsafe path {:?} (absolute, `..`, `.`, backslash or empty \
+                     component, or the manifest itself): the bundle was edited",
+                    record.path
+                ),
             });
         }
-        if !seen.insert(record.path.clone()) {
+        if !seen.insert(record.path.as_str()) {
             return Err(Problem::Manifest {
-                reason: format!("lists {} twice", record.path),
+                reason: format!("lists {} twice: the bundle was edited", record.path),
             });
         }
     }
     Ok(view.files)
+}
+
+fn manifest_too_large(bytes: u64) -> Problem {
+    Problem::Limit {
+        reason: format!(
+            "{MANIFEST_FILE} is {bytes} bytes, more than the {MAX_MANIFEST_BYTES} a manifest \
+             may have; refused unread"
+        ),
+    }
 }
 
 /// A `/`-separated path that stays inside the bundle.
@@ -136,23 +224,37 @@ fn is_safe_relative(path: &str) -> bool {
             .all(|part| !part.is_empty() && part != "." && part != "..")
 }
 
-/// Compares what the bundle holds (path -> hash result) with what the manifest lists.
+/// What the bundle holds at one path.
+enum Found {
+    /// Hashed: (sha256, bytes read).
+    Hashed(String, u64),
+    /// Could not be read.
+    Failed(String),
+    /// Not read on purpose; the problem is already recorded.
+    Refused,
+    /// Present but not listed, so not read.
+    Unlisted,
+}
+
+/// Compares what the bundle holds with what the manifest lists.
 fn compare(
     listed: &[FileRecord],
-    mut found: BTreeMap<String, Result<(String, u64), String>>,
+    mut found: BTreeMap<String, Found>,
     problems: &mut Vec<Problem>,
 ) -> usize {
     let mut verified = 0;
     for record in listed {
         match found.remove(&record.path) {
-            None => problems.push(Problem::Missing {
+            // Every listed path that is present is read, so `Unlisted` cannot occur here.
+            None | Some(Found::Unlisted) => problems.push(Problem::Missing {
                 path: record.path.clone(),
             }),
-            Some(Err(reason)) => problems.push(Problem::Unreadable {
+            Some(Found::Refused) => {}
+            Some(Found::Failed(reason)) => problems.push(Problem::Unreadable {
                 path: record.path.clone(),
                 reason,
             }),
-            Some(Ok((sha, bytes))) => {
+            Some(Found::Hashed(sha, bytes)) => {
                 if sha == record.sha256 && bytes == record.bytes {
                     verified += 1;
                 } else {
@@ -165,12 +267,15 @@ fn compare(
             }
         }
     }
-    for path in found.into_keys() {
-        problems.push(Problem::Extra { path });
+    for (path, found) in found {
+        if !matches!(found, Found::Refused) {
+            problems.push(Problem::Extra { path });
+        }
     }
     verified
 }
 
+/// Hashes at most `limit` bytes of `reader`.
 fn hash_reader(reader: impl Read, limit: u64) -> Result<(String, u64), String> {
     let mut hasher = Sha256::new();
     let mut limited = reader.take(limit);
@@ -178,39 +283,57 @@ fn hash_reader(reader: impl Read, limit: u64) -> Result<(String, u64), String> {
     Ok((files::hex(&hasher.finalize()), bytes))
 }
 
-fn verify_dir(dir: &Path) -> (Vec<Problem>, usize) {
-    let mut problems = Vec::new();
-    let listed = match fs::read(dir.join(MANIFEST_FILE)) {
-        Ok(bytes) => match parse_manifest(&bytes) {
-            Ok(listed) => listed,
-            Err(problem) => return (vec![problem], 0),
-        },
-        Err(e) => {
-            return (
-                vec![Problem::Manifest {
-                    reason: format!("cannot read {MANIFEST_FILE}: {e}"),
-                }],
-                0,
-            )
-        }
+/// Reads at most [`MAX_MANIFEST_BYTES`] of a manifest, refusing a longer one.
+fn read_manifest(reader: impl Read) -> Result<Vec<u8>, Problem> {
+    let mut buf = Vec::new();
+    reader
+        .take(MAX_MANIFEST_BYTES + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| Problem::Manifest {
+            reason: format!("cannot read {MANIFEST_FILE}: {e}"),
+        })?;
+    if buf.len() as u64 > MAX_MANIFEST_BYTES {
+        return Err(manifest_too_large(buf.len() as u64));
+    }
+    Ok(buf)
+}
+
+fn verify_dir(dir: &Path) -> Checked {
+    let listed = match read_dir_manifest(&dir.join(MANIFEST_FILE)).and_then(|b| parse_manifest(&b))
+    {
+        Ok(listed) => listed,
+        Err(problem) => return (vec![problem], 0),
     };
+    let mut problems = Vec::new();
     let sizes: BTreeMap<&str, u64> = listed.iter().map(|r| (r.path.as_str(), r.bytes)).collect();
     let mut found = BTreeMap::new();
     match list_files(dir) {
         Ok(paths) => {
             for rel in paths.into_iter().filter(|p| p != MANIFEST_FILE) {
                 let path = dir.join(&rel);
-                let is_file = fs::symlink_metadata(&path)
-                    .map(|m| m.file_type().is_file())
-                    .unwrap_or(false);
-                let result = if !is_file {
-                    Err("not a regular file".to_string())
+                // Never follow a link, never open a FIFO or a device: only regular files are read.
+                let kind = fs::symlink_metadata(&path).map(|m| m.file_type());
+                let refused = match &kind {
+                    Ok(t) if t.is_symlink() => Some("a symbolic link (verify never follows links)"),
+                    Ok(t) if !t.is_file() => Some("not a regular file (a FIFO, socket or device)"),
+                    _ => None,
+                };
+                let result = if let Some(reason) = refused {
+                    problems.push(Problem::UnsafeEntry {
+                        path: rel.clone(),
+                        reason: reason.to_string(),
+                    });
+                    Found::Refused
                 } else if let Some(&size) = sizes.get(rel.as_str()) {
-                    fs::File::open(&path)
+                    let hashed = fs::File::open(&path)
                         .map_err(|e| e.to_string())
-                        .and_then(|f| hash_reader(f, size.saturating_add(1)))
+                        .and_then(|f| hash_reader(f, size.saturating_add(1)));
+                    match hashed {
+                        Ok((sha, bytes)) => Found::Hashed(sha, bytes),
+                        Err(reason) => Found::Failed(reason),
+                    }
                 } else {
-                    Ok((String::new(), 0))
+                    Found::Unlisted
                 };
                 found.insert(rel, result);
             }
@@ -224,23 +347,183 @@ fn verify_dir(dir: &Path) -> (Vec<Problem>, usize) {
     (problems, verified)
 }
 
-fn verify_zip(zip_path: &Path) -> std::io::Result<(Vec<Problem>, usize)> {
-    let mut problems = Vec::new();
-    let file = fs::File::open(zip_path)?;
-    check_sidecar(zip_path, &mut problems)?;
-    let mut archive = match zip::ZipArchive::new(file) {
+/// Reads a directory bundle's manifest: a regular file, not a link, of bounded size.
+fn read_dir_manifest(path: &Path) -> Result<Vec<u8>, Problem> {
+    let refuse = |reason: String| Problem::Manifest { reason };
+    let meta = fs::symlink_metadata(path)
+        .map_err(|e| refuse(format!("cannot read {MANIFEST_FILE}: {e}")))?;
+    if meta.file_type().is_symlink() {
+        return Err(refuse(format!(
+            "{MANIFEST_FILE} is a symbolic link; verify never follows links in a bundle"
+        )));
+    }
+    if !meta.is_file() {
+        return Err(refuse(format!("{MANIFEST_FILE} is not a regular file")));
+    }
+    if meta.len() > MAX_MANIFEST_BYTES {
+        return Err(manifest_too_large(meta.len()));
+    }
+    let file =
+        fs::File::open(path).map_err(|e| refuse(format!("cannot read {MANIFEST_FILE}: {e}")))?;
+    read_manifest(file)
+}
+
+/// One zip entry as the central directory describes it.
+struct EntryInfo {
+    index: usize,
+    declared_bytes: u64,
+}
+
+fn check_zip<R: Read + Seek>(mut reader: R, label: &str) -> Checked {
+    let unreadable = |reason: String| {
+        (
+            vec![Problem::Unreadable {
+                path: label.to_string(),
+                reason,
+            }],
+            0,
+        )
+    };
+    match reader.seek(SeekFrom::End(0)) {
+        Ok(0) => return unreadable("the file is empty, not a bundle zip".to_string()),
+        Ok(_) => {}
+        Err(e) => return unreadable(e.to_string()),
+    }
+    let not_a_zip = |e: zip::result::ZipError| {
+        unreadable(format!(
+            "not a readable zip archive ({e}); pass the bundle's .zip file or its directory"
+        ))
+    };
+    let archive = match zip::ZipArchive::new(reader) {
         Ok(archive) => archive,
-        Err(e) => {
-            problems.push(Problem::Manifest {
-                reason: format!("not a readable zip: {e}"),
+        Err(e) => return not_a_zip(e),
+    };
+    if archive.len() > MAX_ENTRIES {
+        return limit_entries(archive.len());
+    }
+
+    // The zip crate keeps one entry per name: walk the records to see names listed twice.
+    let start = archive.central_directory_start();
+    let mut reader = archive.into_inner();
+    let records = match central_directory::record_names(&mut reader, start, MAX_ENTRIES + 1) {
+        Ok(records) => records,
+        Err(e) => return unreadable(format!("cannot read the zip's central directory: {e}")),
+    };
+    if records.len() > MAX_ENTRIES {
+        return limit_entries(records.len());
+    }
+    let mut problems = Vec::new();
+    let mut seen = BTreeSet::new();
+    for name in &records {
+        if !seen.insert(name.as_slice()) {
+            problems.push(Problem::UnsafeEntry {
+                path: String::from_utf8_lossy(name).into_owned(),
+                reason: "duplicate entry name (an unzip tool may extract either copy)".to_string(),
             });
-            return Ok((problems, 0));
         }
+    }
+    let mut archive = match zip::ZipArchive::new(reader) {
+        Ok(archive) => archive,
+        Err(e) => return not_a_zip(e),
+    };
+    if problems.is_empty() && records.len() != archive.len() {
+        problems.push(Problem::UnsafeEntry {
+            path: label.to_string(),
+            reason: format!(
+                "the central directory holds {} entry records but the zip reads as {} entries: \
+                 names are shared or the directory is inconsistent",
+                records.len(),
+                archive.len()
+            ),
+        });
+    }
+    if !problems.is_empty() {
+        return (problems, 0);
+    }
+
+    let entries = match check_entries(&mut archive) {
+        Ok(entries) => entries,
+        Err(problems) => return (problems, 0),
+    };
+    let Some(manifest_entry) = entries.get(MANIFEST_FILE) else {
+        return (
+            vec![Problem::Manifest {
+                reason: format!("the zip has no {MANIFEST_FILE} in its top folder"),
+            }],
+            0,
+        );
+    };
+    if manifest_entry.declared_bytes > MAX_MANIFEST_BYTES {
+        return (vec![manifest_too_large(manifest_entry.declared_bytes)], 0);
+    }
+    let listed = match archive
+        .by_index(manifest_entry.index)
+        .map_err(|e| Problem::Manifest {
+            reason: format!("cannot read {MANIFEST_FILE}: {e}"),
+        })
+        .and_then(read_manifest)
+        .and_then(|bytes| parse_manifest(&bytes))
+    {
+        Ok(listed) => listed,
+        Err(problem) => return (vec![problem], 0),
     };
 
-    // Every entry must sit below one top folder, the bundle's name, and stay inside it.
+    let sizes: BTreeMap<&str, u64> = listed.iter().map(|r| (r.path.as_str(), r.bytes)).collect();
+    let mut found = BTreeMap::new();
+    for (rel, entry) in entries {
+        if rel == MANIFEST_FILE {
+            continue;
+        }
+        let result = match sizes.get(rel.as_str()) {
+            // Refused unread when the sizes disagree; otherwise read at most one byte past the
+            // listed size, so an entry that inflates beyond its declared size cannot cost more.
+            Some(&size) if size != entry.declared_bytes => {
+                problems.push(Problem::SizeMismatch {
+                    path: rel.clone(),
+                    expected_bytes: size,
+                    declared_bytes: entry.declared_bytes,
+                });
+                Found::Refused
+            }
+            Some(&size) => {
+                match archive
+                    .by_index(entry.index)
+                    .map_err(|e| e.to_string())
+                    .and_then(|e| hash_reader(e, size.saturating_add(1)))
+                {
+                    Ok((sha, bytes)) => Found::Hashed(sha, bytes),
+                    Err(reason) => Found::Failed(reason),
+                }
+            }
+            None => Found::Unlisted,
+        };
+        found.insert(rel, result);
+    }
+    let verified = compare(&listed, found, &mut problems);
+    (problems, verified)
+}
+
+fn limit_entries(count: usize) -> Checked {
+    (
+        vec![Problem::Limit {
+            reason: format!(
+                "the zip holds {count} or more entries, more than the {MAX_ENTRIES} a bundle may \
+                 have; refused unread"
+            ),
+        }],
+        0,
+    )
+}
+
+/// Checks every entry's name and type without reading any content: every entry must be a plain
+/// file or folder below one top folder, the bundle's name. Returns the files by their path
+/// inside that folder, or every problem found.
+fn check_entries<R: Read + Seek>(
+    archive: &mut zip::ZipArchive<R>,
+) -> Result<BTreeMap<String, EntryInfo>, Vec<Problem>> {
+    let mut problems = Vec::new();
     let mut top: Option<String> = None;
-    let mut entries: BTreeMap<String, usize> = BTreeMap::new();
+    let mut entries = BTreeMap::new();
     for index in 0..archive.len() {
         let entry = match archive.by_index_raw(index) {
             Ok(entry) => entry,
@@ -253,19 +536,24 @@ fn verify_zip(zip_path: &Path) -> std::io::Result<(Vec<Problem>, usize)> {
             }
         };
         let name = entry.name().to_string();
-        let unsafe_entry = |reason: &str| Problem::UnsafeEntry {
-            path: name.clone(),
-            reason: reason.to_string(),
+        let mut refuse = |reason: &str| {
+            problems.push(Problem::UnsafeEntry {
+                path: name.clone(),
+                reason: reason.to_string(),
+            })
         };
         let trimmed = name.strip_suffix('/').unwrap_or(&name);
         if !is_safe_relative(trimmed) {
-            problems.push(unsafe_entry(
-                "absolute path, `..`, or an empty or backslash component",
-            ));
+            refuse("absolute path, `..` or `.`, or an empty, backslash or NUL component");
             continue;
         }
         if entry.is_symlink() {
-            problems.push(unsafe_entry("symbolic link"));
+            refuse("symbolic link");
+            continue;
+        }
+        let file_type = entry.unix_mode().unwrap_or(0) & S_IFMT;
+        if ![0, S_IFREG, S_IFDIR].contains(&file_type) {
+            refuse("not a regular file or folder (a device, FIFO or socket)");
             continue;
         }
         let (head, rest) = match trimmed.split_once('/') {
@@ -275,7 +563,7 @@ fn verify_zip(zip_path: &Path) -> std::io::Result<(Vec<Problem>, usize)> {
         match &top {
             None => top = Some(head.to_string()),
             Some(t) if t != head => {
-                problems.push(unsafe_entry("outside the bundle's single top folder"));
+                refuse("outside the bundle's single top folder");
                 continue;
             }
             Some(_) => {}
@@ -284,78 +572,63 @@ fn verify_zip(zip_path: &Path) -> std::io::Result<(Vec<Problem>, usize)> {
             continue;
         }
         let Some(rel) = rest else {
-            problems.push(unsafe_entry("a file beside the bundle's top folder"));
+            refuse("a file beside the bundle's top folder");
             continue;
         };
-        if entries.insert(rel.to_string(), index).is_some() {
-            problems.push(unsafe_entry("duplicate entry name"));
-        }
-    }
-    if !problems.is_empty()
-        && problems
-            .iter()
-            .any(|p| matches!(p, Problem::UnsafeEntry { .. }))
-    {
-        return Ok((problems, 0));
-    }
-
-    let Some(&manifest_index) = entries.get(MANIFEST_FILE) else {
-        problems.push(Problem::Manifest {
-            reason: format!("the zip has no {MANIFEST_FILE} in its top folder"),
-        });
-        return Ok((problems, 0));
-    };
-    let manifest_bytes = {
-        let mut buf = Vec::new();
-        let read = archive
-            .by_index(manifest_index)
-            .map_err(std::io::Error::other)
-            .and_then(|e| e.take(64 << 20).read_to_end(&mut buf));
-        if let Err(e) = read {
-            problems.push(Problem::Manifest {
-                reason: format!("cannot read {MANIFEST_FILE}: {e}"),
-            });
-            return Ok((problems, 0));
-        }
-        buf
-    };
-    let listed = match parse_manifest(&manifest_bytes) {
-        Ok(listed) => listed,
-        Err(problem) => {
-            problems.push(problem);
-            return Ok((problems, 0));
-        }
-    };
-    let sizes: BTreeMap<&str, u64> = listed.iter().map(|r| (r.path.as_str(), r.bytes)).collect();
-    let mut found = BTreeMap::new();
-    for (rel, index) in entries {
-        if rel == MANIFEST_FILE {
-            continue;
-        }
-        let result = match sizes.get(rel.as_str()) {
-            // Read at most one byte past the declared size: a lying entry cannot inflate.
-            Some(&size) => match archive.by_index(index) {
-                Ok(entry) => hash_reader(entry, size.saturating_add(1)),
-                Err(e) => Err(e.to_string()),
-            },
-            None => Ok((String::new(), 0)),
+        let info = EntryInfo {
+            index,
+            declared_bytes: entry.size(),
         };
-        found.insert(rel, result);
+        if entries.insert(rel.to_string(), info).is_some() {
+            refuse("duplicate entry name");
+        }
     }
-    let verified = compare(&listed, found, &mut problems);
-    Ok((problems, verified))
+    if problems.is_empty() {
+        Ok(entries)
+    } else {
+        Err(problems)
+    }
 }
 
-/// Checks `<zip>.sha256`, when present beside the zip.
-fn check_sidecar(zip_path: &Path, problems: &mut Vec<Problem>) -> std::io::Result<()> {
+/// Checks `<zip>.sha256`, when present beside the zip, and leaves `zip` where it found it.
+fn check_sidecar(
+    zip_path: &Path,
+    zip: &mut fs::File,
+    problems: &mut Vec<Problem>,
+) -> std::io::Result<()> {
     let mut sidecar = zip_path.as_os_str().to_owned();
     sidecar.push(".sha256");
-    let Ok(text) = fs::read_to_string(PathBuf::from(sidecar)) else {
-        return Ok(());
+    let sidecar = PathBuf::from(sidecar);
+    if fs::symlink_metadata(&sidecar).is_err() {
+        return Ok(()); // none: the zip alone is checked
+    }
+    // Only a regular file, and only its first line's worth: never /dev/zero or a FIFO.
+    let unreadable = |reason: String| Problem::Unreadable {
+        path: zip_label(&sidecar),
+        reason,
     };
+    match fs::metadata(&sidecar) {
+        Ok(meta) if meta.is_file() => {}
+        Ok(_) => {
+            problems.push(unreadable("not a regular file; not read".to_string()));
+            return Ok(());
+        }
+        Err(e) => {
+            problems.push(unreadable(e.to_string()));
+            return Ok(());
+        }
+    }
+    let mut text = Vec::new();
+    if let Err(e) =
+        fs::File::open(&sidecar).and_then(|f| f.take(MAX_SIDECAR_BYTES).read_to_end(&mut text))
+    {
+        problems.push(unreadable(e.to_string()));
+        return Ok(());
+    }
+    let text = String::from_utf8_lossy(&text);
     let expected = text.split_whitespace().next().unwrap_or("").to_lowercase();
-    let (actual, _) =
-        hash_reader(fs::File::open(zip_path)?, u64::MAX).map_err(std::io::Error::other)?;
+    let (actual, _) = hash_reader(&mut *zip, u64::MAX).map_err(std::io::Error::other)?;
+    zip.rewind()?;
     if expected != actual {
         problems.push(Problem::ZipChecksum { expected, actual });
     }

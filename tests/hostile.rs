@@ -1,0 +1,1252 @@
+//! `verify` against hostile bundles: edited manifests, zip entries that would escape the bundle,
+//! links, duplicate names, zip bombs, broken files. Each is refused with a clear reason and exit
+//! status 1, quickly and within a memory limit, and `verify` writes nothing: every test runs the
+//! binary inside a sandbox tree (its bundle, working directory, TMPDIR and HOME) whose every
+//! entry is compared before and after.
+//!
+//! Hostile zips are written byte by byte here ([`RawEntry`], [`zip_bytes`]) because the zip crate
+//! refuses to write most of them. The real bundle they start from comes from an in-process run
+//! against mocked AWS (no emulator needed).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{Cursor, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_iam::operation::get_account_password_policy::GetAccountPasswordPolicyOutput;
+use aws_sdk_iam::types::PasswordPolicy;
+use aws_smithy_mocks::mock;
+use common::{binary, sha256_hex, text};
+use soc2_evidence::bundle::verify::{
+    parse_manifest, verify_zip_reader, MAX_ENTRIES, MAX_MANIFEST_BYTES,
+};
+
+const POLICY: &str = "evidence/iam-password-policy/password-policy.json";
+const GIB: u64 = 1 << 30;
+/// Far more than any hostile case needs when handled right, far less than reading 1 GiB takes.
+const TIME_LIMIT: Duration = Duration::from_secs(20);
+/// The address-space limit `verify` runs under in the zip bomb tests: a bomb held in memory
+/// (1 GiB) or a manifest read without its bound would not fit.
+const MEMORY_LIMIT_KIB: u64 = 512 * 1024;
+
+// ---------------------------------------------------------------------------------------------
+// A real bundle, from an in-process run against mocked AWS.
+
+/// A complete bundle (one collector) written into `out`; returns (directory, zip).
+fn real_bundle(out: &Path) -> (PathBuf, PathBuf) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let outcome = runtime.block_on(async {
+        let policy = mock!(aws_sdk_iam::Client::get_account_password_policy).then_output(|| {
+            GetAccountPasswordPolicyOutput::builder()
+                .password_policy(
+                    PasswordPolicy::builder()
+                        .minimum_password_length(14)
+                        .build(),
+                )
+                .build()
+        });
+        let identity = common::mock::caller_identity();
+        let clients = common::mock::clients(&[&identity, &policy]);
+        let config = common::mock::config(out, &["iam-password-policy"], &["us-east-1"]);
+        soc2_evidence::run::collect_with(&config, clients)
+            .await
+            .expect("a bundle is written")
+    });
+    assert_eq!(outcome.exit_code().code(), 0, "the mocked run is complete");
+    (outcome.paths.directory, outcome.paths.zip)
+}
+
+/// The entries of a zip in order: (name, content); folders end with `/` and have no content.
+fn zip_entries(zip: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(zip)).unwrap();
+    (0..archive.len())
+        .map(|i| {
+            let mut entry = archive.by_index(i).unwrap();
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).unwrap();
+            (entry.name().to_string(), bytes)
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Zips written byte by byte.
+
+/// One zip entry exactly as it will be written.
+#[derive(Clone)]
+struct RawEntry {
+    name: Vec<u8>,
+    /// The bytes stored in the zip (compressed when `method` is 8).
+    data: Vec<u8>,
+    /// 0 stored, 8 deflated.
+    method: u16,
+    crc32: u32,
+    /// The uncompressed size both headers declare.
+    declared: u32,
+    /// Unix mode (file type and permissions) in the external attributes; 0 for none.
+    mode: u32,
+}
+
+impl RawEntry {
+    fn file(name: &str, content: &[u8]) -> RawEntry {
+        RawEntry {
+            name: name.as_bytes().to_vec(),
+            data: content.to_vec(),
+            method: 0,
+            crc32: crc32(content),
+            declared: content.len() as u32,
+            mode: 0o100_600,
+        }
+    }
+
+    fn folder(name: &str) -> RawEntry {
+        RawEntry {
+            mode: 0o040_700,
+            ..RawEntry::file(name, b"")
+        }
+    }
+
+    /// The entries of a real zip, re-encoded (stored) so they can be edited.
+    fn all_of(zip: &[u8]) -> Vec<RawEntry> {
+        zip_entries(zip)
+            .iter()
+            .map(|(name, bytes)| {
+                if name.ends_with('/') {
+                    RawEntry::folder(name)
+                } else {
+                    RawEntry::file(name, bytes)
+                }
+            })
+            .collect()
+    }
+}
+
+fn put16(out: &mut Vec<u8>, v: u16) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+fn put32(out: &mut Vec<u8>, v: u32) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+fn put64(out: &mut Vec<u8>, v: u64) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+/// A zip of `entries` in order, made on Unix; zip64 end records when there are more than 65534.
+fn zip_bytes(entries: &[RawEntry]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut offsets = Vec::new();
+    for e in entries {
+        offsets.push(out.len() as u32);
+        put32(&mut out, 0x0403_4b50);
+        put16(&mut out, 20);
+        put16(&mut out, 0x0800); // UTF-8 names
+        put16(&mut out, e.method);
+        put16(&mut out, 0);
+        put16(&mut out, 0x21); // 1980-01-01
+        put32(&mut out, e.crc32);
+        put32(&mut out, e.data.len() as u32);
+        put32(&mut out, e.declared);
+        put16(&mut out, e.name.len() as u16);
+        put16(&mut out, 0);
+        out.extend_from_slice(&e.name);
+        out.extend_from_slice(&e.data);
+    }
+    let cd_start = out.len();
+    for (e, offset) in entries.iter().zip(offsets) {
+        put32(&mut out, 0x0201_4b50);
+        put16(&mut out, (3 << 8) | 20); // made by Unix
+        put16(&mut out, 20);
+        put16(&mut out, 0x0800);
+        put16(&mut out, e.method);
+        put16(&mut out, 0);
+        put16(&mut out, 0x21);
+        put32(&mut out, e.crc32);
+        put32(&mut out, e.data.len() as u32);
+        put32(&mut out, e.declared);
+        put16(&mut out, e.name.len() as u16);
+        put16(&mut out, 0);
+        put16(&mut out, 0);
+        put16(&mut out, 0);
+        put16(&mut out, 0);
+        put32(&mut out, e.mode << 16);
+        put32(&mut out, offset);
+        out.extend_from_slice(&e.name);
+    }
+    let cd_len = out.len() - cd_start;
+    let count = entries.len();
+    if count >= 0xffff {
+        let eocd64 = out.len();
+        put32(&mut out, 0x0606_4b50);
+        put64(&mut out, 44);
+        put16(&mut out, 45);
+        put16(&mut out, 45);
+        put32(&mut out, 0);
+        put32(&mut out, 0);
+        put64(&mut out, count as u64);
+        put64(&mut out, count as u64);
+        put64(&mut out, cd_len as u64);
+        put64(&mut out, cd_start as u64);
+        put32(&mut out, 0x0706_4b50);
+        put32(&mut out, 0);
+        put64(&mut out, eocd64 as u64);
+        put32(&mut out, 1);
+    }
+    let short = count.min(0xffff) as u16;
+    put32(&mut out, 0x0605_4b50);
+    put16(&mut out, 0);
+    put16(&mut out, 0);
+    put16(&mut out, short);
+    put16(&mut out, short);
+    put32(&mut out, cd_len as u32);
+    put32(&mut out, cd_start as u32);
+    put16(&mut out, 0);
+    out
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = (crc >> 1) ^ (0xedb8_8320 & (crc & 1).wrapping_neg());
+        }
+    }
+    !crc
+}
+
+/// A raw deflate stream that inflates to `len` copies of `byte` (< 144): one fixed-Huffman
+/// block of a literal and then matches of 258 bytes at distance 1, 13 bits each, so 1 GiB takes
+/// about 6.6 MB. This is what a zip bomb entry holds.
+fn deflate_repeated(byte: u8, len: u64) -> Vec<u8> {
+    assert!(byte < 144 && len >= 1);
+    let mut w = BitWriter::default();
+    w.bits(1, 1); // final block
+    w.bits(1, 2); // fixed Huffman codes
+    w.code(0x30 + u32::from(byte), 8);
+    let mut left = len - 1;
+    while left >= 258 {
+        w.code(0b1100_0101, 8); // length symbol 285: 258 bytes
+        w.code(0, 5); // distance symbol 0: distance 1
+        left -= 258;
+    }
+    for _ in 0..left {
+        w.code(0x30 + u32::from(byte), 8);
+    }
+    w.code(0, 7); // end of block
+    w.finish()
+}
+
+#[derive(Default)]
+struct BitWriter {
+    out: Vec<u8>,
+    acc: u64,
+    n: u32,
+}
+
+impl BitWriter {
+    /// `n` bits of `value`, least significant first (deflate's header fields).
+    fn bits(&mut self, value: u32, n: u32) {
+        self.acc |= u64::from(value) << self.n;
+        self.n += n;
+        while self.n >= 8 {
+            self.out.push(self.acc as u8);
+            self.acc >>= 8;
+            self.n -= 8;
+        }
+    }
+
+    /// A Huffman code of `n` bits, most significant first.
+    fn code(&mut self, code: u32, n: u32) {
+        self.bits(code.reverse_bits() >> (32 - n), n);
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        if self.n > 0 {
+            self.out.push(self.acc as u8);
+        }
+        self.out
+    }
+}
+
+/// A deflated entry inflating to `len` bytes of `byte` that declares `declared` bytes.
+fn bomb(name: &str, byte: u8, len: u64, declared: u32) -> RawEntry {
+    RawEntry {
+        name: name.as_bytes().to_vec(),
+        data: deflate_repeated(byte, len),
+        method: 8,
+        crc32: 0,
+        declared,
+        mode: 0o100_600,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sandbox: everything `verify` could touch, compared before and after.
+
+struct Sandbox {
+    root: tempfile::TempDir,
+    /// Where the bundles under test go: two levels below the root, so that `../../x` lands
+    /// inside the compared tree.
+    bundles: PathBuf,
+    /// The real bundle, made by a mocked run: its top folder name and zip bytes.
+    name: String,
+    zip: Vec<u8>,
+    real_dir: PathBuf,
+    _out: tempfile::TempDir,
+}
+
+/// What one `verify` run printed.
+struct Verified {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Sandbox {
+    fn new() -> Sandbox {
+        let out = tempfile::tempdir().unwrap();
+        let (dir, zip) = real_bundle(out.path());
+        let root = tempfile::tempdir().unwrap();
+        for sub in ["cwd", "tmp", "home", "bundles/inner"] {
+            std::fs::create_dir_all(root.path().join(sub)).unwrap();
+        }
+        Sandbox {
+            bundles: root.path().join("bundles/inner"),
+            root,
+            name: dir.file_name().unwrap().to_string_lossy().into_owned(),
+            zip: std::fs::read(zip).unwrap(),
+            real_dir: dir,
+            _out: out,
+        }
+    }
+
+    /// Writes `bytes` as a zip in the sandbox.
+    fn zip_file(&self, file: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.bundles.join(file);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    /// A copy of the real bundle directory in the sandbox.
+    fn dir_copy(&self, name: &str) -> PathBuf {
+        let to = self.bundles.join(name);
+        let status = Command::new("cp")
+            .arg("-a")
+            .arg(&self.real_dir)
+            .arg(&to)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        to
+    }
+
+    /// The real zip's entries, re-encoded, with the manifest's JSON replaced by `edit`'s.
+    fn entries_with_manifest(&self, edit: impl Fn(&mut serde_json::Value)) -> Vec<RawEntry> {
+        let manifest_name = format!("{}/manifest.json", self.name);
+        zip_entries(&self.zip)
+            .into_iter()
+            .map(|(name, bytes)| {
+                if name == manifest_name {
+                    let mut json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                    edit(&mut json);
+                    RawEntry::file(&name, &serde_json::to_vec_pretty(&json).unwrap())
+                } else if name.ends_with('/') {
+                    RawEntry::folder(&name)
+                } else {
+                    RawEntry::file(&name, &bytes)
+                }
+            })
+            .collect()
+    }
+
+    fn manifest(&self) -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(self.real_dir.join("manifest.json")).unwrap())
+            .unwrap()
+    }
+
+    /// Every entry below the root: kind, size, modification time, content hash, link target.
+    fn snapshot(&self) -> BTreeMap<PathBuf, String> {
+        let mut seen = BTreeMap::new();
+        let mut stack = vec![self.root.path().to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                let meta = std::fs::symlink_metadata(&path).unwrap();
+                let kind = meta.file_type();
+                let detail = if kind.is_dir() {
+                    stack.push(path.clone());
+                    "dir".to_string()
+                } else if kind.is_symlink() {
+                    format!("link -> {}", std::fs::read_link(&path).unwrap().display())
+                } else if kind.is_file() {
+                    format!("file {}", sha256_hex(&std::fs::read(&path).unwrap()))
+                } else {
+                    "special".to_string()
+                };
+                let modified = meta.modified().unwrap();
+                seen.insert(
+                    path,
+                    format!("{detail} {} bytes, modified {modified:?}", meta.len()),
+                );
+            }
+        }
+        seen
+    }
+
+    /// Runs `verify ARGS TARGET` inside the sandbox, bounded in time and (optionally) address
+    /// space, and asserts that nothing in the sandbox changed.
+    fn verify(&self, target: &Path, args: &[&str], memory_kib: Option<u64>) -> Verified {
+        let before = self.snapshot();
+        let mut cmd = match memory_kib {
+            Some(kib) => {
+                let mut sh = Command::new("bash");
+                sh.arg("-c")
+                    .arg(format!("ulimit -v {kib} && exec \"$@\""))
+                    .arg("verify-under-ulimit")
+                    .arg(env!("CARGO_BIN_EXE_soc2-evidence"));
+                sh
+            }
+            None => binary(),
+        };
+        if memory_kib.is_some() {
+            cmd.env("AWS_EC2_METADATA_DISABLED", "true")
+                .stdin(Stdio::null());
+        }
+        cmd.arg("verify")
+            .args(args)
+            .arg(target)
+            .current_dir(self.root.path().join("cwd"))
+            .env("TMPDIR", self.root.path().join("tmp"))
+            .env("HOME", self.root.path().join("home"));
+        let out = run_bounded(&mut cmd, TIME_LIMIT);
+        let after = self.snapshot();
+        assert_eq!(
+            before, after,
+            "verify changed the sandbox around the bundle"
+        );
+        out
+    }
+}
+
+/// Runs `cmd` and kills it (by its process id) when it outlives `limit`.
+fn run_bounded(cmd: &mut Command, limit: Duration) -> Verified {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = stdout.read_to_end(&mut s);
+        s
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = stderr.read_to_end(&mut s);
+        s
+    });
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("verify did not finish within {limit:?}: it must refuse hostile input fast");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Verified {
+        code: status.code(),
+        stdout: text(&out.join().unwrap()),
+        stderr: text(&err.join().unwrap()),
+    }
+}
+
+/// Asserts that `verify` refused with exit status 1 and printed `reason`.
+fn assert_refused(out: &Verified, reason: &str) {
+    let both = format!("{}{}", out.stdout, out.stderr);
+    assert_eq!(out.code, Some(1), "verify must exit 1; it printed:\n{both}");
+    assert!(
+        both.contains(reason),
+        "expected {reason:?} in what verify printed:\n{both}"
+    );
+    assert!(
+        out.stdout.contains("NOT INTACT") || out.stderr.contains("error: cannot read the bundle"),
+        "{both}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The baseline: the harness itself accepts a real bundle.
+
+#[test]
+fn a_real_bundle_verifies_intact_in_both_forms_and_is_left_unchanged() {
+    let sandbox = Sandbox::new();
+    let zip = sandbox.zip_file("bundle.zip", &sandbox.zip);
+    let dir = sandbox.dir_copy("bundle");
+    for target in [&zip, &dir] {
+        let out = sandbox.verify(target, &[], None);
+        assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
+        assert!(out.stdout.contains("intact: "), "{}", out.stdout);
+    }
+    // The re-encoded entries (as every hostile zip below is written) are a valid bundle too,
+    // so each refusal below is caused by its one edit.
+    let rebuilt = sandbox.zip_file("rebuilt.zip", &zip_bytes(&RawEntry::all_of(&sandbox.zip)));
+    let out = sandbox.verify(&rebuilt, &[], Some(MEMORY_LIMIT_KIB));
+    assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Edited manifests.
+
+#[test]
+fn a_manifest_with_a_changed_hash_is_refused_in_both_forms() {
+    let sandbox = Sandbox::new();
+    let edit = |m: &mut serde_json::Value| {
+        for f in m["files"].as_array_mut().unwrap() {
+            if f["path"] == POLICY {
+                f["sha256"] = "0".repeat(64).into();
+            }
+        }
+    };
+    let zip = sandbox.zip_file("hash.zip", &zip_bytes(&sandbox.entries_with_manifest(edit)));
+    let out = sandbox.verify(&zip, &[], None);
+    assert_refused(
+        &out,
+        &format!("changed: {POLICY} (manifest sha256 {}", "0".repeat(64)),
+    );
+
+    let dir = sandbox.dir_copy("hash");
+    let mut manifest = sandbox.manifest();
+    edit(&mut manifest);
+    std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
+    assert_refused(
+        &sandbox.verify(&dir, &[], None),
+        &format!("changed: {POLICY}"),
+    );
+}
+
+#[test]
+fn a_manifest_with_a_file_entry_removed_reports_the_file_as_extra() {
+    let sandbox = Sandbox::new();
+    let zip = sandbox.zip_file(
+        "removed.zip",
+        &zip_bytes(&sandbox.entries_with_manifest(|m| {
+            m["files"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|f| f["path"] != POLICY);
+        })),
+    );
+    assert_refused(
+        &sandbox.verify(&zip, &[], None),
+        &format!("extra: {POLICY} (not listed in the manifest)"),
+    );
+}
+
+#[test]
+fn a_manifest_of_another_schema_version_is_refused() {
+    let sandbox = Sandbox::new();
+    let zip = sandbox.zip_file(
+        "schema.zip",
+        &zip_bytes(&sandbox.entries_with_manifest(|m| m["schema_version"] = 2.into())),
+    );
+    assert_refused(
+        &sandbox.verify(&zip, &[], None),
+        "manifest: schema_version 2 is not supported (this tool reads 1)",
+    );
+    let zip = sandbox.zip_file(
+        "schema-text.zip",
+        &zip_bytes(&sandbox.entries_with_manifest(|m| m["schema_version"] = "1".into())),
+    );
+    assert_refused(
+        &sandbox.verify(&zip, &[], None),
+        "manifest: manifest.json is not a readable manifest",
+    );
+}
+
+#[test]
+fn a_manifest_listing_escaping_or_absolute_paths_is_refused_before_anything_is_read() {
+    let sandbox = Sandbox::new();
+    for (i, bad) in [
+        "../../escape.txt",
+        "evidence/../../../escape.txt",
+        "/etc/passwd",
+        "evidence\\..\\..\\escape.txt",
+        "./manifest.json",
+        "manifest.json",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let edit = |m: &mut serde_json::Value| {
+            m["files"].as_array_mut().unwrap().push(serde_json::json!({
+                "path": bad, "sha256": "0".repeat(64), "bytes": 1
+            }));
+        };
+        let zip = sandbox.zip_file(
+            &format!("paths-{i}.zip"),
+            &zip_bytes(&sandbox.entries_with_manifest(edit)),
+        );
+        let out = sandbox.verify(&zip, &[], None);
+        assert_refused(&out, "manifest: lists an unsafe path");
+        assert!(out.stdout.contains(&format!("{bad:?}")), "{}", out.stdout);
+
+        let dir = sandbox.dir_copy(&format!("paths-{i}"));
+        let mut manifest = sandbox.manifest();
+        edit(&mut manifest);
+        std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
+        assert_refused(
+            &sandbox.verify(&dir, &[], None),
+            "manifest: lists an unsafe path",
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Zip entries that could escape the bundle or are not plain files.
+
+/// The real bundle's entries plus `extra`, which verify must refuse with `reason`, naming it.
+fn refuses_extra_entry(sandbox: &Sandbox, file: &str, extra: RawEntry, reason: &str) -> Verified {
+    let shown = String::from_utf8_lossy(&extra.name).into_owned();
+    let mut entries = RawEntry::all_of(&sandbox.zip);
+    entries.push(extra);
+    let zip = sandbox.zip_file(file, &zip_bytes(&entries));
+    let out = sandbox.verify(&zip, &[], None);
+    assert_refused(&out, &format!("unsafe entry: {shown}: {reason}"));
+    assert!(
+        out.stdout.contains("0 files matched"),
+        "nothing is read: {}",
+        out.stdout
+    );
+    out
+}
+
+#[test]
+fn entries_with_dot_dot_absolute_or_backslash_paths_are_refused_and_nothing_is_written() {
+    let sandbox = Sandbox::new();
+    let top = &sandbox.name;
+    let absolute = std::env::temp_dir().join(format!(
+        "soc2-evidence-hostile-{}-absolute.txt",
+        std::process::id()
+    ));
+    let escaping = "absolute path, `..` or `.`";
+    for (file, name) in [
+        ("dotdot.zip", format!("{top}/../../escape.txt")),
+        (
+            "dotdot-deep.zip",
+            format!("{top}/evidence/../../../escape.txt"),
+        ),
+        ("leading-dotdot.zip", "../escape.txt".to_string()),
+        ("absolute.zip", absolute.display().to_string()),
+        ("backslash.zip", format!("{top}\\..\\..\\escape.txt")),
+        ("dot.zip", format!("{top}/./evidence/x.json")),
+        ("empty-component.zip", format!("{top}//x.json")),
+    ] {
+        refuses_extra_entry(&sandbox, file, RawEntry::file(&name, b"pwned"), escaping);
+    }
+    assert!(!absolute.exists(), "{} was written", absolute.display());
+    assert!(!sandbox.root.path().join("bundles/escape.txt").exists());
+    assert!(!sandbox.root.path().join("escape.txt").exists());
+}
+
+#[test]
+fn symbolic_links_devices_and_fifos_in_a_zip_are_refused() {
+    let sandbox = Sandbox::new();
+    let top = &sandbox.name;
+    let link = |name: &str, target: &str| RawEntry {
+        mode: 0o120_777,
+        ..RawEntry::file(name, target.as_bytes())
+    };
+    refuses_extra_entry(
+        &sandbox,
+        "link.zip",
+        link(&format!("{top}/evidence/passwd.json"), "/etc/passwd"),
+        "symbolic link",
+    );
+    refuses_extra_entry(
+        &sandbox,
+        "link-dir.zip",
+        link(&format!("{top}/evidence/up"), "../../.."),
+        "symbolic link",
+    );
+    // A link in place of a listed evidence file, not an extra one.
+    let mut entries = RawEntry::all_of(&sandbox.zip);
+    let policy = format!("{top}/{POLICY}");
+    for e in &mut entries {
+        if e.name == policy.as_bytes() {
+            e.mode = 0o120_777;
+        }
+    }
+    let zip = sandbox.zip_file("link-listed.zip", &zip_bytes(&entries));
+    assert_refused(
+        &sandbox.verify(&zip, &[], None),
+        &format!("unsafe entry: {policy}: symbolic link"),
+    );
+    for (file, mode) in [("fifo.zip", 0o010_600), ("device.zip", 0o060_600)] {
+        refuses_extra_entry(
+            &sandbox,
+            file,
+            RawEntry {
+                mode,
+                ..RawEntry::file(&format!("{top}/evidence/special"), b"")
+            },
+            "not a regular file or folder",
+        );
+    }
+}
+
+#[test]
+fn duplicate_entry_names_are_refused_even_though_the_zip_crate_keeps_one() {
+    let sandbox = Sandbox::new();
+    let policy = format!("{}/{POLICY}", sandbox.name);
+    // The genuine entry first and a forged one of the same name after it: a reader that keeps
+    // the last copy and an unzip tool that keeps the first would see different evidence.
+    let mut entries = RawEntry::all_of(&sandbox.zip);
+    entries.push(RawEntry::file(&policy, b"{\"MinimumPasswordLength\": 6}"));
+    let zip = sandbox.zip_file("duplicate.zip", &zip_bytes(&entries));
+    let out = sandbox.verify(&zip, &[], None);
+    assert_refused(
+        &out,
+        &format!("unsafe entry: {policy}: duplicate entry name"),
+    );
+
+    // The same, with the forged copy first.
+    let mut entries = RawEntry::all_of(&sandbox.zip);
+    entries.insert(
+        1,
+        RawEntry::file(&policy, b"{\"MinimumPasswordLength\": 6}"),
+    );
+    let zip = sandbox.zip_file("duplicate-first.zip", &zip_bytes(&entries));
+    assert_refused(
+        &sandbox.verify(&zip, &[], None),
+        &format!("unsafe entry: {policy}: duplicate entry name"),
+    );
+
+    // A duplicated manifest.json, which could otherwise swap the list of hashes itself.
+    let mut entries = RawEntry::all_of(&sandbox.zip);
+    let manifest = format!("{}/manifest.json", sandbox.name);
+    entries.push(RawEntry::file(
+        &manifest,
+        b"{\"schema_version\": 1, \"files\": []}",
+    ));
+    let zip = sandbox.zip_file("duplicate-manifest.zip", &zip_bytes(&entries));
+    assert_refused(
+        &sandbox.verify(&zip, &[], None),
+        &format!("unsafe entry: {manifest}: duplicate entry name"),
+    );
+}
+
+#[test]
+fn entries_outside_the_single_top_folder_are_refused() {
+    let sandbox = Sandbox::new();
+    refuses_extra_entry(
+        &sandbox,
+        "other-top.zip",
+        RawEntry::file("another-folder/evidence.json", b"{}"),
+        "outside the bundle's single top folder",
+    );
+    refuses_extra_entry(
+        &sandbox,
+        "other-top-dir.zip",
+        RawEntry::folder("another-folder/"),
+        "outside the bundle's single top folder",
+    );
+    // A file named like the top folder, beside it rather than in it.
+    let mut entries = vec![RawEntry::file(&sandbox.name, b"{}")];
+    entries.extend(RawEntry::all_of(&sandbox.zip));
+    let zip = sandbox.zip_file("beside.zip", &zip_bytes(&entries));
+    assert_refused(
+        &sandbox.verify(&zip, &[], None),
+        "a file beside the bundle's top folder",
+    );
+}
+
+#[test]
+fn more_entries_than_a_bundle_may_have_are_refused_unread() {
+    let sandbox = Sandbox::new();
+    let top = &sandbox.name;
+    let mut entries = RawEntry::all_of(&sandbox.zip);
+    let filler: Vec<RawEntry> = (0..MAX_ENTRIES)
+        .map(|i| RawEntry::file(&format!("{top}/f/{i:06}"), b""))
+        .collect();
+    entries.extend(filler);
+    let zip = sandbox.zip_file("many.zip", &zip_bytes(&entries));
+    let out = sandbox.verify(&zip, &["--json"], Some(MEMORY_LIMIT_KIB));
+    assert_eq!(out.code, Some(1), "{}{}", out.stdout, out.stderr);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["intact"], false);
+    assert_eq!(report["problems"][0]["problem"], "limit");
+    let reason = report["problems"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("more than the {MAX_ENTRIES} a bundle may have")),
+        "{reason}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Zip bombs: declared sizes far from the real ones, entries that inflate hugely.
+
+/// The real bundle with the password policy entry replaced by `entry` (same name).
+fn with_policy_entry(sandbox: &Sandbox, entry: RawEntry) -> Vec<u8> {
+    let policy = format!("{}/{POLICY}", sandbox.name);
+    let mut entries = RawEntry::all_of(&sandbox.zip);
+    for e in &mut entries {
+        if e.name == policy.as_bytes() {
+            *e = RawEntry {
+                name: e.name.clone(),
+                ..entry.clone()
+            };
+        }
+    }
+    zip_bytes(&entries)
+}
+
+fn listed_size(sandbox: &Sandbox, path: &str) -> u64 {
+    sandbox.manifest()["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == path)
+        .unwrap()["bytes"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn an_entry_that_inflates_to_a_gibibyte_while_declaring_its_listed_size_is_read_no_further() {
+    let sandbox = Sandbox::new();
+    let size = listed_size(&sandbox, POLICY);
+    let entry = bomb("x", b'{', GIB, size as u32);
+    assert!(
+        entry.data.len() < 8 << 20,
+        "the bomb is small: {}",
+        entry.data.len()
+    );
+    let zip = sandbox.zip_file("bomb.zip", &with_policy_entry(&sandbox, entry));
+    let started = Instant::now();
+    let out = sandbox.verify(&zip, &[], Some(MEMORY_LIMIT_KIB));
+    // Only size + 1 bytes are read: the hash differs, and that is known in moments.
+    assert_refused(&out, &format!("changed: {POLICY} (manifest sha256"));
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn an_entry_declaring_a_gibibyte_against_a_small_listed_size_is_refused_unread() {
+    let sandbox = Sandbox::new();
+    let size = listed_size(&sandbox, POLICY);
+    let zip = sandbox.zip_file(
+        "bomb-declared.zip",
+        &with_policy_entry(&sandbox, bomb("x", b'{', GIB, GIB as u32 - 1)),
+    );
+    let out = sandbox.verify(&zip, &["--json"], Some(MEMORY_LIMIT_KIB));
+    assert_eq!(out.code, Some(1), "{}{}", out.stdout, out.stderr);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        report["problems"],
+        serde_json::json!([{
+            "problem": "size-mismatch",
+            "path": POLICY,
+            "expected_bytes": size,
+            "declared_bytes": GIB - 1,
+        }])
+    );
+    let out = sandbox.verify(&zip, &[], Some(MEMORY_LIMIT_KIB));
+    assert_refused(
+        &out,
+        &format!(
+            "changed: {POLICY} (the manifest lists {size} bytes, the zip entry declares {}; \
+             not read)",
+            GIB - 1
+        ),
+    );
+
+    // Sizes declared far beyond the real content, agreeing with an edited manifest: the entry
+    // ends long before, and the shortfall is reported as a change.
+    let mut entries = sandbox.entries_with_manifest(|m| {
+        for f in m["files"].as_array_mut().unwrap() {
+            if f["path"] == POLICY {
+                f["bytes"] = (GIB - 1).into();
+            }
+        }
+    });
+    let policy = format!("{}/{POLICY}", sandbox.name);
+    for e in &mut entries {
+        if e.name == policy.as_bytes() {
+            e.declared = GIB as u32 - 1;
+        }
+    }
+    let zip = sandbox.zip_file("declared-large.zip", &zip_bytes(&entries));
+    let out = sandbox.verify(&zip, &[], Some(MEMORY_LIMIT_KIB));
+    assert_eq!(out.code, Some(1), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(&format!("{POLICY}: "))
+            || out.stdout.contains(&format!("changed: {POLICY}")),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_manifest_that_inflates_or_declares_past_its_limit_is_refused() {
+    let sandbox = Sandbox::new();
+    let manifest = format!("{}/manifest.json", sandbox.name);
+    let replace_manifest = |entry: RawEntry| {
+        let mut entries = RawEntry::all_of(&sandbox.zip);
+        for e in &mut entries {
+            if e.name == manifest.as_bytes() {
+                *e = entry.clone();
+            }
+        }
+        zip_bytes(&entries)
+    };
+    // 1 GiB of spaces declaring 100 bytes: read up to the limit + 1 byte, then refused.
+    let zip = sandbox.zip_file(
+        "manifest-bomb.zip",
+        &replace_manifest(bomb(&manifest, b' ', GIB, 100)),
+    );
+    let out = sandbox.verify(&zip, &[], Some(MEMORY_LIMIT_KIB));
+    assert_refused(
+        &out,
+        &format!(
+            "limit: manifest.json is {} bytes, more than the {MAX_MANIFEST_BYTES} a manifest may have",
+            MAX_MANIFEST_BYTES + 1
+        ),
+    );
+    // A manifest declaring 1 GiB: refused from the central directory alone.
+    let zip = sandbox.zip_file(
+        "manifest-declared.zip",
+        &replace_manifest(bomb(&manifest, b' ', 1000, GIB as u32)),
+    );
+    assert_refused(
+        &sandbox.verify(&zip, &[], Some(MEMORY_LIMIT_KIB)),
+        &format!("limit: manifest.json is {GIB} bytes"),
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Directory bundles: links and special files are never followed or opened.
+
+#[test]
+fn a_directory_bundle_with_links_pointing_outside_is_refused_without_following_them() {
+    use std::os::unix::fs::symlink;
+    let sandbox = Sandbox::new();
+    let secret = sandbox.root.path().join("home/secret.txt");
+    std::fs::write(&secret, "not evidence").unwrap();
+
+    // An extra link to a file outside, and a link to a folder outside.
+    let dir = sandbox.dir_copy("links");
+    symlink(&secret, dir.join("evidence/secret.json")).unwrap();
+    symlink("/", dir.join("evidence/root")).unwrap();
+    let out = sandbox.verify(&dir, &[], None);
+    assert_refused(
+        &out,
+        "unsafe entry: evidence/secret.json: a symbolic link (verify never follows links)",
+    );
+    assert!(
+        out.stdout
+            .contains("unsafe entry: evidence/root: a symbolic link"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("extra:"), "{}", out.stdout);
+
+    // A listed evidence file replaced by a link to a copy of itself outside: same bytes, refused.
+    let dir = sandbox.dir_copy("listed-link");
+    let outside = sandbox.root.path().join("home/policy-copy.json");
+    std::fs::copy(dir.join(POLICY), &outside).unwrap();
+    std::fs::remove_file(dir.join(POLICY)).unwrap();
+    symlink(&outside, dir.join(POLICY)).unwrap();
+    let out = sandbox.verify(&dir, &[], None);
+    assert_refused(&out, &format!("unsafe entry: {POLICY}: a symbolic link"));
+    assert!(!out.stdout.contains("missing:"), "{}", out.stdout);
+
+    // manifest.json itself a link, even to a valid manifest, and a link to /dev/zero.
+    for (name, target) in [
+        ("manifest-link", sandbox.real_dir.join("manifest.json")),
+        ("manifest-zero", PathBuf::from("/dev/zero")),
+    ] {
+        let dir = sandbox.dir_copy(name);
+        std::fs::remove_file(dir.join("manifest.json")).unwrap();
+        symlink(&target, dir.join("manifest.json")).unwrap();
+        assert_refused(
+            &sandbox.verify(&dir, &[], Some(MEMORY_LIMIT_KIB)),
+            "manifest: manifest.json is a symbolic link; verify never follows links",
+        );
+    }
+}
+
+#[test]
+fn fifos_are_never_opened_so_verify_cannot_hang_on_them() {
+    let sandbox = Sandbox::new();
+    let mkfifo = |path: &Path| {
+        let status = Command::new("mkfifo").arg(path).status().unwrap();
+        assert!(status.success(), "mkfifo {}", path.display());
+    };
+    let dir = sandbox.dir_copy("fifo");
+    std::fs::remove_file(dir.join(POLICY)).unwrap();
+    mkfifo(&dir.join(POLICY));
+    assert_refused(
+        &sandbox.verify(&dir, &[], None),
+        &format!("unsafe entry: {POLICY}: not a regular file"),
+    );
+
+    let dir = sandbox.dir_copy("fifo-manifest");
+    std::fs::remove_file(dir.join("manifest.json")).unwrap();
+    mkfifo(&dir.join("manifest.json"));
+    assert_refused(
+        &sandbox.verify(&dir, &[], None),
+        "manifest: manifest.json is not a regular file",
+    );
+
+    // The bundle path itself, and the zip's .sha256 file beside it.
+    let fifo = sandbox.bundles.join("bundle-fifo.zip");
+    mkfifo(&fifo);
+    assert_refused(
+        &sandbox.verify(&fifo, &[], None),
+        "it is neither a directory nor a regular file",
+    );
+    let zip = sandbox.zip_file("sidecar.zip", &sandbox.zip);
+    mkfifo(&sandbox.bundles.join("sidecar.zip.sha256"));
+    assert_refused(
+        &sandbox.verify(&zip, &[], None),
+        "unreadable: sidecar.zip.sha256: not a regular file",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files that are not bundle zips at all.
+
+#[test]
+fn a_non_zip_a_truncated_zip_and_an_empty_file_are_refused_with_the_reason() {
+    let sandbox = Sandbox::new();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "text.zip",
+            b"this is not a zip\n".to_vec(),
+            "not a readable zip archive",
+        ),
+        (
+            "empty.zip",
+            Vec::new(),
+            "the file is empty, not a bundle zip",
+        ),
+        (
+            "half.zip",
+            sandbox.zip[..sandbox.zip.len() / 2].to_vec(),
+            "not a readable zip archive",
+        ),
+        (
+            "no-end.zip",
+            sandbox.zip[..sandbox.zip.len() - 10].to_vec(),
+            "not a readable zip archive",
+        ),
+        (
+            "no-start.zip",
+            sandbox.zip[sandbox.zip.len() / 2..].to_vec(),
+            "unreadable: ",
+        ),
+    ];
+    for (file, bytes, reason) in cases {
+        let zip = sandbox.zip_file(file, &bytes);
+        let out = sandbox.verify(&zip, &[], Some(MEMORY_LIMIT_KIB));
+        assert_refused(&out, reason);
+        assert!(out.stdout.contains(file), "names the file: {}", out.stdout);
+    }
+}
+
+#[test]
+fn a_changed_sidecar_checksum_is_reported_and_a_huge_sidecar_is_read_only_in_part() {
+    let sandbox = Sandbox::new();
+    let zip = sandbox.zip_file("sum.zip", &sandbox.zip);
+    let good = sha256_hex(&sandbox.zip);
+    std::fs::write(
+        sandbox.bundles.join("sum.zip.sha256"),
+        format!("{good}  sum.zip\n"),
+    )
+    .unwrap();
+    let out = sandbox.verify(&zip, &[], None);
+    assert_eq!(out.code, Some(0), "{}", out.stdout);
+
+    std::fs::write(
+        sandbox.bundles.join("sum.zip.sha256"),
+        format!("{}  sum.zip\n", "f".repeat(64)),
+    )
+    .unwrap();
+    assert_refused(
+        &sandbox.verify(&zip, &[], None),
+        &format!("zip checksum: the .zip.sha256 file says {}", "f".repeat(64)),
+    );
+    // 64 MiB of digits: only the first 4 KiB are read.
+    let mut huge = std::fs::File::create(sandbox.bundles.join("sum.zip.sha256")).unwrap();
+    let chunk = vec![b'a'; 1 << 20];
+    for _ in 0..64 {
+        huge.write_all(&chunk).unwrap();
+    }
+    drop(huge);
+    assert_refused(
+        &sandbox.verify(&zip, &[], Some(MEMORY_LIMIT_KIB)),
+        "zip checksum: the .zip.sha256 file says aaaa",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Properties over many mutated inputs: verify always answers, never panics, and never calls a
+// damaged bundle intact. (The cargo-fuzz targets in fuzz/ explore the same space for longer.)
+
+/// A deterministic generator (xorshift64*), so a failure names its case and reproduces.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// One mutation of `bytes`: flipped bits, overwritten runs, interesting values at zip header
+/// fields, truncation, duplicated or removed spans.
+fn mutate(rng: &mut Rng, bytes: &[u8]) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    for _ in 0..1 + rng.below(4) {
+        if out.is_empty() {
+            out.push(0);
+        }
+        let at = rng.below(out.len());
+        match rng.below(6) {
+            0 => out[at] ^= 1 << rng.below(8),
+            1 => out[at] = rng.next() as u8,
+            2 => {
+                let value = [0u32, 1, 0xff, 0xffff, 0xffff_ffff, 0x8000_0000, 0x7fff_ffff]
+                    [rng.below(7)]
+                .to_le_bytes();
+                for (i, b) in value.iter().enumerate() {
+                    if let Some(slot) = out.get_mut(at + i) {
+                        *slot = *b;
+                    }
+                }
+            }
+            3 => out.truncate(at),
+            4 => {
+                let end = (at + rng.below(64)).min(out.len());
+                let span = out[at..end].to_vec();
+                let to = rng.below(out.len());
+                out.splice(to..to, span);
+            }
+            _ => {
+                let end = (at + rng.below(64)).min(out.len());
+                out.drain(at..end);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn thousands_of_mutated_bundle_zips_always_get_an_answer() {
+    let sandbox = Sandbox::new();
+    let original = verify_zip_reader(Cursor::new(&sandbox.zip), Path::new("original.zip"));
+    assert!(original.intact, "{:?}", original.problems);
+    let files = original.files_verified;
+    // Also from a stored (uncompressed) copy, whose mutations reach the manifest's JSON.
+    let stored = zip_bytes(&RawEntry::all_of(&sandbox.zip));
+    let started = Instant::now();
+    let mut refused = 0;
+    for (seed_name, seed) in [("deflated", &sandbox.zip), ("stored", &stored)] {
+        let mut rng = Rng(0x5eed_0000_0000_0001 ^ seed.len() as u64);
+        for case in 0..2500 {
+            let input = mutate(&mut rng, seed);
+            let report = std::panic::catch_unwind(|| {
+                verify_zip_reader(Cursor::new(&input), Path::new("mutated.zip"))
+            })
+            .unwrap_or_else(|_| panic!("verify panicked on {seed_name} mutation #{case}"));
+            assert_eq!(report.intact, report.problems.is_empty());
+            if report.intact {
+                // Only a mutation of bytes no file's content depends on (times, attributes,
+                // padding) may leave a bundle intact, and then every file still matches.
+                assert_eq!(report.files_verified, files, "{seed_name} #{case}");
+            } else {
+                refused += 1;
+            }
+        }
+    }
+    assert!(
+        refused > 4000,
+        "most mutations must be caught: {refused} of 5000"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(120),
+        "5000 verifications took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn thousands_of_mutated_manifests_always_get_an_answer() {
+    let sandbox = Sandbox::new();
+    let manifest = std::fs::read(sandbox.real_dir.join("manifest.json")).unwrap();
+    assert!(parse_manifest(&manifest).is_ok());
+    let mut rng = Rng(0x6d61_6e69_6665_7374);
+    for case in 0..3000 {
+        let input = mutate(&mut rng, &manifest);
+        let parsed = std::panic::catch_unwind(|| parse_manifest(&input))
+            .unwrap_or_else(|_| panic!("parse_manifest panicked on mutation #{case}"));
+        if let Ok(files) = parsed {
+            for f in files {
+                assert!(
+                    !f.path.starts_with('/')
+                        && !f.path.split('/').any(|p| p == ".." || p.is_empty()),
+                    "#{case} accepted {:?}",
+                    f.path
+                );
+            }
+        }
+    }
+}
+
+/// The committed fixture that seeds the fuzz targets (scripts/fuzz) is a valid bundle, so the
+/// fuzzer starts deep inside `verify`. `SOC2_REGENERATE_FIXTURES=1` rewrites it from a fresh
+/// mocked run first (after a schema change).
+#[test]
+fn the_fuzz_seed_fixture_is_a_valid_bundle() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/bundle.zip");
+    if std::env::var_os("SOC2_REGENERATE_FIXTURES").is_some_and(|v| v == "1") {
+        let out = tempfile::tempdir().unwrap();
+        let (_, zip) = real_bundle(out.path());
+        std::fs::copy(zip, &fixture).unwrap();
+    }
+    let bytes = std::fs::read(&fixture).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; regenerate it with SOC2_REGENERATE_FIXTURES=1 cargo test --test hostile",
+            fixture.display()
+        )
+    });
+    let report = verify_zip_reader(Cursor::new(&bytes), &fixture);
+    assert!(
+        report.intact && report.files_verified >= 1,
+        "the fixture is no longer a valid bundle ({:?}); regenerate it with \
+         SOC2_REGENERATE_FIXTURES=1 cargo test --test hostile the_fuzz_seed_fixture",
+        report.problems
+    );
+}
