@@ -19,4 +19,5 @@ pub mod interrupt;
 pub mod output;
 pub mod policy;
 pub mod registry;
+pub mod retry;
 pub mod run;

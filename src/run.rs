@@ -21,6 +21,7 @@ use crate::error::{Error, ExitCode};
 use crate::evidence::{CallError, CollectError, Evidence, EvidenceParts};
 use crate::interrupt::Stop;
 use crate::registry::{CollectorSpec, Scope};
+use crate::retry;
 
 /// The result of a `collect` that wrote a bundle.
 #[derive(Debug)]
@@ -52,7 +53,14 @@ pub async fn collect_until(config: &CollectConfig, stop: &Stop) -> Result<Collec
     // Local mistakes first: they cost no AWS call and no waiting.
     bundle::writer::check_out_dir(&config.out)?;
     aws::check_profile(&config.aws).await?;
-    let sdk = stop.guard(aws::load_sdk_config(&config.aws)).await?;
+    let retry = retry::resolve(
+        config.aws.max_attempts,
+        &retry::from_environment(),
+        &retry::from_profile(config.aws.profile.as_deref()).await,
+    )?;
+    let sdk = stop
+        .guard(aws::load_sdk_config(&config.aws, &retry))
+        .await?;
     // Resolve credentials once up front: a missing chain is a clear fatal error, not three
     // failed collectors.
     let Some(provider) = sdk.credentials_provider() else {
@@ -130,6 +138,7 @@ pub async fn collect_with_until(
         regions,
         records,
         run_clients: &run_clients,
+        retry: clients.sdk_config().retry_config(),
         started_at,
         finished_at,
         duration_ms: clock.elapsed().as_millis() as u64,
@@ -388,6 +397,8 @@ struct ManifestInput<'a> {
     regions: Vec<String>,
     records: Vec<CollectorRecord>,
     run_clients: &'a aws::CountedClients,
+    /// The retry configuration the clients used.
+    retry: Option<&'a aws_config::retry::RetryConfig>,
     started_at: chrono::DateTime<chrono::Utc>,
     finished_at: chrono::DateTime<chrono::Utc>,
     duration_ms: u64,
@@ -400,6 +411,7 @@ fn build_manifest(input: ManifestInput<'_>) -> Manifest {
         regions,
         records,
         run_clients,
+        retry,
         started_at,
         finished_at,
         duration_ms,
@@ -464,7 +476,10 @@ fn build_manifest(input: ManifestInput<'_>) -> Manifest {
                 collectors: config.only.clone(),
                 skipped: config.skip.clone(),
                 endpoint_url: config.aws.endpoint_url.clone(),
-                max_attempts: config.aws.max_attempts,
+                max_attempts: retry.map_or(1, |r| r.max_attempts()),
+                retry_mode: retry
+                    .map_or("standard", |r| retry::mode_name(r.mode()))
+                    .to_string(),
                 concurrency: config.concurrency,
             },
         },
