@@ -186,11 +186,12 @@ pub struct CollectArgs {
     #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub connect_timeout: u64,
 
-    /// Seconds to wait for data on an open connection
+    /// Seconds to wait for the first byte of an answer once the request is sent
     #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub read_timeout: u64,
 
-    /// Seconds one attempt of one AWS call may take in all
+    /// Seconds one attempt of one AWS call may take, from sending the request to the last byte
+    /// of the answer (waiting for a free slot under --concurrency does not count)
     #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub operation_timeout: u64,
 
