@@ -18,7 +18,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -40,6 +39,8 @@ use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::endpoint::Endpoint;
 use tokio::sync::Semaphore;
 
+use crate::retry::RetrySettings;
+
 /// The region used for global services when nothing else names one.
 pub const DEFAULT_HOME_REGION: &str = "us-east-1";
 
@@ -50,7 +51,8 @@ pub struct AwsSettings {
     /// Region for global services (IAM, STS). Default: the chain's region, else us-east-1.
     pub home_region: Option<String>,
     pub endpoint_url: Option<String>,
-    /// Attempts per call, first included. Default: `AWS_MAX_ATTEMPTS`, the profile, or 3.
+    /// Attempts per call, first included, from `--max-attempts`; without it
+    /// [`crate::retry::resolve`] consults `AWS_MAX_ATTEMPTS`, the profile, then the default.
     pub max_attempts: Option<u32>,
     pub connect_timeout: Duration,
     pub read_timeout: Duration,
@@ -58,8 +60,8 @@ pub struct AwsSettings {
 }
 
 /// Loads the SDK configuration: credential chain (env, profile, SSO, web identity, IMDS),
-/// region, endpoint, standard retries and timeouts.
-pub async fn load_sdk_config(settings: &AwsSettings) -> SdkConfig {
+/// region, endpoint, the resolved retry settings and timeouts.
+pub async fn load_sdk_config(settings: &AwsSettings, retry: &RetrySettings) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(profile) = &settings.profile {
         loader = loader.profile_name(profile);
@@ -70,9 +72,7 @@ pub async fn load_sdk_config(settings: &AwsSettings) -> SdkConfig {
     if let Some(url) = &settings.endpoint_url {
         loader = loader.endpoint_url(url);
     }
-    if let Some(attempts) = settings.max_attempts {
-        loader = loader.retry_config(RetryConfig::standard().with_max_attempts(attempts));
-    }
+    loader = loader.retry_config(retry.retry_config());
     loader = loader.timeout_config(
         TimeoutConfig::builder()
             .connect_timeout(settings.connect_timeout)
