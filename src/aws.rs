@@ -3,13 +3,21 @@
 //! One `SdkConfig` carries the credential chain, region, endpoint override, retry mode and
 //! timeouts. Each collector receives clients built from it with a counting interceptor of its
 //! own, so every request the tool sends is attributed to the collector that sent it.
+//!
+//! Every request goes through one [`BoundedHttpClient`]: at most `--concurrency` attempts are
+//! on the wire at once, and each attempt (send, wait for the answer, read it to the last byte)
+//! gets `--operation-timeout` from the moment it holds a slot. Waiting for a slot does not
+//! count: in a large account thousands of calls queue behind the bound, and a timer that
+//! started in the queue would fail them without a byte sent. `--connect-timeout` bounds
+//! connecting and `--read-timeout` the wait for the answer's first byte, inside the attempt.
+//! There is no overall timeout per call: it is bounded by attempts x operation timeout plus
+//! backoff (at most 20 s between attempts).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -23,10 +31,15 @@ use aws_smithy_runtime_api::client::interceptors::context::{
 };
 use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::byte_stream::ByteStream;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::endpoint::Endpoint;
 use tokio::sync::Semaphore;
+
+use crate::retry::RetrySettings;
 
 /// The region used for global services when nothing else names one.
 pub const DEFAULT_HOME_REGION: &str = "us-east-1";
@@ -38,7 +51,8 @@ pub struct AwsSettings {
     /// Region for global services (IAM, STS). Default: the chain's region, else us-east-1.
     pub home_region: Option<String>,
     pub endpoint_url: Option<String>,
-    /// Attempts per call, first included. Default: `AWS_MAX_ATTEMPTS`, the profile, or 3.
+    /// Attempts per call, first included, from `--max-attempts`; without it
+    /// [`crate::retry::resolve`] consults `AWS_MAX_ATTEMPTS`, the profile, then the default.
     pub max_attempts: Option<u32>,
     pub connect_timeout: Duration,
     pub read_timeout: Duration,
@@ -46,8 +60,8 @@ pub struct AwsSettings {
 }
 
 /// Loads the SDK configuration: credential chain (env, profile, SSO, web identity, IMDS),
-/// region, endpoint, standard retries and timeouts.
-pub async fn load_sdk_config(settings: &AwsSettings) -> SdkConfig {
+/// region, endpoint, the resolved retry settings and timeouts.
+pub async fn load_sdk_config(settings: &AwsSettings, retry: &RetrySettings) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(profile) = &settings.profile {
         loader = loader.profile_name(profile);
@@ -58,9 +72,7 @@ pub async fn load_sdk_config(settings: &AwsSettings) -> SdkConfig {
     if let Some(url) = &settings.endpoint_url {
         loader = loader.endpoint_url(url);
     }
-    if let Some(attempts) = settings.max_attempts {
-        loader = loader.retry_config(RetryConfig::standard().with_max_attempts(attempts));
-    }
+    loader = loader.retry_config(retry.retry_config());
     loader = loader.timeout_config(
         TimeoutConfig::builder()
             .connect_timeout(settings.connect_timeout)
@@ -128,11 +140,14 @@ impl Intercept for CountingInterceptor {
 
 /// Bounds the requests in flight across the whole run: every client's HTTP connector waits for
 /// a permit, so regions, buckets and keys can all be worked on at once without a flood, and no
-/// task ever holds a permit while it waits for another one.
+/// task ever holds a permit while it waits for another one. With the permit held, an attempt
+/// sends its request and reads the whole answer within the attempt timeout, so the bound covers
+/// the answer's transfer too and the timeout never counts time spent queueing.
 #[derive(Debug, Clone)]
 struct BoundedHttpClient {
     inner: SharedHttpClient,
     limit: Arc<Semaphore>,
+    attempt_timeout: Option<Duration>,
 }
 
 impl HttpClient for BoundedHttpClient {
@@ -144,6 +159,7 @@ impl HttpClient for BoundedHttpClient {
         SharedHttpConnector::new(BoundedConnector {
             inner: self.inner.http_connector(settings, components),
             limit: self.limit.clone(),
+            attempt_timeout: self.attempt_timeout,
         })
     }
 }
@@ -152,20 +168,59 @@ impl HttpClient for BoundedHttpClient {
 struct BoundedConnector {
     inner: SharedHttpConnector,
     limit: Arc<Semaphore>,
+    attempt_timeout: Option<Duration>,
 }
 
 impl HttpConnector for BoundedConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let inner = self.inner.clone();
         let limit = self.limit.clone();
+        let attempt_timeout = self.attempt_timeout;
         HttpConnectorFuture::new(async move {
             let _permit = limit
                 .acquire_owned()
                 .await
                 .expect("the request bound stays open");
-            inner.call(request).await
+            let exchange = async move {
+                let mut response = inner.call(request).await?;
+                // Read to the last byte here, under the permit and the timeout; a connection
+                // that breaks or stalls mid-answer is a failed attempt the SDK retries.
+                let body = ByteStream::new(response.take_body())
+                    .collect()
+                    .await
+                    .map_err(|e| ConnectorError::io(e.into()))?;
+                *response.body_mut() = SdkBody::from(body.into_bytes());
+                Ok(response)
+            };
+            match attempt_timeout {
+                Some(limit) => tokio::time::timeout(limit, exchange)
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(ConnectorError::timeout(
+                            format!(
+                                "no complete answer within the operation attempt timeout of {}s (--operation-timeout)",
+                                limit.as_secs_f64()
+                            )
+                            .into(),
+                        ))
+                    }),
+                None => exchange.await,
+            }
         })
     }
+}
+
+/// The HTTPS client the SDK would pick by itself (hyper 1.x with rustls, honouring
+/// `HTTPS_PROXY`), so that it can be wrapped in the bound.
+fn default_http_client() -> Option<SharedHttpClient> {
+    use aws_smithy_runtime_api::client::runtime_components::RuntimeComponentsBuilder;
+    use aws_smithy_runtime_api::client::runtime_plugin::RuntimePlugin;
+    let plugin = aws_smithy_runtime::client::defaults::default_http_client_plugin_v2(
+        BehaviorVersion::latest(),
+    )?;
+    plugin
+        .runtime_components(&RuntimeComponentsBuilder::new("soc2-evidence"))
+        .http_client()
 }
 
 /// Sends s3control requests to the endpoint override unchanged. The SDK's own rules put the
@@ -190,16 +245,31 @@ pub struct Clients {
 }
 
 impl Clients {
-    /// Clients over `sdk` with at most `max_in_flight` requests on the wire at once.
+    /// Clients over `sdk` with at most `max_in_flight` requests on the wire at once. The
+    /// operation attempt timeout of `sdk` moves into the bound (see [`BoundedHttpClient`]).
     pub fn new(sdk: SdkConfig, max_in_flight: usize) -> Self {
-        let sdk = match sdk.http_client() {
-            Some(inner) => sdk
-                .to_builder()
-                .http_client(BoundedHttpClient {
+        let inner = sdk.http_client().or_else(default_http_client);
+        let sdk = match inner {
+            Some(inner) => {
+                let timeouts = sdk
+                    .timeout_config()
+                    .cloned()
+                    .unwrap_or_else(TimeoutConfig::disabled);
+                let bounded = BoundedHttpClient {
                     inner,
                     limit: Arc::new(Semaphore::new(max_in_flight.max(1))),
-                })
-                .build(),
+                    attempt_timeout: timeouts.operation_attempt_timeout(),
+                };
+                sdk.to_builder()
+                    .http_client(bounded)
+                    .timeout_config(
+                        timeouts
+                            .to_builder()
+                            .disable_operation_attempt_timeout()
+                            .build(),
+                    )
+                    .build()
+            }
             None => sdk,
         };
         Clients {

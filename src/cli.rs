@@ -177,8 +177,10 @@ pub struct CollectArgs {
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
 
-    /// Attempts per AWS call, the first included, with standard exponential backoff
-    /// (default: AWS_MAX_ATTEMPTS, the profile's max_attempts, or 3)
+    /// Attempts per AWS call, the first included; throttling, 5xx answers, resets and timeouts
+    /// are retried with exponential backoff (default: AWS_MAX_ATTEMPTS, the profile's
+    /// max_attempts, or 8). AWS_RETRY_MODE or the profile's retry_mode chooses standard or
+    /// adaptive retries
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=20))]
     pub max_attempts: Option<u32>,
 
@@ -186,11 +188,12 @@ pub struct CollectArgs {
     #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub connect_timeout: u64,
 
-    /// Seconds to wait for data on an open connection
+    /// Seconds to wait for the first byte of an answer once the request is sent
     #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub read_timeout: u64,
 
-    /// Seconds one attempt of one AWS call may take in all
+    /// Seconds one attempt of one AWS call may take, from sending the request to the last byte
+    /// of the answer (waiting for a free slot under --concurrency does not count)
     #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub operation_timeout: u64,
 

@@ -17,4 +17,5 @@ pub mod evidence;
 pub mod output;
 pub mod policy;
 pub mod registry;
+pub mod retry;
 pub mod run;

@@ -20,6 +20,7 @@ use crate::controls::Control;
 use crate::error::{Error, ExitCode};
 use crate::evidence::{CallError, CollectError, Evidence, EvidenceParts};
 use crate::registry::{CollectorSpec, Scope};
+use crate::retry;
 
 /// The result of a `collect` that wrote a bundle.
 #[derive(Debug)]
@@ -40,7 +41,12 @@ impl CollectOutcome {
 
 /// Loads the AWS configuration from the environment and runs `collect`.
 pub async fn collect(config: &CollectConfig) -> Result<CollectOutcome, Error> {
-    let sdk = aws::load_sdk_config(&config.aws).await;
+    let retry = retry::resolve(
+        config.aws.max_attempts,
+        &retry::from_environment(),
+        &retry::from_profile(config.aws.profile.as_deref()).await,
+    )?;
+    let sdk = aws::load_sdk_config(&config.aws, &retry).await;
     // Resolve credentials once up front: a missing chain is a clear fatal error, not three
     // failed collectors.
     let Some(provider) = sdk.credentials_provider() else {
@@ -94,6 +100,7 @@ pub async fn collect_with(
         regions,
         records,
         run_clients: &run_clients,
+        retry: clients.sdk_config().retry_config(),
         started_at,
         finished_at,
         duration_ms: clock.elapsed().as_millis() as u64,
@@ -328,6 +335,8 @@ struct ManifestInput<'a> {
     regions: Vec<String>,
     records: Vec<CollectorRecord>,
     run_clients: &'a aws::CountedClients,
+    /// The retry configuration the clients used.
+    retry: Option<&'a aws_config::retry::RetryConfig>,
     started_at: chrono::DateTime<chrono::Utc>,
     finished_at: chrono::DateTime<chrono::Utc>,
     duration_ms: u64,
@@ -340,6 +349,7 @@ fn build_manifest(input: ManifestInput<'_>) -> Manifest {
         regions,
         records,
         run_clients,
+        retry,
         started_at,
         finished_at,
         duration_ms,
@@ -404,7 +414,10 @@ fn build_manifest(input: ManifestInput<'_>) -> Manifest {
                 collectors: config.only.clone(),
                 skipped: config.skip.clone(),
                 endpoint_url: config.aws.endpoint_url.clone(),
-                max_attempts: config.aws.max_attempts,
+                max_attempts: retry.map_or(1, |r| r.max_attempts()),
+                retry_mode: retry
+                    .map_or("standard", |r| retry::mode_name(r.mode()))
+                    .to_string(),
                 concurrency: config.concurrency,
             },
         },

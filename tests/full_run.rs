@@ -5,71 +5,9 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{binary, run, sdk_config, text, Emulator};
+use common::seed::{seed, REGIONS};
+use common::{binary, run, text, Emulator};
 use serde_json::Value;
-
-const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
-
-/// A little of everything, in both regions: a user, security groups, KMS keys, a multi-region
-/// trail and buckets. No GuardDuty detector and no Access Analyzer (moto has none).
-async fn seed(emulator: &Emulator) {
-    let iam = aws_sdk_iam::Client::new(&sdk_config(emulator, "us-east-1"));
-    iam.create_user().user_name("alice").send().await.unwrap();
-    for region in REGIONS {
-        let config = sdk_config(emulator, region);
-        let ec2 = aws_sdk_ec2::Client::new(&config);
-        let group = ec2
-            .create_security_group()
-            .group_name("ssh-open")
-            .description("ssh from anywhere")
-            .send()
-            .await
-            .unwrap();
-        ec2.authorize_security_group_ingress()
-            .group_id(group.group_id().unwrap())
-            .ip_permissions(
-                aws_sdk_ec2::types::IpPermission::builder()
-                    .ip_protocol("tcp")
-                    .from_port(22)
-                    .to_port(22)
-                    .ip_ranges(
-                        aws_sdk_ec2::types::IpRange::builder()
-                            .cidr_ip("0.0.0.0/0")
-                            .build(),
-                    )
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        let kms = aws_sdk_kms::Client::new(&config);
-        let key = kms.create_key().send().await.unwrap();
-        kms.enable_key_rotation()
-            .key_id(key.key_metadata().unwrap().key_id())
-            .send()
-            .await
-            .unwrap();
-        let s3 = aws_sdk_s3::Client::new(&config);
-        let mut bucket = s3.create_bucket().bucket(format!("logs-{region}"));
-        if region != "us-east-1" {
-            bucket = bucket.create_bucket_configuration(
-                aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region))
-                    .build(),
-            );
-        }
-        bucket.send().await.unwrap();
-    }
-    let trail = aws_sdk_cloudtrail::Client::new(&sdk_config(emulator, "us-east-1"));
-    trail
-        .create_trail()
-        .name("org-audit")
-        .s3_bucket_name("logs-us-east-1")
-        .is_multi_region_trail(true)
-        .send()
-        .await
-        .unwrap();
-}
 
 fn collect_through(url: &str, out: &std::path::Path, extra: &[&str]) -> (i32, Value) {
     let output = run(binary()

@@ -56,7 +56,11 @@ pub struct RunOptions {
     pub collectors: Vec<String>,
     pub skipped: Vec<String>,
     pub endpoint_url: Option<String>,
-    pub max_attempts: Option<u32>,
+    /// Attempts per call the run allowed (from --max-attempts, AWS_MAX_ATTEMPTS, the profile,
+    /// or the default).
+    pub max_attempts: u32,
+    /// `standard` or `adaptive` (AWS_RETRY_MODE or the profile's retry_mode).
+    pub retry_mode: String,
     pub concurrency: usize,
 }
 

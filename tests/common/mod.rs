@@ -209,8 +209,10 @@ pub fn csv_rows(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> 
         .collect()
 }
 
+pub mod faults;
 pub mod mock;
 pub mod proxy;
+pub mod seed;
 
 /// SDK configuration for seeding the emulator in `region` (dummy credentials, loopback only).
 pub fn sdk_config(emulator: &Emulator, region: &str) -> aws_config::SdkConfig {
