@@ -17,7 +17,8 @@ Content-Length; `Expect: 100-continue` is answered by the proxy; the client's ke
 forwarded. Host and every other end-to-end header pass unchanged (SigV4 signatures stay valid).
 
 Stops on SIGTERM or SIGINT, when --parent-pid exits, or after --max-seconds, whichever comes
-first; on exit prints to stderr how many requests it forwarded. Only 127.0.0.1/localhost
+first. On exit, and on SIGUSR1 (which then starts the counts afresh), prints to stderr how
+many requests it forwarded and the most it had in flight at once. Only 127.0.0.1/localhost
 upstreams are accepted.
 """
 
@@ -277,6 +278,18 @@ async def main_async(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+
+    def report_and_reset() -> None:
+        print(
+            f"latency_proxy: {proxy.requests} requests forwarded over {proxy.connections} connections, "
+            f"at most {proxy.max_in_flight} in flight, {args.delay_ms:g} ms added to each",
+            file=sys.stderr,
+            flush=True,
+        )
+        proxy.requests = proxy.connections = 0
+        proxy.max_in_flight = proxy.in_flight
+
+    loop.add_signal_handler(signal.SIGUSR1, report_and_reset)
     deadline = time.monotonic() + args.max_seconds
 
     async def watchdog() -> None:
@@ -297,11 +310,7 @@ async def main_async(args: argparse.Namespace) -> int:
     await stop.wait()
     watch.cancel()
     server.close()
-    print(
-        f"latency_proxy: {proxy.requests} requests forwarded over {proxy.connections} connections, "
-        f"at most {proxy.max_in_flight} in flight, {args.delay_ms:g} ms added to each",
-        file=sys.stderr,
-    )
+    report_and_reset()
     return 0
 
 
