@@ -29,7 +29,8 @@ regions, for quick checks):
   A generated credential report (so every later collect finds it COMPLETE, as the first does not).
 
 Calls run on --threads threads, each with its own boto3 session and clients (moto answers each
-call slowly but serves several at once). Prints how long seeding took and how many calls it made.
+call slowly but serves several at once); roles are created by one thread, since moto's CreateRole
+races with itself, and a request moto fails with its HTML 500 page is sent again. Prints how long seeding took and how many calls it made.
 Refuses any endpoint whose host is not 127.0.0.1 or localhost. Dummy credentials only.
 """
 
@@ -72,6 +73,38 @@ def doc(statements: list[dict]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
+class Retrying:
+    """A boto3 client whose calls are retried when moto answers with its HTML 500 page.
+
+    moto's IAM iterates a dict that other threads' requests may grow ("dictionary changed size
+    during iteration"); the request fails before it changes anything, so sending it again is safe.
+    botocore does not retry it (it fails to parse the page as XML).
+    """
+
+    def __init__(self, client, seeder: "Seeder"):
+        self._client = client
+        self._seeder = seeder
+
+    def __getattr__(self, name):
+        attr = getattr(self._client, name)
+        if not callable(attr) or name.startswith("_") or name in ("get_paginator", "can_paginate"):
+            return attr
+        from botocore.parsers import ResponseParserError
+
+        def call(*args, **kwargs):
+            for attempt in range(1, 6):
+                try:
+                    return attr(*args, **kwargs)
+                except ResponseParserError:
+                    if attempt == 5:
+                        raise
+                    with self._seeder.lock:
+                        self._seeder.retried += 1
+                    time.sleep(0.05 * attempt)
+
+        return call
+
+
 def scaled(n: int, scale: float) -> int:
     return max(1, round(n * scale))
 
@@ -86,6 +119,7 @@ class Seeder:
         self.local = threading.local()
         self.lock = threading.Lock()
         self.calls = 0
+        self.retried = 0
         self.users = scaled(2000, scale)
         self.roles = scaled(500, scale)
         self.groups = scaled(100, scale)
@@ -128,7 +162,7 @@ class Seeder:
                     request.url = request.url.replace(prefix, "://", 1)
 
                 client.meta.events.register("before-send.s3-control", to_emulator)
-            cache[key] = client
+            cache[key] = Retrying(client, self)
         return cache[key]
 
     def _count(self, **_):
@@ -219,30 +253,35 @@ class Seeder:
                 PolicyDocument=doc([{"Effect": "Allow", "Action": "logs:Get*", "Resource": "*"}]),
             )
 
-    def create_role(self, i: int) -> None:
+    def role_name(self, i: int) -> str:
+        return f"bench-role-{i:03d}"
+
+    def create_roles(self) -> None:
+        """All roles, one after another: moto's CreateRole iterates the role table while it runs,
+        and a role created by another thread at that moment makes it fail."""
         iam = self.client("iam")
-        name = f"bench-role-{i:03d}"
-        kind = i % 4
-        if kind == 0:
-            principal = {"Service": "ec2.amazonaws.com"}
-            condition = None
-        elif kind == 1:
-            principal = {"Service": "lambda.amazonaws.com"}
-            condition = None
-        elif kind == 2:
-            principal = {"AWS": f"arn:aws:iam::{self.account}:root"}
-            condition = None
-        else:
-            principal = {"AWS": f"arn:aws:iam::{EXTERNAL_ACCOUNT}:root"}
-            condition = {"StringEquals": {"sts:ExternalId": f"bench-{i}"}} if i % 8 == 3 else None
-        statement = {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}
-        if condition:
-            statement["Condition"] = condition
-        iam.create_role(
-            RoleName=name,
-            AssumeRolePolicyDocument=doc([statement]),
-            Description=f"bench role {i}",
-        )
+        for i in range(self.roles):
+            kind = i % 4
+            if kind == 0:
+                principal = {"Service": "ec2.amazonaws.com"}
+            elif kind == 1:
+                principal = {"Service": "lambda.amazonaws.com"}
+            elif kind == 2:
+                principal = {"AWS": f"arn:aws:iam::{self.account}:root"}
+            else:
+                principal = {"AWS": f"arn:aws:iam::{EXTERNAL_ACCOUNT}:root"}
+            statement = {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}
+            if i % 8 == 3:
+                statement["Condition"] = {"StringEquals": {"sts:ExternalId": f"bench-{i}"}}
+            iam.create_role(
+                RoleName=self.role_name(i),
+                AssumeRolePolicyDocument=doc([statement]),
+                Description=f"bench role {i}",
+            )
+
+    def role_policies(self, i: int) -> None:
+        iam = self.client("iam")
+        name = self.role_name(i)
         for p in sorted({1 + (i * 11) % (self.policies - 1), 1 + (i * 17 + 5) % (self.policies - 1)}):
             iam.attach_role_policy(RoleName=name, PolicyArn=self.policy_arn(p))
         if i % 10 == 0:
@@ -388,23 +427,24 @@ class Seeder:
         # per-region set-up (default VPCs) overlaps the IAM work.
         jobs = [lambda r=r: self.client("ec2", r).describe_security_groups() for r in REGIONS]
         self.parallel("regions (default VPCs)", jobs)
-        jobs = []
+        jobs = [self.create_roles]  # first: it is one long serial job
         jobs += [lambda r=r, i=i: self.create_security_group(r, i) for r in REGIONS for i in range(self.sgs_per_region)]
         jobs += [lambda r=r, i=i: self.create_key(r, i) for r in REGIONS for i in range(self.keys_per_region)]
         jobs += [lambda i=i: self.create_bucket(i) for i in range(self.buckets)]
         jobs += [lambda r=r: self.create_trail_bucket(r) for r in trail_regions]
-        jobs += [lambda r=r: self.create_detector(r) for r in detector_regions]
         jobs += [lambda i=i: self.create_policy(i) for i in range(self.policies)]
         jobs += [self.password_policy, self.account_block]
-        self.parallel("policies, security groups, keys, buckets, detectors", jobs)
-        # Phase 2: what needs the policies or the buckets.
+        self.parallel("policies, roles, security groups, keys, buckets", jobs)
+        # Phase 2: what needs the policies or the buckets. Detectors only now: they may create a
+        # service-linked role, which must not race with CreateRole (see create_roles).
         jobs = [lambda i=i: self.create_group(i) for i in range(self.groups)]
         jobs += [lambda r=r: self.create_trail(r) for r in trail_regions]
-        self.parallel("groups, trails", jobs)
-        # Phase 3: principals that need the groups and policies.
+        jobs += [lambda r=r: self.create_detector(r) for r in detector_regions]
+        self.parallel("groups, trails, detectors", jobs)
+        # Phase 3: users (need the groups and policies) and the roles' policies.
         jobs = [lambda i=i: self.create_user(i) for i in range(self.users)]
-        jobs += [lambda i=i: self.create_role(i) for i in range(self.roles)]
-        self.parallel("users, roles", jobs)
+        jobs += [lambda i=i: self.role_policies(i) for i in range(self.roles)]
+        self.parallel("users, role policies", jobs)
         # Moto answers the first GenerateCredentialReport with STARTED (the tool then waits its
         # first backoff, 1 s) and every later one with COMPLETE. Generate it here so that the
         # floor and the proxied run, which follow each other, see the same account state.
@@ -446,7 +486,8 @@ def main(argv: list[str]) -> int:
     )
     seeder.run()
     elapsed = time.monotonic() - t0
-    print(f"seeded in {elapsed:.1f} s with {seeder.calls} calls ({seeder.calls / elapsed:.0f} calls/s)")
+    retried = f", {seeder.retried} retried after a moto internal error" if seeder.retried else ""
+    print(f"seeded in {elapsed:.1f} s with {seeder.calls} calls ({seeder.calls / elapsed:.0f} calls/s{retried})")
     return 0
 
 
