@@ -223,12 +223,15 @@ fn healthy_account_rules() -> Vec<Rule> {
                 .summary_map(SummaryKeyType::Users, 3)
                 .build()
         }),
-        mock!(Iam::list_virtual_mfa_devices).then_output(|| {
-            ListVirtualMfaDevicesOutput::builder()
-                .set_virtual_mfa_devices(Some(vec![]))
-                .build()
-                .unwrap()
-        }),
+        // The largest page, so that the calls do not grow with the number of MFA devices.
+        mock!(Iam::list_virtual_mfa_devices)
+            .match_requests(|input| input.max_items() == Some(1000))
+            .then_output(|| {
+                ListVirtualMfaDevicesOutput::builder()
+                    .set_virtual_mfa_devices(Some(vec![]))
+                    .build()
+                    .unwrap()
+            }),
         mock!(Iam::list_account_aliases).then_output(|| {
             ListAccountAliasesOutput::builder()
                 .account_aliases("example-prod")

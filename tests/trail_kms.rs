@@ -927,7 +927,7 @@ fn describe(id: &str) -> DescribeKeyOutput {
 #[tokio::test]
 async fn keys_and_aliases_are_read_across_pages_and_a_denied_rotation_status_is_the_keys_error() {
     let keys_page_1 = mock!(Kms::list_keys)
-        .match_requests(|input| input.marker().is_none())
+        .match_requests(|input| input.marker().is_none() && input.limit() == Some(1000))
         .then_output(|| {
             ListKeysOutput::builder()
                 .keys(key_entry("k1"))
@@ -937,7 +937,7 @@ async fn keys_and_aliases_are_read_across_pages_and_a_denied_rotation_status_is_
                 .build()
         });
     let keys_page_2 = mock!(Kms::list_keys)
-        .match_requests(|input| input.marker() == Some("keys-2"))
+        .match_requests(|input| input.marker() == Some("keys-2") && input.limit() == Some(1000))
         .then_output(|| {
             ListKeysOutput::builder()
                 .keys(key_entry("aws-ebs"))
@@ -945,7 +945,9 @@ async fn keys_and_aliases_are_read_across_pages_and_a_denied_rotation_status_is_
                 .build()
         });
     let aliases_page_1 = mock!(Kms::list_aliases)
-        .match_requests(|input| input.marker().is_none() && input.key_id().is_none())
+        .match_requests(|input| {
+            input.marker().is_none() && input.key_id().is_none() && input.limit() == Some(100)
+        })
         .then_output(|| {
             ListAliasesOutput::builder()
                 .aliases(alias("alias/one", "k1"))
@@ -954,7 +956,7 @@ async fn keys_and_aliases_are_read_across_pages_and_a_denied_rotation_status_is_
                 .build()
         });
     let aliases_page_2 = mock!(Kms::list_aliases)
-        .match_requests(|input| input.marker() == Some("aliases-2"))
+        .match_requests(|input| input.marker() == Some("aliases-2") && input.limit() == Some(100))
         .then_output(|| {
             ListAliasesOutput::builder()
                 .aliases(alias("alias/aws/ebs", "aws-ebs"))

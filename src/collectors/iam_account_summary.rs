@@ -1,6 +1,7 @@
 //! `iam-account-summary`: account-level IAM facts, above all the root user's MFA and keys.
 //!
-//! Calls: `GetAccountSummary`, `ListVirtualMFADevices` and `ListAccountAliases` (paginated).
+//! Calls: `GetAccountSummary`, `ListVirtualMFADevices` (paginated, 1000 per page: the default of
+//! 100 would make the calls grow with the number of MFA devices) and `ListAccountAliases`.
 //! Permissions: `iam:GetAccountSummary`, `iam:ListVirtualMFADevices`, `iam:ListAccountAliases`.
 //! Controls: CC6.1, CC6.2.
 //! Files: `account-summary.json` (the SummaryMap), `root-account.json` (root MFA and keys, and
@@ -35,6 +36,9 @@ pub const SPEC: CollectorSpec = CollectorSpec {
 pub const ALIASES_NOTE: &str = "account_aliases";
 
 const ROOT_VIRTUAL_MFA_SUFFIX: &str = ":mfa/root-account-mfa-device";
+
+/// The largest page IAM list calls allow (MaxItems).
+const PAGE_SIZE: i32 = 1000;
 
 fn run<'a>(ctx: &'a Context, out: &'a mut Evidence) -> CollectFuture<'a> {
     Box::pin(collect(ctx, out))
@@ -83,6 +87,7 @@ pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectErr
 
     let devices = iam
         .list_virtual_mfa_devices()
+        .max_items(PAGE_SIZE)
         .into_paginator()
         .items()
         .send()

@@ -58,7 +58,7 @@ fn run<'a>(ctx: &'a Context, out: &'a mut Evidence) -> CollectFuture<'a> {
 
 pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectError> {
     let iam = ctx.clients.iam();
-    let pages = iam
+    let mut paginator = iam
         .get_account_authorization_details()
         .set_filter(Some(vec![
             EntityType::User,
@@ -69,14 +69,17 @@ pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectErr
         ]))
         .into_paginator()
         .page_size(PAGE_SIZE)
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| CallError::from_sdk(GLOBAL, "GetAccountAuthorizationDetails", &e))?;
+        .send();
 
+    // Each page is converted as it arrives and dropped: the SDK's copy of a large account is
+    // never held next to ours.
     let mut decoder = Decoder::default();
     let mut details = AuthorizationDetails::default();
-    for page in &pages {
+    let mut pages = 0usize;
+    while let Some(page) = paginator.next().await {
+        let page =
+            page.map_err(|e| CallError::from_sdk(GLOBAL, "GetAccountAuthorizationDetails", &e))?;
+        pages += 1;
         details.user_detail_list.extend(
             page.user_detail_list()
                 .iter()
@@ -116,7 +119,7 @@ pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectErr
     out.csv("roles.csv", &tables.roles)?;
     out.csv("policies.csv", &tables.policies)?;
 
-    out.note("pages", pages.len());
+    out.note("pages", pages);
     out.note("users", details.user_detail_list.len());
     out.note("groups", details.group_detail_list.len());
     out.note("roles", details.role_detail_list.len());

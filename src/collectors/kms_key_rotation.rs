@@ -1,8 +1,8 @@
 //! `kms-key-rotation`: every KMS key of every covered region, whether automatic rotation
 //! applies to it and, where it does, whether it is on.
 //!
-//! Calls per region: `ListKeys` and `ListAliases` (both paginated; one alias listing serves all
-//! keys of the region), then for every key `DescribeKey`, and `GetKeyRotationStatus` only for the
+//! Calls per region: `ListKeys` and `ListAliases` (both paginated with the largest pages, 1000
+//! keys and 100 aliases; one alias listing serves all keys of the region), then for every key `DescribeKey`, and `GetKeyRotationStatus` only for the
 //! keys rotation applies to, fanned out concurrently. Rotation applies to keys with KeyManager
 //! CUSTOMER, KeySpec SYMMETRIC_DEFAULT, Origin AWS_KMS and KeyState Enabled; every other key is
 //! listed with the reason it is out of scope.
@@ -39,6 +39,11 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     ],
     run,
 };
+
+/// The largest pages ListKeys and ListAliases allow (Limit); the defaults (100 and 50) would
+/// make the listings grow by a call per 100 keys or 50 aliases.
+const KEYS_PAGE_SIZE: i32 = 1000;
+const ALIASES_PAGE_SIZE: i32 = 100;
 
 fn run<'a>(ctx: &'a Context, out: &'a mut Evidence) -> CollectFuture<'a> {
     Box::pin(collect(ctx, out))
@@ -357,11 +362,13 @@ pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectErr
         let kms = ctx.clients.kms(&region);
         let (keys, aliases) = tokio::join!(
             kms.list_keys()
+                .limit(KEYS_PAGE_SIZE)
                 .into_paginator()
                 .items()
                 .send()
                 .try_collect(),
             kms.list_aliases()
+                .limit(ALIASES_PAGE_SIZE)
                 .into_paginator()
                 .items()
                 .send()

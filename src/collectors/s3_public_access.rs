@@ -551,6 +551,30 @@ fn bucket_json(
     }
 }
 
+/// One S3 client per bucket region, built the first time a bucket of that region comes up.
+struct RegionClients<'a> {
+    ctx: &'a Context,
+    clients: std::sync::Mutex<BTreeMap<String, aws_sdk_s3::Client>>,
+}
+
+impl<'a> RegionClients<'a> {
+    fn new(ctx: &'a Context, home: &str, s3_home: aws_sdk_s3::Client) -> Self {
+        RegionClients {
+            ctx,
+            clients: std::sync::Mutex::new(BTreeMap::from([(home.to_string(), s3_home)])),
+        }
+    }
+
+    fn get(&self, region: &str) -> aws_sdk_s3::Client {
+        self.clients
+            .lock()
+            .expect("the client map is never poisoned")
+            .entry(region.to_string())
+            .or_insert_with(|| self.ctx.clients.s3(region))
+            .clone()
+    }
+}
+
 pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectError> {
     let home = ctx.clients.home_region();
     let s3_home = ctx.clients.s3(&home);
@@ -585,44 +609,33 @@ pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectErr
     };
     let listed = listed?;
 
-    // Regions: from the listing, else GetBucketLocation.
-    let located: Vec<(Listed, Option<CallError>)> =
+    // Per bucket, one chain: its region (from the listing, else GetBucketLocation), then its
+    // three reads in that region. No stage waits for every bucket to finish the one before, so
+    // locating some buckets overlaps reading others.
+    let clients = RegionClients::new(ctx, &home, s3_home.clone());
+    let clients = &clients;
+    let s3_home = &s3_home;
+    let home = home.as_str();
+    let mut results: Vec<(Listed, Inspected)> =
         futures_util::stream::iter(listed.iter().map(Listed::of))
-            .map(|bucket| locate(&s3_home, &home, bucket))
+            .map(|bucket| async move {
+                let (bucket, location_error) = locate(s3_home, home, bucket).await;
+                let mut inspected = match (&bucket.region, location_error) {
+                    (Some(region), _) => inspect(&clients.get(region), region, &bucket.name).await,
+                    (None, error) => {
+                        let mut inspected = Inspected::unknown();
+                        inspected.errors.extend(error);
+                        inspected
+                    }
+                };
+                inspected
+                    .errors
+                    .sort_by(|a, b| a.operation.cmp(&b.operation));
+                (bucket, inspected)
+            })
             .buffer_unordered(ctx.concurrency.max(1))
             .collect()
             .await;
-
-    // One client per region, built before the fan-out.
-    let mut clients: BTreeMap<String, aws_sdk_s3::Client> = BTreeMap::new();
-    clients.insert(home.clone(), s3_home.clone());
-    for (bucket, _) in &located {
-        if let Some(region) = &bucket.region {
-            if !clients.contains_key(region) {
-                clients.insert(region.clone(), ctx.clients.s3(region));
-            }
-        }
-    }
-
-    let clients = &clients;
-    let mut results: Vec<(Listed, Inspected)> = futures_util::stream::iter(located)
-        .map(|(bucket, location_error)| async move {
-            let mut inspected = match (&bucket.region, location_error) {
-                (Some(region), _) => inspect(&clients[region], region, &bucket.name).await,
-                (None, error) => {
-                    let mut inspected = Inspected::unknown();
-                    inspected.errors.extend(error);
-                    inspected
-                }
-            };
-            inspected
-                .errors
-                .sort_by(|a, b| a.operation.cmp(&b.operation));
-            (bucket, inspected)
-        })
-        .buffer_unordered(ctx.concurrency.max(1))
-        .collect()
-        .await;
     results.sort_by(|a, b| a.0.name.cmp(&b.0.name));
 
     let mut docs = Vec::with_capacity(results.len());
