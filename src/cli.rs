@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::builder::PossibleValuesParser;
 use clap::{ArgAction, Args, Parser, Subcommand};
 
+use crate::findings::{Severity, Thresholds};
 use crate::registry;
 
 /// Requests in flight by default. Every collector, region, bucket and key is worked on at once,
@@ -68,6 +69,9 @@ pub enum Command {
     /// Re-hash a bundle (zip or directory) against its manifest and report every mismatch
     #[command(after_help = VERIFY_EXAMPLES, after_long_help = VERIFY_LONG)]
     Verify(VerifyArgs),
+    /// Re-derive the findings, access review and index.html of a bundle into a new bundle
+    #[command(after_help = REPORT_EXAMPLES, after_long_help = REPORT_LONG)]
+    Report(ReportArgs),
     /// List the collectors: id, scope, TSC controls, IAM permissions and title
     #[command(after_help = "Examples:\n  soc2-evidence list\n  soc2-evidence list --json")]
     List(ListArgs),
@@ -96,7 +100,29 @@ Exit status:
   1  fatal error, no bundle written (no credentials, output not writable, ...)
   2  usage error
   3  bundle written but incomplete: a collector failed (see manifest.json, collectors[].errors)
+  4  bundle complete, but a finding at or above --fail-on (see findings.csv)
   130, 143  stopped by SIGINT (Ctrl-C) or SIGTERM: the partial bundle was removed, nothing written";
+
+const REPORT_EXAMPLES: &str = "\
+Examples:
+  soc2-evidence report evidence/soc2-evidence-123456789012-20261122T070509Z.zip
+  soc2-evidence report evidence/soc2-evidence-123456789012-20261122T070509Z --user-inactive-days 45";
+
+const REPORT_LONG: &str = "\
+Examples:
+  soc2-evidence report evidence/soc2-evidence-123456789012-20261122T070509Z.zip
+  soc2-evidence report evidence/soc2-evidence-123456789012-20261122T070509Z --user-inactive-days 45
+
+The bundle is verified first (a bundle that is not intact is refused) and never changed. Its raw
+evidence is copied into a new bundle next to it, named after it with `-report-<time>`, with
+findings, access review and index.html derived again from that evidence alone (no AWS call),
+with the thresholds given here. Time-based rules are judged as of the original collection.
+
+Exit status:
+  0  new bundle written
+  1  fatal error (the bundle is not intact or unreadable, output not writable, ...)
+  2  usage error
+  4  new bundle written, and a finding at or above --fail-on";
 
 const VERIFY_EXAMPLES: &str = "\
 Examples:
@@ -226,6 +252,61 @@ pub struct CollectArgs {
     /// Seconds to wait for AWS to generate the IAM credential report
     #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub credential_report_timeout: u64,
+
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+
+    /// Print one JSON summary on stdout instead of the table (for CI)
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The options of the findings stage, shared by `collect` and `report`.
+#[derive(Debug, Clone, Args)]
+pub struct AnalysisArgs {
+    /// Exit with status 4 when the bundle is complete but has a finding of this severity or a
+    /// more serious one (critical > high > medium > low). Incomplete evidence (status 3) wins
+    #[arg(long, value_name = "SEVERITY", value_enum)]
+    pub fail_on: Option<Severity>,
+
+    /// A console password or active access key unused for more days than this is a finding
+    /// (credentials-unused); never used: counted from when it was set
+    #[arg(long, value_name = "DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub user_inactive_days: u32,
+
+    /// A role unused for more days than this is a finding (role-unused); never used: counted
+    /// from its creation. Service-linked roles are never flagged
+    #[arg(long, value_name = "DAYS", default_value_t = 180, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub role_inactive_days: u32,
+
+    /// An active access key last rotated more days ago than this is a finding (access-key-age)
+    #[arg(long, value_name = "DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub key_max_age_days: u32,
+}
+
+impl AnalysisArgs {
+    pub fn thresholds(&self) -> Thresholds {
+        Thresholds {
+            user_inactive_days: self.user_inactive_days,
+            role_inactive_days: self.role_inactive_days,
+            key_max_age_days: self.key_max_age_days,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The bundle to analyse again: its .zip file or its directory (it is verified first and
+    /// never changed)
+    #[arg(value_name = "BUNDLE")]
+    pub bundle: PathBuf,
+
+    /// Directory the new bundle is written into (default: the directory holding BUNDLE)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
 
     /// Print one JSON summary on stdout instead of the table (for CI)
     #[arg(long)]

@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::aws::AwsSettings;
 use crate::cli::CollectArgs;
 use crate::collectors::CollectorSettings;
+use crate::findings::{Severity, Thresholds};
 use crate::registry::{self, CollectorSpec};
 
 /// Everything `collect` needs to know.
@@ -24,6 +25,10 @@ pub struct CollectConfig {
     pub settings: Arc<CollectorSettings>,
     /// Show a progress display on stderr (only drawn when stderr is a terminal).
     pub progress: bool,
+    /// The thresholds of the time-based findings rules.
+    pub thresholds: Thresholds,
+    /// Findings at or above this severity make a complete run exit with status 4.
+    pub fail_on: Option<Severity>,
 }
 
 impl CollectConfig {
@@ -48,6 +53,8 @@ impl CollectConfig {
             concurrency: usize::from(args.concurrency),
             settings: Arc::new(settings),
             progress: !quiet && !args.json,
+            thresholds: args.analysis.thresholds(),
+            fail_on: args.analysis.fail_on,
         }
     }
 }

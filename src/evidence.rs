@@ -20,7 +20,7 @@ use crate::error::Error;
 pub const GLOBAL: &str = "global";
 
 /// One failed API call, as the manifest records it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct CallError {
     pub region: String,
     pub operation: String,

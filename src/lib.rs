@@ -2,7 +2,8 @@
 //!
 //! The crate reads as a pipeline, one module per stage:
 //! arguments ([`cli`]) -> configuration ([`config`]) -> AWS clients ([`aws`]) -> collectors
-//! ([`collectors`], declared in the [`registry`]) -> bundle ([`bundle`]: files, manifest, zip,
+//! ([`collectors`], declared in the [`registry`]) -> findings ([`findings`]: rules, access review,
+//! `index.html`, a pure function of the evidence) -> bundle ([`bundle`]: files, manifest, zip,
 //! verify) -> terminal output ([`output`]). [`run`] ties the stages together and is the library
 //! entry point that tests call without spawning a process; [`interrupt`] lets SIGINT and SIGTERM
 //! stop it cleanly.
@@ -15,6 +16,7 @@ pub mod config;
 pub mod controls;
 pub mod error;
 pub mod evidence;
+pub mod findings;
 pub mod interrupt;
 pub mod output;
 pub mod policy;

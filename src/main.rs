@@ -19,6 +19,10 @@ fn main() {
             cli.quiet,
         ),
         Command::Verify(args) => verify(&args.bundle, args.json),
+        Command::Report(_) => {
+            eprintln!("error: report is being built");
+            ExitCode::Failure
+        }
         Command::List(args) => {
             if args.json {
                 print_json(&output::list_json(registry::REGISTRY));

@@ -19,23 +19,31 @@ use crate::config::CollectConfig;
 use crate::controls::Control;
 use crate::error::{Error, ExitCode};
 use crate::evidence::{CallError, CollectError, Evidence, EvidenceParts};
+use crate::findings::{self, Analysis};
 use crate::interrupt::Stop;
 use crate::registry::{CollectorSpec, Scope};
 use crate::retry;
 
-/// The result of a `collect` that wrote a bundle.
+/// The result of a `collect` (or `report`) that wrote a bundle.
 #[derive(Debug)]
 pub struct CollectOutcome {
     pub manifest: Manifest,
     pub paths: BundlePaths,
+    pub analysis: Analysis,
 }
 
 impl CollectOutcome {
-    /// 0 when complete, 3 when a collector (or collector/region) failed.
+    /// 0 when complete, 3 when a collector (or collector/region) failed, 4 when complete but a
+    /// finding is at or above `--fail-on` (3 wins over 4).
     pub fn exit_code(&self) -> ExitCode {
         match self.manifest.status {
-            BundleStatus::Complete => ExitCode::Success,
             BundleStatus::Incomplete => ExitCode::Incomplete,
+            BundleStatus::Complete => match self.manifest.findings_summary.fail_on {
+                Some(threshold) if self.manifest.findings_summary.at_least(threshold) > 0 => {
+                    ExitCode::Findings
+                }
+                _ => ExitCode::Success,
+            },
         }
     }
 }
@@ -131,8 +139,21 @@ pub async fn collect_with_until(
         });
     }
 
+    // Findings: a pure function of the evidence just written and the collectors' states.
+    let input = findings::Input::new(
+        staging.root(),
+        identity.account_id.clone(),
+        identity.partition.clone(),
+        started_at,
+        regions.clone(),
+        records.iter().map(collector_state).collect(),
+        config.thresholds,
+    );
+    let analysis = findings::analyze(&input);
+    let analysis_files = findings::write::write_findings(staging.root(), &analysis)?;
+
     let finished_at = chrono::Utc::now();
-    let manifest = build_manifest(ManifestInput {
+    let mut manifest = build_manifest(ManifestInput {
         config,
         identity: &identity,
         regions,
@@ -142,9 +163,40 @@ pub async fn collect_with_until(
         started_at,
         finished_at,
         duration_ms: clock.elapsed().as_millis() as u64,
+        analysis: &analysis,
+        analysis_files,
     });
+    let index = findings::write::write_index(staging.root(), &manifest, &analysis)?;
+    add_file(&mut manifest, index);
     let paths = staging.finish(&manifest)?;
-    Ok(CollectOutcome { manifest, paths })
+    Ok(CollectOutcome {
+        manifest,
+        paths,
+        analysis,
+    })
+}
+
+/// A collector's state as the findings stage reads it.
+fn collector_state(record: &CollectorRecord) -> findings::input::CollectorState {
+    findings::input::CollectorState {
+        id: record.id.clone(),
+        status: record.status,
+        errors: record.errors.clone(),
+        regions: record
+            .regions
+            .iter()
+            .map(|r| findings::input::RegionState {
+                region: r.region.clone(),
+                status: r.status,
+            })
+            .collect(),
+    }
+}
+
+/// Adds a file written after the manifest was built (`index.html`) to its file list.
+pub(crate) fn add_file(manifest: &mut Manifest, file: crate::bundle::files::FileRecord) {
+    manifest.files.push(file);
+    manifest.files.sort_by(|a, b| a.path.cmp(&b.path));
 }
 
 /// The regions to cover: those asked for, else the account's enabled regions
@@ -402,6 +454,9 @@ struct ManifestInput<'a> {
     started_at: chrono::DateTime<chrono::Utc>,
     finished_at: chrono::DateTime<chrono::Utc>,
     duration_ms: u64,
+    analysis: &'a Analysis,
+    /// The files the findings stage wrote (findings, rules, access review).
+    analysis_files: Vec<crate::bundle::files::FileRecord>,
 }
 
 fn build_manifest(input: ManifestInput<'_>) -> Manifest {
@@ -415,8 +470,11 @@ fn build_manifest(input: ManifestInput<'_>) -> Manifest {
         started_at,
         finished_at,
         duration_ms,
+        analysis,
+        analysis_files,
     } = input;
     let mut files: Vec<_> = records.iter().flat_map(|r| r.files.clone()).collect();
+    files.extend(analysis_files);
     files.sort_by(|a, b| a.path.cmp(&b.path));
 
     let mut controls = BTreeMap::new();
@@ -437,7 +495,7 @@ fn build_manifest(input: ManifestInput<'_>) -> Manifest {
                     .iter()
                     .flat_map(|r| r.files.iter().map(|f| f.path.clone()))
                     .collect(),
-                findings: 0,
+                findings: analysis.count_for_control(control.id()) as u64,
             },
         );
     }
@@ -481,6 +539,8 @@ fn build_manifest(input: ManifestInput<'_>) -> Manifest {
                     .map_or("standard", |r| retry::mode_name(r.mode()))
                     .to_string(),
                 concurrency: config.concurrency,
+                thresholds: config.thresholds,
+                fail_on: config.fail_on,
             },
         },
         account: Account {
@@ -493,13 +553,7 @@ fn build_manifest(input: ManifestInput<'_>) -> Manifest {
         status,
         collectors: records,
         files,
-        findings_summary: FindingsSummary {
-            evaluated: false,
-            critical: 0,
-            high: 0,
-            medium: 0,
-            low: 0,
-        },
+        findings_summary: FindingsSummary::of(analysis, config.fail_on),
         controls,
     }
 }

@@ -62,6 +62,10 @@ pub struct RunOptions {
     /// `standard` or `adaptive` (AWS_RETRY_MODE or the profile's retry_mode).
     pub retry_mode: String,
     pub concurrency: usize,
+    /// The thresholds of the time-based rules.
+    pub thresholds: crate::findings::Thresholds,
+    /// Findings at or above this severity make the exit status 4.
+    pub fail_on: Option<crate::findings::Severity>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -133,14 +137,61 @@ pub struct RegionRecord {
     pub errors: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct FindingsSummary {
-    /// False until the findings stage has run over the evidence.
+    /// Whether the findings stage ran over the evidence.
     pub evaluated: bool,
     pub critical: u64,
     pub high: u64,
     pub medium: u64,
     pub low: u64,
+    pub total: u64,
+    /// Rules evaluated on complete evidence, on part of it, and not at all (their evidence was
+    /// not collected: see `rules.csv` for why). A rule not evaluated is never a pass.
+    pub rules_evaluated: u64,
+    pub rules_partial: u64,
+    pub rules_not_evaluated: u64,
+    /// The --fail-on severity the run was given, if any.
+    pub fail_on: Option<crate::findings::Severity>,
+}
+
+impl FindingsSummary {
+    pub fn of(
+        analysis: &crate::findings::Analysis,
+        fail_on: Option<crate::findings::Severity>,
+    ) -> Self {
+        use crate::findings::{RuleStatus, Severity};
+        let rules = |status: RuleStatus| {
+            analysis.rules.iter().filter(|r| r.status == status).count() as u64
+        };
+        FindingsSummary {
+            evaluated: true,
+            critical: analysis.count(Severity::Critical) as u64,
+            high: analysis.count(Severity::High) as u64,
+            medium: analysis.count(Severity::Medium) as u64,
+            low: analysis.count(Severity::Low) as u64,
+            total: analysis.findings.len() as u64,
+            rules_evaluated: rules(RuleStatus::Evaluated),
+            rules_partial: rules(RuleStatus::Partial),
+            rules_not_evaluated: rules(RuleStatus::NotEvaluated),
+            fail_on,
+        }
+    }
+
+    /// How many findings are at or above `severity`.
+    pub fn at_least(&self, severity: crate::findings::Severity) -> u64 {
+        use crate::findings::Severity;
+        [
+            (Severity::Critical, self.critical),
+            (Severity::High, self.high),
+            (Severity::Medium, self.medium),
+            (Severity::Low, self.low),
+        ]
+        .iter()
+        .filter(|(s, _)| s.at_least(severity))
+        .map(|(_, n)| n)
+        .sum()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -400,13 +400,7 @@ mod tests {
             status: BundleStatus::Complete,
             collectors: Vec::new(),
             files: Vec::new(),
-            findings_summary: FindingsSummary {
-                evaluated: false,
-                critical: 0,
-                high: 0,
-                medium: 0,
-                low: 0,
-            },
+            findings_summary: FindingsSummary::default(),
             controls: BTreeMap::new(),
         }
     }

@@ -164,6 +164,8 @@ pub fn config(out: &Path, collectors: &[&str], regions: &[&str]) -> CollectConfi
         concurrency: 4,
         settings: Arc::new(settings()),
         progress: false,
+        thresholds: Default::default(),
+        fail_on: None,
     }
 }
 

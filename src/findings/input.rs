@@ -1,0 +1,369 @@
+//! What the rules read: the bundle's evidence files (by bundle path) and the collectors' states
+//! as the manifest records them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use serde::Deserialize;
+
+use super::{Needs, Thresholds};
+use crate::bundle::manifest::CollectorStatus;
+use crate::evidence::CallError;
+
+/// A collector's state, as the manifest records it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CollectorState {
+    pub id: String,
+    pub status: CollectorStatus,
+    #[serde(default)]
+    pub errors: Vec<CallError>,
+    /// Status per region (`global` for global services).
+    #[serde(default)]
+    pub regions: Vec<RegionState>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RegionState {
+    pub region: String,
+    pub status: CollectorStatus,
+}
+
+/// The evidence of one bundle, as the rules see it.
+#[derive(Debug, Clone)]
+pub struct Input {
+    root: PathBuf,
+    pub account_id: String,
+    pub partition: String,
+    /// The reference time of the time-based rules: when the run started (so `report` on an old
+    /// bundle judges it as of its collection, not as of today).
+    pub now: DateTime<Utc>,
+    /// The regions the run covered.
+    pub regions: Vec<String>,
+    /// By collector id; a collector that was not run is absent.
+    pub collectors: BTreeMap<String, CollectorState>,
+    pub thresholds: Thresholds,
+}
+
+/// What is missing of the evidence a rule needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Gaps {
+    None,
+    /// Some of it (a region, a bucket, a side call) failed: the reason names what.
+    Partial(String),
+    /// None of it: the reason names the collector and why.
+    Missing(String),
+}
+
+impl Input {
+    pub fn new(
+        root: impl Into<PathBuf>,
+        account_id: impl Into<String>,
+        partition: impl Into<String>,
+        now: DateTime<Utc>,
+        regions: Vec<String>,
+        collectors: Vec<CollectorState>,
+        thresholds: Thresholds,
+    ) -> Self {
+        Input {
+            root: root.into(),
+            account_id: account_id.into(),
+            partition: partition.into(),
+            now,
+            regions,
+            collectors: collectors.into_iter().map(|c| (c.id.clone(), c)).collect(),
+            thresholds,
+        }
+    }
+
+    /// The bundle directory the evidence paths are relative to.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The status of a collector, `None` when it was not run.
+    pub fn status(&self, collector: &str) -> Option<CollectorStatus> {
+        self.collectors.get(collector).map(|c| c.status)
+    }
+
+    /// Whether a collector's evidence for `region` is there: the collector ran and neither it
+    /// nor that region failed. Rules skip regions where this is false.
+    pub fn region_collected(&self, collector: &str, region: &str) -> bool {
+        let Some(state) = self.collectors.get(collector) else {
+            return false;
+        };
+        if matches!(
+            state.status,
+            CollectorStatus::Failed | CollectorStatus::Skipped
+        ) {
+            return false;
+        }
+        match state.regions.iter().find(|r| r.region == region) {
+            Some(r) => r.status != CollectorStatus::Failed,
+            // A region the collector recorded nothing for: its status is the collector's.
+            None => true,
+        }
+    }
+
+    /// What is missing of the evidence the rule needs.
+    pub fn gaps(&self, needs: Needs) -> Gaps {
+        let (ids, any) = match needs {
+            Needs::All(ids) => (ids, false),
+            Needs::Any(ids) => (ids, true),
+        };
+        let mut missing = Vec::new();
+        let mut partial = Vec::new();
+        for id in ids {
+            match self.collectors.get(*id) {
+                None => missing.push(format!("{id} was not run")),
+                Some(state) => match state.status {
+                    CollectorStatus::Collected => {}
+                    CollectorStatus::Skipped => missing.push(format!("{id} was skipped")),
+                    CollectorStatus::Failed => {
+                        missing.push(format!("{id} failed ({})", errors_text(&state.errors)))
+                    }
+                    CollectorStatus::Partial => {
+                        partial.push(format!("{id} is partial ({})", errors_text(&state.errors)))
+                    }
+                },
+            }
+        }
+        let usable = ids.len() - missing.len();
+        if (any && usable == 0) || (!any && !missing.is_empty()) {
+            return Gaps::Missing(missing.join("; "));
+        }
+        if any && !missing.is_empty() && partial.is_empty() {
+            // One source is enough; the other's absence is worth saying, not a gap.
+            return Gaps::None;
+        }
+        if !partial.is_empty() {
+            return Gaps::Partial(partial.join("; "));
+        }
+        Gaps::None
+    }
+
+    /// The bytes of a bundle file, or why they cannot be read.
+    pub fn read(&self, path: &str) -> Result<Vec<u8>, String> {
+        std::fs::read(self.root.join(path)).map_err(|e| format!("cannot read {path}: {e}"))
+    }
+
+    /// Whether a bundle file exists (collectors do not write some files, e.g. when a side call
+    /// failed).
+    pub fn exists(&self, path: &str) -> bool {
+        self.root.join(path).is_file()
+    }
+
+    /// A JSON file of the bundle.
+    pub fn json(&self, path: &str) -> Result<serde_json::Value, String> {
+        let bytes = self.read(path)?;
+        serde_json::from_slice(&bytes).map_err(|e| format!("{path} is not valid JSON: {e}"))
+    }
+
+    /// The rows of a CSV file of the bundle, read by header name. Every column of `required`
+    /// must be in the header: a file of another shape is an error, not empty values.
+    pub fn csv(&self, path: &str, required: &[&str]) -> Result<Vec<Row>, String> {
+        let bytes = self.read(path)?;
+        parse_csv(&bytes, required).map_err(|e| format!("{path}: {e}"))
+    }
+}
+
+/// Parses CSV bytes into rows read by header name, checking that `required` columns exist.
+pub fn parse_csv(bytes: &[u8], required: &[&str]) -> Result<Vec<Row>, String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(bytes);
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| format!("unreadable header: {e}"))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let columns: Arc<HashMap<String, usize>> = Arc::new(
+        header
+            .iter()
+            .enumerate()
+            .map(|(i, name)| (name.clone(), i))
+            .collect(),
+    );
+    let absent: Vec<&str> = required
+        .iter()
+        .copied()
+        .filter(|c| !columns.contains_key(*c))
+        .collect();
+    if !absent.is_empty() {
+        return Err(format!("missing column(s) {}", absent.join(", ")));
+    }
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| format!("unreadable row: {e}"))?;
+        rows.push(Row {
+            columns: columns.clone(),
+            values: record.iter().map(str::to_string).collect(),
+        });
+    }
+    Ok(rows)
+}
+
+/// One CSV row, read by column name.
+#[derive(Debug, Clone)]
+pub struct Row {
+    columns: Arc<HashMap<String, usize>>,
+    values: Vec<String>,
+}
+
+impl Row {
+    /// The value of a column; empty when the column or the value is absent.
+    pub fn get(&self, column: &str) -> &str {
+        self.columns
+            .get(column)
+            .and_then(|i| self.values.get(*i))
+            .map_or("", String::as_str)
+    }
+
+    /// A boolean column: `true`/`TRUE` (any case) is true, anything else false.
+    pub fn flag(&self, column: &str) -> bool {
+        self.get(column).eq_ignore_ascii_case("true")
+    }
+
+    /// A `;`-separated list column, without empty items.
+    pub fn list(&self, column: &str) -> Vec<&str> {
+        self.get(column)
+            .split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+
+    /// A timestamp column; `None` for empty values and the credential report's sentinels
+    /// (`N/A`, `no_information`, `not_supported`) or anything unparseable.
+    pub fn time(&self, column: &str) -> Option<DateTime<Utc>> {
+        parse_time(self.get(column))
+    }
+}
+
+/// Parses the timestamps the evidence holds: RFC 3339 with or without fractions and offset
+/// (`2026-11-22T07:57:33+00:00`, `...Z`, `...12345Z`) or a bare date. Sentinels and anything
+/// else give `None`.
+pub fn parse_time(value: &str) -> Option<DateTime<Utc>> {
+    let value = value.trim();
+    if value.is_empty() {
+        return None;
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(value) {
+        return Some(t.with_timezone(&Utc));
+    }
+    if let Ok(t) = NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S%.f") {
+        return Some(t.and_utc());
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+        return d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+    }
+    None
+}
+
+/// Whole days from `then` to `now` (0 when `then` is in the future).
+pub fn days_between(then: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
+    (now - then).num_days().max(0)
+}
+
+/// The errors of a collector as one line: `Operation Code in region; ...` (at most five).
+pub fn errors_text(errors: &[CallError]) -> String {
+    if errors.is_empty() {
+        return "no error recorded".to_string();
+    }
+    let mut parts: Vec<String> = errors
+        .iter()
+        .take(5)
+        .map(|e| {
+            if e.region.is_empty() {
+                format!("{} {}", e.operation, e.code)
+            } else {
+                format!("{} {} in {}", e.operation, e.code, e.region)
+            }
+        })
+        .collect();
+    if errors.len() > 5 {
+        parts.push(format!("and {} more", errors.len() - 5));
+    }
+    parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(id: &str, status: CollectorStatus) -> CollectorState {
+        CollectorState {
+            id: id.to_string(),
+            status,
+            errors: vec![CallError::new(
+                "eu-west-1",
+                "ListDetectors",
+                "AccessDenied",
+                "no",
+            )],
+            regions: vec![RegionState {
+                region: "eu-west-1".into(),
+                status: CollectorStatus::Failed,
+            }],
+        }
+    }
+
+    fn input(collectors: Vec<CollectorState>) -> Input {
+        Input::new(
+            "/nonexistent",
+            "123456789012",
+            "aws",
+            Utc::now(),
+            vec!["eu-west-1".into(), "us-east-1".into()],
+            collectors,
+            Thresholds::default(),
+        )
+    }
+
+    #[test]
+    fn gaps_follow_the_collectors_states() {
+        let i = input(vec![
+            state("guardduty", CollectorStatus::Partial),
+            state("cloudtrail", CollectorStatus::Failed),
+        ]);
+        assert!(
+            matches!(i.gaps(Needs::All(&["guardduty"])), Gaps::Partial(r) if r.contains("ListDetectors AccessDenied in eu-west-1"))
+        );
+        assert!(
+            matches!(i.gaps(Needs::All(&["cloudtrail"])), Gaps::Missing(r) if r.contains("cloudtrail failed"))
+        );
+        assert!(
+            matches!(i.gaps(Needs::All(&["kms-key-rotation"])), Gaps::Missing(r) if r.contains("was not run"))
+        );
+        assert!(matches!(
+            i.gaps(Needs::Any(&["cloudtrail", "guardduty"])),
+            Gaps::Partial(_)
+        ));
+        assert!(!i.region_collected("guardduty", "eu-west-1"));
+        assert!(i.region_collected("guardduty", "us-east-1"));
+        assert!(!i.region_collected("cloudtrail", "us-east-1"));
+    }
+
+    #[test]
+    fn times_and_sentinels() {
+        assert!(parse_time("2026-11-22T07:57:33+00:00").is_some());
+        assert!(parse_time("2026-11-22T07:57:33.715647Z").is_some());
+        assert!(parse_time("2026-11-22").is_some());
+        for sentinel in ["N/A", "no_information", "not_supported", ""] {
+            assert_eq!(parse_time(sentinel), None);
+        }
+    }
+
+    #[test]
+    fn csv_rows_by_header_and_required_columns() {
+        let rows = parse_csv(b"b,a\n2,TRUE\n", &["a"]).unwrap();
+        assert_eq!(rows[0].get("b"), "2");
+        assert!(rows[0].flag("a"));
+        assert_eq!(rows[0].get("zzz"), "");
+        assert!(parse_csv(b"b\n1\n", &["a"])
+            .unwrap_err()
+            .contains("missing column"));
+    }
+}

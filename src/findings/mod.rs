@@ -1,0 +1,402 @@
+//! Findings (SPEC section 5): what auditors flag, derived after collection from the collected
+//! evidence alone.
+//!
+//! The analysis is a pure function of the bundle's evidence files and of the collectors' states
+//! recorded in the manifest: it makes no API call, so `report` can re-derive every finding from
+//! an existing bundle, and tests run each rule on fixture files.
+//!
+//! A rule whose evidence was not collected never passes silently: its outcome says it was not
+//! evaluated (or only partly, e.g. some regions failed) and why.
+
+pub mod access_review;
+pub mod html;
+mod iam;
+pub mod input;
+mod regional;
+pub mod write;
+
+use serde::{Deserialize, Serialize};
+
+use crate::controls::Control;
+pub use access_review::AccessReview;
+pub use input::{Input, Row};
+
+/// How serious a finding is. Ordered from the most to the least serious, so sorting puts
+/// critical findings first.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Critical,
+    High,
+    Medium,
+    Low,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 4] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+        }
+    }
+
+    /// Whether this severity is `threshold` or more serious (for `--fail-on`).
+    pub fn at_least(self, threshold: Severity) -> bool {
+        self <= threshold
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The thresholds of the time-based rules, in days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Thresholds {
+    /// A password or active key unused for longer is `credentials-unused` (default 90).
+    pub user_inactive_days: u32,
+    /// A role unused for longer is `role-unused` (default 180).
+    pub role_inactive_days: u32,
+    /// An active key rotated longer ago is `access-key-age` (default 90).
+    pub key_max_age_days: u32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            user_inactive_days: 90,
+            role_inactive_days: 180,
+            key_max_age_days: 90,
+        }
+    }
+}
+
+/// One finding, as `findings.csv` / `findings.json` hold it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub rule: String,
+    pub severity: Severity,
+    pub controls: Vec<String>,
+    /// The ARN of the resource, or its name where it has no ARN (e.g. the password policy).
+    pub resource: String,
+    /// The resource's region, `global` for IAM and the account-wide settings.
+    pub region: String,
+    /// What was found, with the facts that make it a finding.
+    pub detail: String,
+    /// The bundle path of the evidence file the finding comes from.
+    pub evidence: String,
+    /// CIS AWS Foundations Benchmark v3.0 numbers and Security Hub control ids.
+    pub references: Vec<String>,
+    pub remediation: String,
+}
+
+/// Whether a rule could be evaluated on the collected evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleStatus {
+    /// Evaluated on complete evidence: no finding means the condition holds nowhere.
+    Evaluated,
+    /// Evaluated on what was collected; part of its evidence is missing (see the reason).
+    Partial,
+    /// Not evaluated: its evidence was not collected (see the reason). Never a pass.
+    NotEvaluated,
+}
+
+impl RuleStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleStatus::Evaluated => "evaluated",
+            RuleStatus::Partial => "partial",
+            RuleStatus::NotEvaluated => "not_evaluated",
+        }
+    }
+}
+
+/// What a rule's evaluation came to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleOutcome {
+    pub rule: String,
+    pub title: String,
+    pub severity: Severity,
+    pub controls: Vec<String>,
+    pub references: Vec<String>,
+    pub status: RuleStatus,
+    pub findings: usize,
+    /// Why the rule is partial or not evaluated; empty when evaluated.
+    pub reason: String,
+}
+
+/// Which collectors' evidence a rule reads.
+#[derive(Debug, Clone, Copy)]
+pub enum Needs {
+    /// Every one of these collectors.
+    All(&'static [&'static str]),
+    /// At least one of these collectors (the rule uses whichever was collected).
+    Any(&'static [&'static str]),
+}
+
+/// A rule's evaluation: adds its findings through `out`, or says why it cannot be evaluated.
+/// A region or resource whose evidence is missing is skipped (never a finding, never a pass);
+/// the engine marks the rule partial from the collectors' recorded errors.
+pub type Evaluate = fn(&Input, &mut Out<'_>) -> Result<(), String>;
+
+/// A rule of SPEC section 5.
+pub struct RuleSpec {
+    pub id: &'static str,
+    pub title: &'static str,
+    /// The severity of its findings (a rule may raise or lower one finding's, e.g. GuardDuty's
+    /// critical band).
+    pub severity: Severity,
+    pub controls: &'static [Control],
+    /// CIS AWS Foundations v3.0 numbers (`CIS 1.4`) and Security Hub ids (`IAM.4`).
+    pub references: &'static [&'static str],
+    pub remediation: &'static str,
+    pub needs: Needs,
+    pub evaluate: Evaluate,
+}
+
+impl std::fmt::Debug for RuleSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuleSpec").field("id", &self.id).finish()
+    }
+}
+
+impl RuleSpec {
+    fn controls(&self) -> Vec<String> {
+        self.controls.iter().map(|c| c.id().to_string()).collect()
+    }
+
+    fn references(&self) -> Vec<String> {
+        self.references.iter().map(|r| r.to_string()).collect()
+    }
+}
+
+/// Where a rule puts its findings; fills in what the rule's spec fixes.
+pub struct Out<'a> {
+    spec: &'a RuleSpec,
+    findings: Vec<Finding>,
+}
+
+impl<'a> Out<'a> {
+    pub fn new(spec: &'a RuleSpec) -> Self {
+        Out {
+            spec,
+            findings: Vec::new(),
+        }
+    }
+
+    /// Adds a finding with the rule's own severity.
+    pub fn add(
+        &mut self,
+        resource: impl Into<String>,
+        region: impl Into<String>,
+        detail: impl Into<String>,
+        evidence: impl Into<String>,
+    ) {
+        let severity = self.spec.severity;
+        self.add_with_severity(severity, resource, region, detail, evidence);
+    }
+
+    /// Adds a finding with another severity than the rule's (GuardDuty's critical band).
+    pub fn add_with_severity(
+        &mut self,
+        severity: Severity,
+        resource: impl Into<String>,
+        region: impl Into<String>,
+        detail: impl Into<String>,
+        evidence: impl Into<String>,
+    ) {
+        self.findings.push(Finding {
+            rule: self.spec.id.to_string(),
+            severity,
+            controls: self.spec.controls(),
+            resource: resource.into(),
+            region: region.into(),
+            detail: detail.into(),
+            evidence: evidence.into(),
+            references: self.spec.references(),
+            remediation: self.spec.remediation.to_string(),
+        });
+    }
+
+    pub fn into_findings(self) -> Vec<Finding> {
+        self.findings
+    }
+}
+
+/// Every rule, in SPEC order.
+pub fn rules() -> Vec<&'static RuleSpec> {
+    iam::RULES.iter().chain(regional::RULES.iter()).collect()
+}
+
+/// The findings, the rules' outcomes and the access review of one bundle.
+#[derive(Debug, Clone, Serialize)]
+pub struct Analysis {
+    pub thresholds: Thresholds,
+    /// Sorted by severity, then rule order, region and resource.
+    pub findings: Vec<Finding>,
+    /// One per rule, in rule order.
+    pub rules: Vec<RuleOutcome>,
+    pub access_review: AccessReview,
+}
+
+impl Analysis {
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count()
+    }
+
+    /// The most serious severity found, if any.
+    pub fn worst(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).min()
+    }
+
+    /// Findings for one TSC criterion (e.g. `CC6.1`).
+    pub fn count_for_control(&self, control: &str) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.controls.iter().any(|c| c == control))
+            .count()
+    }
+}
+
+/// Runs every rule over the evidence and builds the access review.
+pub fn analyze(input: &Input) -> Analysis {
+    let specs = rules();
+    let mut findings = Vec::new();
+    let mut outcomes = Vec::new();
+    for spec in &specs {
+        let (status, reason) = match input.gaps(spec.needs) {
+            input::Gaps::Missing(reason) => (RuleStatus::NotEvaluated, reason),
+            input::Gaps::Partial(reason) => (RuleStatus::Partial, reason),
+            input::Gaps::None => (RuleStatus::Evaluated, String::new()),
+        };
+        let mut out = Out::new(spec);
+        let (status, reason) = match status {
+            RuleStatus::NotEvaluated => (status, reason),
+            _ => match (spec.evaluate)(input, &mut out) {
+                Ok(()) => (status, reason),
+                Err(why) => {
+                    out = Out::new(spec);
+                    (RuleStatus::NotEvaluated, why)
+                }
+            },
+        };
+        let mine = out.into_findings();
+        outcomes.push(RuleOutcome {
+            rule: spec.id.to_string(),
+            title: spec.title.to_string(),
+            severity: spec.severity,
+            controls: spec.controls(),
+            references: spec.references(),
+            status,
+            findings: mine.len(),
+            reason,
+        });
+        findings.extend(mine);
+    }
+    let order = |rule: &str| {
+        specs
+            .iter()
+            .position(|s| s.id == rule)
+            .unwrap_or(usize::MAX)
+    };
+    findings.sort_by(|a, b| {
+        (
+            a.severity,
+            order(&a.rule),
+            &a.region,
+            &a.resource,
+            &a.detail,
+        )
+            .cmp(&(
+                b.severity,
+                order(&b.rule),
+                &b.region,
+                &b.resource,
+                &b.detail,
+            ))
+    });
+    Analysis {
+        thresholds: input.thresholds,
+        findings,
+        rules: outcomes,
+        access_review: access_review::build(input),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_ids_are_unique_kebab_case_with_controls_and_remediation() {
+        let specs = rules();
+        let mut ids: Vec<&str> = specs.iter().map(|s| s.id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), specs.len(), "duplicate rule id");
+        for spec in specs {
+            assert!(
+                spec.id
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "{}",
+                spec.id
+            );
+            assert!(!spec.controls.is_empty(), "{} has no control", spec.id);
+            assert!(
+                !spec.remediation.is_empty(),
+                "{} has no remediation",
+                spec.id
+            );
+            assert!(!spec.title.is_empty(), "{} has no title", spec.id);
+            let needs = match spec.needs {
+                Needs::All(ids) | Needs::Any(ids) => ids,
+            };
+            assert!(!needs.is_empty(), "{} reads no evidence", spec.id);
+            for id in needs {
+                assert!(
+                    crate::registry::find(id).is_some(),
+                    "{} needs unknown collector {id}",
+                    spec.id
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn severities_order_from_critical_to_low() {
+        assert!(Severity::Critical.at_least(Severity::High));
+        assert!(Severity::High.at_least(Severity::High));
+        assert!(!Severity::Medium.at_least(Severity::High));
+        let mut all = vec![Severity::Low, Severity::Critical, Severity::Medium];
+        all.sort();
+        assert_eq!(all, [Severity::Critical, Severity::Medium, Severity::Low]);
+    }
+}

@@ -1,0 +1,131 @@
+//! Writes what the analysis produced into the bundle: `findings.csv`, `findings.json`,
+//! `rules.csv`, `access-review/users.csv` and `access-review/roles.csv`. `index.html` is
+//! written by [`write_index`] once the manifest (which it shows) is known.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::{Analysis, Finding};
+use crate::bundle::files::{self, FileRecord};
+use crate::bundle::manifest::Manifest;
+use crate::error::Error;
+
+pub const FINDINGS_CSV: &str = "findings.csv";
+pub const FINDINGS_JSON: &str = "findings.json";
+pub const RULES_CSV: &str = "rules.csv";
+pub const USERS_REVIEW: &str = "access-review/users.csv";
+pub const ROLES_REVIEW: &str = "access-review/roles.csv";
+pub const INDEX_HTML: &str = "index.html";
+
+/// One row of `findings.csv`: lists joined with `;`.
+#[derive(Debug, Default, Serialize)]
+struct FindingRow<'a> {
+    severity: &'a str,
+    rule: &'a str,
+    resource: &'a str,
+    region: &'a str,
+    detail: &'a str,
+    controls: String,
+    references: String,
+    evidence: &'a str,
+    remediation: &'a str,
+}
+
+impl<'a> From<&'a Finding> for FindingRow<'a> {
+    fn from(f: &'a Finding) -> Self {
+        FindingRow {
+            severity: f.severity.as_str(),
+            rule: &f.rule,
+            resource: &f.resource,
+            region: &f.region,
+            detail: &f.detail,
+            controls: f.controls.join(";"),
+            references: f.references.join(";"),
+            evidence: &f.evidence,
+            remediation: &f.remediation,
+        }
+    }
+}
+
+/// One row of `rules.csv`: every rule with whether it could be evaluated.
+#[derive(Debug, Default, Serialize)]
+struct RuleRow<'a> {
+    rule: &'a str,
+    title: &'a str,
+    severity: &'a str,
+    status: &'a str,
+    findings: usize,
+    controls: String,
+    references: String,
+    reason: &'a str,
+}
+
+/// Writes the findings and the access review; returns their file records.
+pub fn write_findings(root: &Path, analysis: &Analysis) -> Result<Vec<FileRecord>, Error> {
+    let rows: Vec<FindingRow> = analysis.findings.iter().map(FindingRow::from).collect();
+    let rules: Vec<RuleRow> = analysis
+        .rules
+        .iter()
+        .map(|r| RuleRow {
+            rule: &r.rule,
+            title: &r.title,
+            severity: r.severity.as_str(),
+            status: r.status.as_str(),
+            findings: r.findings,
+            controls: r.controls.join(";"),
+            references: r.references.join(";"),
+            reason: &r.reason,
+        })
+        .collect();
+    let json = serde_json::json!({
+        "thresholds": analysis.thresholds,
+        "findings": analysis.findings,
+        "rules": analysis.rules,
+    });
+    let mut json_bytes = serde_json::to_vec_pretty(&json).expect("findings serialize");
+    json_bytes.push(b'\n');
+    let review = &analysis.access_review;
+    Ok(vec![
+        files::write_file(
+            root,
+            FINDINGS_CSV,
+            &files::csv_bytes(&rows),
+            Some(rows.len() as u64),
+        )?,
+        files::write_file(
+            root,
+            FINDINGS_JSON,
+            &json_bytes,
+            Some(analysis.findings.len() as u64),
+        )?,
+        files::write_file(
+            root,
+            RULES_CSV,
+            &files::csv_bytes(&rules),
+            Some(rules.len() as u64),
+        )?,
+        files::write_file(
+            root,
+            USERS_REVIEW,
+            &files::csv_bytes(&review.users),
+            Some(review.users.len() as u64),
+        )?,
+        files::write_file(
+            root,
+            ROLES_REVIEW,
+            &files::csv_bytes(&review.roles),
+            Some(review.roles.len() as u64),
+        )?,
+    ])
+}
+
+/// Writes `index.html` for the manifest (whose `files` it links to) and the analysis.
+pub fn write_index(
+    root: &Path,
+    manifest: &Manifest,
+    analysis: &Analysis,
+) -> Result<FileRecord, Error> {
+    let page = super::html::render(manifest, analysis);
+    files::write_file(root, INDEX_HTML, page.as_bytes(), None)
+}
