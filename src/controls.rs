@@ -60,6 +60,16 @@ impl std::fmt::Display for Control {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Control {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let id = String::deserialize(deserializer)?;
+        Control::ALL
+            .into_iter()
+            .find(|c| c.id() == id)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown TSC criterion `{id}`")))
+    }
+}
+
 impl Serialize for Control {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.id())

@@ -82,6 +82,9 @@ pub enum Error {
         temporary: Option<PathBuf>,
     },
 
+    #[error("cannot report on the bundle {path}: {reason}\n  fix: pass the .zip of a bundle written by `soc2-evidence collect` (or its directory), as it was written; nothing was written")]
+    Report { path: PathBuf, reason: String },
+
     #[error("{0}")]
     Usage(String),
 }

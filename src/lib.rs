@@ -21,5 +21,6 @@ pub mod interrupt;
 pub mod output;
 pub mod policy;
 pub mod registry;
+pub mod report;
 pub mod retry;
 pub mod run;

@@ -19,10 +19,16 @@ fn main() {
             cli.quiet,
         ),
         Command::Verify(args) => verify(&args.bundle, args.json),
-        Command::Report(_) => {
-            eprintln!("error: report is being built");
-            ExitCode::Failure
-        }
+        Command::Report(args) => report(
+            &soc2_evidence::report::ReportConfig {
+                bundle: args.bundle.clone(),
+                out: args.out.clone(),
+                thresholds: args.analysis.thresholds(),
+                fail_on: args.analysis.fail_on,
+            },
+            args.json,
+            cli.quiet,
+        ),
         Command::List(args) => {
             if args.json {
                 print_json(&output::list_json(registry::REGISTRY));
@@ -100,6 +106,25 @@ fn collect(config: CollectConfig, json: bool, quiet: bool) -> ExitCode {
                 print!("{}", output::collect_summary(&outcome));
             }
             outcome.exit_code()
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            err.exit_code()
+        }
+    }
+}
+
+fn report(config: &soc2_evidence::report::ReportConfig, json: bool, quiet: bool) -> ExitCode {
+    match soc2_evidence::report::report(config) {
+        Ok(outcome) => {
+            if json {
+                print_json(&output::collect_json(&outcome));
+            } else if quiet {
+                println!("{}", outcome.paths.directory.display());
+            } else {
+                print!("{}", output::collect_summary(&outcome));
+            }
+            outcome.report_exit_code()
         }
         Err(err) => {
             eprintln!("error: {err}");

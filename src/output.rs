@@ -40,6 +40,14 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 /// The human summary printed after `collect`.
 pub fn collect_summary(outcome: &CollectOutcome) -> String {
     let m = &outcome.manifest;
+    let mut head = String::new();
+    if let Some(source) = &m.derived_from {
+        let _ = writeln!(
+            head,
+            "Findings derived again from the evidence of {} (run {}, collected {}):\n",
+            source.bundle, source.run_id, m.run.started_at
+        );
+    }
     let rows: Vec<Vec<String>> = m
         .collectors
         .iter()
@@ -69,15 +77,17 @@ pub fn collect_summary(outcome: &CollectOutcome) -> String {
             ]
         })
         .collect();
-    let mut out = table(
+    let mut out = head;
+    out.push_str(&table(
         &["COLLECTOR", "STATUS", "REGIONS", "FILES", "CALLS", "TIME"],
         &rows,
-    );
+    ));
     for c in &m.collectors {
         for e in &c.errors {
             let _ = writeln!(out, "  {}: {e}", c.id);
         }
     }
+    out.push_str(&findings_summary(outcome));
     let _ = writeln!(
         out,
         "\nAccount {} ({}), {} API calls in {:.1}s",
@@ -90,15 +100,73 @@ pub fn collect_summary(outcome: &CollectOutcome) -> String {
     let _ = writeln!(out, "Zip:     {}", outcome.paths.zip.display());
     let _ = writeln!(out, "SHA-256: {}", outcome.paths.zip_sha256);
     match m.status {
-        crate::bundle::manifest::BundleStatus::Complete => {
-            let _ = writeln!(out, "Status:  complete");
-        }
+        crate::bundle::manifest::BundleStatus::Complete => match m.findings_summary.fail_on {
+            Some(level) if m.findings_summary.at_least(level) > 0 => {
+                let _ = writeln!(
+                    out,
+                    "Status:  complete, but {} finding(s) at or above --fail-on {level}",
+                    m.findings_summary.at_least(level)
+                );
+            }
+            _ => {
+                let _ = writeln!(out, "Status:  complete");
+            }
+        },
         crate::bundle::manifest::BundleStatus::Incomplete => {
             let _ = writeln!(
                 out,
                 "Status:  INCOMPLETE: some evidence could not be collected (errors above and in manifest.json)"
             );
         }
+    }
+    out
+}
+
+/// Findings counts by severity, the most serious findings, and the rules that could not be
+/// evaluated, for the terminal.
+fn findings_summary(outcome: &CollectOutcome) -> String {
+    use crate::findings::{RuleStatus, Severity};
+    const SHOWN: usize = 10;
+    let a = &outcome.analysis;
+    let mut out = String::new();
+    let counts: Vec<String> = Severity::ALL
+        .iter()
+        .map(|s| format!("{} {s}", a.count(*s)))
+        .collect();
+    let _ = writeln!(
+        out,
+        "\nFindings: {} ({}; all in findings.csv)",
+        a.findings.len(),
+        counts.join(", ")
+    );
+    let serious: Vec<_> = a
+        .findings
+        .iter()
+        .filter(|f| f.severity.at_least(Severity::High))
+        .collect();
+    for f in serious.iter().take(SHOWN) {
+        let _ = writeln!(
+            out,
+            "  {:<8}  {}  {} ({})",
+            f.severity.as_str().to_uppercase(),
+            f.rule,
+            f.resource,
+            f.region
+        );
+    }
+    if serious.len() > SHOWN {
+        let _ = writeln!(
+            out,
+            "  ... and {} more critical/high findings",
+            serious.len() - SHOWN
+        );
+    }
+    for r in a.rules.iter().filter(|r| r.status != RuleStatus::Evaluated) {
+        let what = match r.status {
+            RuleStatus::NotEvaluated => "NOT EVALUATED",
+            _ => "partly evaluated",
+        };
+        let _ = writeln!(out, "  rule {} {what}: {}", r.rule, r.reason);
     }
     out
 }
@@ -138,6 +206,13 @@ pub fn collect_json(outcome: &CollectOutcome) -> serde_json::Value {
         "regions": m.regions,
         "collectors": collectors,
         "findings_summary": m.findings_summary,
+        "findings": outcome.analysis.findings.iter().map(|f| json!({
+            "severity": f.severity, "rule": f.rule, "resource": f.resource, "region": f.region,
+        })).collect::<Vec<_>>(),
+        "rules_not_fully_evaluated": outcome.analysis.rules.iter()
+            .filter(|r| r.status != crate::findings::RuleStatus::Evaluated)
+            .map(|r| json!({ "rule": r.rule, "status": r.status, "reason": r.reason }))
+            .collect::<Vec<_>>(),
     })
 }
 

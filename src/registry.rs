@@ -12,7 +12,7 @@ use crate::controls::Control;
 use crate::evidence::{CollectError, Evidence};
 
 /// Whether a collector reads a global service once or each covered region.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     Global,

@@ -46,6 +46,17 @@ impl CollectOutcome {
             },
         }
     }
+
+    /// The exit code of `report`: its new bundle is always written whole, so only `--fail-on`
+    /// matters (4), whatever the source's completeness (shown in the summary).
+    pub fn report_exit_code(&self) -> ExitCode {
+        match self.manifest.findings_summary.fail_on {
+            Some(threshold) if self.manifest.findings_summary.at_least(threshold) > 0 => {
+                ExitCode::Findings
+            }
+            _ => ExitCode::Success,
+        }
+    }
 }
 
 /// Loads the AWS configuration from the environment and runs `collect`.
@@ -177,7 +188,7 @@ pub async fn collect_with_until(
 }
 
 /// A collector's state as the findings stage reads it.
-fn collector_state(record: &CollectorRecord) -> findings::input::CollectorState {
+pub(crate) fn collector_state(record: &CollectorRecord) -> findings::input::CollectorState {
     findings::input::CollectorState {
         id: record.id.clone(),
         status: record.status,
@@ -555,6 +566,7 @@ fn build_manifest(input: ManifestInput<'_>) -> Manifest {
         files,
         findings_summary: FindingsSummary::of(analysis, config.fail_on),
         controls,
+        derived_from: None,
     }
 }
 

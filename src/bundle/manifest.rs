@@ -11,7 +11,7 @@ use crate::evidence::CallError;
 pub const SCHEMA_VERSION: u32 = 1;
 pub const MANIFEST_FILE: &str = "manifest.json";
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
     pub schema_version: u32,
     pub tool: Tool,
@@ -24,18 +24,38 @@ pub struct Manifest {
     pub collectors: Vec<CollectorRecord>,
     /// Every file of the bundle but the manifest itself, sorted by path.
     pub files: Vec<FileRecord>,
+    #[serde(default)]
     pub findings_summary: FindingsSummary,
     /// TSC criterion -> the collectors, files and findings that support it.
     pub controls: BTreeMap<String, ControlRecord>,
+    /// Set by `report`: the bundle whose evidence this one re-analyses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub derived_from: Option<DerivedFrom>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// Where the evidence of a bundle written by `report` comes from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DerivedFrom {
+    /// The source bundle's name (its directory, or the top folder of its zip).
+    pub bundle: String,
+    /// The source bundle's run id.
+    pub run_id: String,
+    /// SHA-256 of the source bundle's manifest.json: with it, the copied evidence files are
+    /// tied to the source's hashes.
+    pub manifest_sha256: String,
+    /// When `report` ran (RFC 3339 UTC).
+    pub reported_at: String,
+    /// The tool version that collected the source bundle.
+    pub source_tool_version: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Tool {
     pub name: String,
     pub version: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Run {
     pub id: String,
     pub started_at: String,
@@ -49,7 +69,7 @@ pub struct Run {
 }
 
 /// What the run was asked to do (never a credential).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RunOptions {
     pub profile: Option<String>,
     pub regions: Vec<String>,
@@ -63,12 +83,14 @@ pub struct RunOptions {
     pub retry_mode: String,
     pub concurrency: usize,
     /// The thresholds of the time-based rules.
+    #[serde(default)]
     pub thresholds: crate::findings::Thresholds,
     /// Findings at or above this severity make the exit status 4.
+    #[serde(default)]
     pub fail_on: Option<crate::findings::Severity>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Account {
     pub id: String,
     pub partition: String,
@@ -77,7 +99,7 @@ pub struct Account {
     pub aliases: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BundleStatus {
     Complete,
@@ -109,7 +131,7 @@ impl CollectorStatus {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CollectorRecord {
     pub id: String,
     pub title: String,
@@ -127,7 +149,7 @@ pub struct CollectorRecord {
     pub notes: BTreeMap<String, serde_json::Value>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RegionRecord {
     pub region: String,
     pub status: CollectorStatus,
@@ -137,7 +159,8 @@ pub struct RegionRecord {
     pub errors: usize,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct FindingsSummary {
     /// Whether the findings stage ran over the evidence.
     pub evaluated: bool,
@@ -194,7 +217,7 @@ impl FindingsSummary {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ControlRecord {
     pub title: String,
     pub collectors: Vec<String>,

@@ -402,6 +402,7 @@ mod tests {
             files: Vec::new(),
             findings_summary: FindingsSummary::default(),
             controls: BTreeMap::new(),
+            derived_from: None,
         }
     }
 
