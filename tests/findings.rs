@@ -1,0 +1,416 @@
+//! The findings stage end to end: the real binary against the seeded emulator account writes
+//! exactly the expected findings, `--fail-on` turns them into exit status 4, and `report`
+//! re-derives the same findings from the bundle alone, leaving the source untouched.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use common::seed::{seed, REGIONS};
+use common::{binary, csv_rows, run, sdk_config, sha256_hex, text, Emulator};
+use serde_json::Value;
+
+const ACCOUNT: &str = "123456789012";
+
+/// The common two-region account plus what makes the IAM, S3 and network rules fire: a console
+/// user without MFA holding an admin policy directly, a role trusting another account without
+/// an external id, a bucket readable by everyone and a security group open to all traffic over
+/// IPv6.
+async fn seed_findings(emulator: &Emulator) {
+    seed(emulator).await;
+    let iam = aws_sdk_iam::Client::new(&sdk_config(emulator, "us-east-1"));
+    iam.create_user().user_name("dave").send().await.unwrap();
+    iam.create_login_profile()
+        .user_name("dave")
+        .password("Correct-Horse-9-Battery")
+        .send()
+        .await
+        .unwrap();
+    let admin = iam
+        .create_policy()
+        .policy_name("everything")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    iam.attach_user_policy()
+        .user_name("dave")
+        .policy_arn(admin.policy().unwrap().arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    iam.create_role()
+        .role_name("vendor-access")
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let s3 = aws_sdk_s3::Client::new(&sdk_config(emulator, "us-east-1"));
+    s3.put_bucket_acl()
+        .bucket("logs-us-east-1")
+        .acl(aws_sdk_s3::types::BucketCannedAcl::PublicRead)
+        .send()
+        .await
+        .unwrap();
+
+    let ec2 = aws_sdk_ec2::Client::new(&sdk_config(emulator, "eu-west-1"));
+    let group = ec2
+        .create_security_group()
+        .group_name("wide-open")
+        .description("everything from anywhere")
+        .send()
+        .await
+        .unwrap();
+    ec2.authorize_security_group_ingress()
+        .group_id(group.group_id().unwrap())
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("-1")
+                .ipv6_ranges(
+                    aws_sdk_ec2::types::Ipv6Range::builder()
+                        .cidr_ipv6("::/0")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+fn collect(emulator: &Emulator, out: &Path, extra: &[&str]) -> (i32, Value) {
+    let output = run(binary()
+        .args([
+            "collect",
+            "--json",
+            "--max-attempts",
+            "1",
+            "--endpoint-url",
+            &emulator.url,
+        ])
+        .args(["--region", REGIONS[0], "--region", REGIONS[1]])
+        .arg("--out")
+        .arg(out)
+        .args(extra));
+    let summary = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("no JSON summary ({e}): {}", text(&output.stderr)));
+    (output.status.code().unwrap(), summary)
+}
+
+fn bundle_dir(summary: &Value) -> PathBuf {
+    PathBuf::from(summary["bundle"]["directory"].as_str().unwrap())
+}
+
+/// (rule, resource) of every row of findings.csv.
+fn findings_of(dir: &Path) -> BTreeSet<(String, String)> {
+    csv_rows(&dir.join("findings.csv"))
+        .into_iter()
+        .map(|row| (row["rule"].clone(), row["resource"].clone()))
+        .collect()
+}
+
+fn rule_status(dir: &Path) -> Vec<(String, String, String)> {
+    csv_rows(&dir.join("rules.csv"))
+        .into_iter()
+        .map(|row| {
+            (
+                row["rule"].clone(),
+                row["status"].clone(),
+                row["reason"].clone(),
+            )
+        })
+        .collect()
+}
+
+fn security_group_arn(dir: &Path, region: &str, name: &str) -> String {
+    let row = csv_rows(&dir.join("evidence/ec2-security-groups/security-groups.csv"))
+        .into_iter()
+        .find(|r| r["region"] == region && r["group_name"] == name)
+        .unwrap_or_else(|| panic!("no group {name} in {region}"));
+    format!(
+        "arn:aws:ec2:{region}:{ACCOUNT}:security-group/{}",
+        row["group_id"]
+    )
+}
+
+fn expected_findings(dir: &Path) -> BTreeSet<(String, String)> {
+    let iam = |what: &str| format!("arn:aws:iam::{ACCOUNT}:{what}");
+    let ssh_east = security_group_arn(dir, "us-east-1", "ssh-open");
+    let ssh_west = security_group_arn(dir, "eu-west-1", "ssh-open");
+    let open_west = security_group_arn(dir, "eu-west-1", "wide-open");
+    let trail = format!("arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/org-audit");
+    [
+        // moto reports root MFA off (GetAccountSummary AccountMFAEnabled 0).
+        ("root-mfa", iam("root")),
+        ("password-policy", iam("root")),
+        ("user-console-no-mfa", iam("user/dave")),
+        ("user-direct-policy", iam("user/dave")),
+        ("admin-policy", iam("policy/everything")),
+        ("external-trust", iam("role/vendor-access")),
+        // The trail is multi-region but not logging: no trail qualifies.
+        (
+            "cloudtrail-multi-region",
+            format!("arn:aws:iam::{ACCOUNT}:root"),
+        ),
+        ("cloudtrail-validation", trail.clone()),
+        ("cloudtrail-kms", trail.clone()),
+        (
+            "guardduty-disabled",
+            format!("arn:aws:guardduty:eu-west-1:{ACCOUNT}:detector"),
+        ),
+        (
+            "guardduty-disabled",
+            format!("arn:aws:guardduty:us-east-1:{ACCOUNT}:detector"),
+        ),
+        ("sg-admin-port-open", ssh_east),
+        ("sg-admin-port-open", ssh_west),
+        ("sg-admin-port-open", open_west.clone()),
+        ("sg-sensitive-port-open", open_west.clone()),
+        ("sg-all-traffic-open", open_west),
+        ("s3-account-public-access-block", iam("root")),
+        (
+            "s3-bucket-public",
+            "arn:aws:s3:::logs-us-east-1".to_string(),
+        ),
+        (
+            "s3-bucket-public-access-block",
+            "arn:aws:s3:::logs-us-east-1".to_string(),
+        ),
+        (
+            "s3-bucket-public-access-block",
+            "arn:aws:s3:::logs-eu-west-1".to_string(),
+        ),
+    ]
+    .into_iter()
+    .map(|(rule, resource)| (rule.to_string(), resource))
+    .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_seeded_account_yields_exactly_the_expected_findings_and_report_reproduces_them() {
+    let emulator = Emulator::start();
+    seed_findings(&emulator).await;
+    let out = tempfile::tempdir().unwrap();
+    let (code, summary) = collect(&emulator, out.path(), &["--fail-on", "critical"]);
+    // moto has no Access Analyzer: incomplete evidence (3) wins over findings (4).
+    assert_eq!(code, 3, "{summary:#}");
+    let dir = bundle_dir(&summary);
+
+    let found = findings_of(&dir);
+    let expected = expected_findings(&dir);
+    assert_eq!(
+        found,
+        expected,
+        "unexpected: {:#?}\nmissing: {:#?}",
+        found.difference(&expected).collect::<Vec<_>>(),
+        expected.difference(&found).collect::<Vec<_>>()
+    );
+
+    // Rules whose evidence is missing are not evaluated, with the reason; never a pass.
+    let rules = rule_status(&dir);
+    assert_eq!(
+        rules.len(),
+        28,
+        "every rule of SPEC section 5 has an outcome"
+    );
+    for (rule, status, reason) in &rules {
+        match rule.as_str() {
+            "access-analyzer-missing" | "access-analyzer-finding" => {
+                assert_eq!(status, "not_evaluated", "{rule}");
+                assert!(
+                    reason.contains("access-analyzer failed") && reason.contains("Http500"),
+                    "{rule}: {reason}"
+                );
+            }
+            // moto's credential report has no <root_account> row.
+            "root-used-recently" => {
+                assert_eq!(status, "not_evaluated", "{rule}");
+                assert!(reason.contains("<root_account>"), "{reason}");
+            }
+            _ => assert_eq!(status, "evaluated", "{rule}: {reason}"),
+        }
+    }
+
+    // The manifest counts them by severity and per criterion; the summary shows them.
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let fs = &manifest["findings_summary"];
+    let rows = csv_rows(&dir.join("findings.csv"));
+    for severity in ["critical", "high", "medium", "low"] {
+        let n = rows.iter().filter(|r| r["severity"] == severity).count() as u64;
+        assert_eq!(fs[severity], n, "{severity}");
+        assert_eq!(summary["findings_summary"][severity], n, "{severity}");
+    }
+    assert_eq!(fs["total"], rows.len() as u64);
+    assert_eq!(fs["rules_not_evaluated"], 3);
+    assert_eq!(fs["fail_on"], "critical");
+    let cc66 = rows
+        .iter()
+        .filter(|r| r["controls"].split(';').any(|c| c == "CC6.6"))
+        .count() as u64;
+    assert_eq!(manifest["controls"]["CC6.6"]["findings"], cc66);
+    assert!(cc66 > 0);
+    for path in [
+        "findings.csv",
+        "findings.json",
+        "rules.csv",
+        "access-review/users.csv",
+        "access-review/roles.csv",
+        "index.html",
+    ] {
+        assert!(
+            manifest["files"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["path"] == path),
+            "{path} is listed in the manifest"
+        );
+    }
+    // Every finding points at an evidence file of the bundle.
+    for row in &rows {
+        assert!(
+            dir.join(&row["evidence"]).is_file(),
+            "{}: {}",
+            row["rule"],
+            row["evidence"]
+        );
+        assert!(!row["remediation"].is_empty(), "{}", row["rule"]);
+    }
+
+    // `report` on the zip re-derives the same findings from the evidence alone.
+    let zip = PathBuf::from(summary["bundle"]["zip"].as_str().unwrap());
+    let zip_hash = sha256_hex(&std::fs::read(&zip).unwrap());
+    let reports = tempfile::tempdir().unwrap();
+    let output = run(binary()
+        .args(["report", "--json", "--out"])
+        .arg(reports.path())
+        .arg(&zip));
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let again = bundle_dir(&report);
+    assert_ne!(again, dir);
+    for path in [
+        "findings.csv",
+        "findings.json",
+        "rules.csv",
+        "access-review/users.csv",
+        "access-review/roles.csv",
+    ] {
+        assert_eq!(
+            std::fs::read(dir.join(path)).unwrap(),
+            std::fs::read(again.join(path)).unwrap(),
+            "{path} differs between collect and report"
+        );
+    }
+    let derived: Value =
+        serde_json::from_slice(&std::fs::read(again.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(derived["derived_from"]["run_id"], manifest["run"]["id"]);
+    assert_eq!(
+        derived["derived_from"]["manifest_sha256"],
+        sha256_hex(&std::fs::read(dir.join("manifest.json")).unwrap())
+    );
+    // The evidence files are the source's, hash for hash.
+    for file in manifest["files"].as_array().unwrap() {
+        let path = file["path"].as_str().unwrap();
+        if path.starts_with("evidence/") {
+            assert!(
+                derived["files"].as_array().unwrap().contains(file),
+                "{path} copied unchanged"
+            );
+        }
+    }
+    // The new bundle verifies; the source is untouched.
+    let verify = run(binary()
+        .arg("verify")
+        .arg(PathBuf::from(report["bundle"]["zip"].as_str().unwrap())));
+    assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));
+    assert_eq!(sha256_hex(&std::fs::read(&zip).unwrap()), zip_hash);
+
+    // Other thresholds and --fail-on: the report's exit status follows its own findings.
+    let output = run(binary()
+        .args([
+            "report",
+            "-q",
+            "--fail-on",
+            "high",
+            "--role-inactive-days",
+            "30",
+        ])
+        .arg("--out")
+        .arg(reports.path())
+        .arg(&dir));
+    assert_eq!(output.status.code(), Some(4), "{}", text(&output.stderr));
+    let third = PathBuf::from(text(&output.stdout).trim());
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(third.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["run"]["options"]["thresholds"]["role_inactive_days"], 30);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fail_on_sets_exit_status_4_only_at_or_above_the_severity() {
+    let emulator = Emulator::start();
+    // No password policy: one medium finding from the only collector run.
+    let out = tempfile::tempdir().unwrap();
+    let only = ["--collector", "iam-password-policy"];
+    let (code, summary) = collect(
+        &emulator,
+        out.path(),
+        &[&only[..], &["--fail-on", "high"]].concat(),
+    );
+    assert_eq!(code, 0, "{summary:#}");
+    assert_eq!(summary["findings_summary"]["medium"], 1);
+    let (code, summary) = collect(
+        &emulator,
+        out.path(),
+        &[&only[..], &["--fail-on", "medium"]].concat(),
+    );
+    assert_eq!(code, 4, "{summary:#}");
+    assert_eq!(summary["exit_code"], 4);
+    let (code, _) = collect(
+        &emulator,
+        out.path(),
+        &[&only[..], &["--fail-on", "low"]].concat(),
+    );
+    assert_eq!(code, 4);
+    let (code, _) = collect(&emulator, out.path(), &only);
+    assert_eq!(code, 0, "no --fail-on: findings alone never fail the run");
+    // Rules of collectors that were not run are not evaluated, and say so.
+    let dir = bundle_dir(&summary);
+    let rules = rule_status(&dir);
+    let (_, status, reason) = rules.iter().find(|r| r.0 == "kms-rotation").unwrap();
+    assert_eq!(status, "not_evaluated");
+    assert!(reason.contains("kms-key-rotation was not run"), "{reason}");
+}
+
+#[test]
+fn report_refuses_a_bundle_that_is_not_intact_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir
+        .path()
+        .join("soc2-evidence-123456789012-20261122T070509Z");
+    std::fs::create_dir(&bundle).unwrap();
+    std::fs::write(
+        bundle.join("manifest.json"),
+        b"{\"schema_version\": 1, \"files\": []}",
+    )
+    .unwrap();
+    std::fs::write(bundle.join("extra.csv"), b"a\n1\n").unwrap();
+    let output = run(binary().arg("report").arg(&bundle));
+    assert_eq!(output.status.code(), Some(1));
+    let err = text(&output.stderr);
+    assert!(err.contains("not intact"), "{err}");
+    assert!(err.contains("extra.csv"), "{err}");
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(names.len(), 1, "nothing written beside the bundle");
+
+    let output = run(binary().arg("report").arg(dir.path().join("missing.zip")));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("missing.zip"));
+}
