@@ -264,8 +264,8 @@ pub struct CollectArgs {
 /// The options of the findings stage, shared by `collect` and `report`.
 #[derive(Debug, Clone, Args)]
 pub struct AnalysisArgs {
-    /// Exit with status 4 when the bundle is complete but has a finding of this severity or a
-    /// more serious one (critical > high > medium > low). Incomplete evidence (status 3) wins
+    /// Exit with status 4 when there is a finding of this severity or a more serious one
+    /// (critical > high > medium > low). For collect, incomplete evidence (status 3) wins
     #[arg(long, value_name = "SEVERITY", value_enum)]
     pub fail_on: Option<Severity>,
 

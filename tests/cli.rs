@@ -27,6 +27,11 @@ fn verify_help() {
 }
 
 #[test]
+fn report_help() {
+    insta::assert_snapshot!(help(&["report", "--help"]));
+}
+
+#[test]
 fn policy_help() {
     insta::assert_snapshot!(help(&["policy", "--help"]));
 }
@@ -43,6 +48,10 @@ fn short_help_names_every_collect_option() {
         "--endpoint-url",
         "--concurrency",
         "--max-attempts",
+        "--fail-on",
+        "--user-inactive-days",
+        "--role-inactive-days",
+        "--key-max-age-days",
         "--json",
         "Examples:",
     ] {
@@ -111,6 +120,15 @@ fn bad_options_exit_2_with_a_clear_message() {
     );
     usage_error(&["collect", "--concurrency", "0"], &["--concurrency"]);
     usage_error(&["verify"], &["<BUNDLE>"]);
+    usage_error(&["report"], &["<BUNDLE>"]);
+    usage_error(
+        &["collect", "--fail-on", "severe"],
+        &["invalid value 'severe'", "critical, high, medium, low"],
+    );
+    usage_error(
+        &["collect", "--user-inactive-days", "0"],
+        &["--user-inactive-days"],
+    );
     usage_error(&["frobnicate"], &["unrecognized subcommand"]);
 }
 
