@@ -253,7 +253,7 @@ async fn collect_writes_a_complete_verified_bundle() {
     let control = &manifest["controls"]["CC6.1"];
     assert_eq!(control["collectors"].as_array().unwrap().len(), 3);
     assert!(control["files"].as_array().unwrap().len() >= 6);
-    assert_eq!(manifest["findings_summary"]["evaluated"], false);
+    assert_eq!(manifest["findings_summary"]["evaluated"], true);
 
     // Owner-only permissions on everything written.
     for rel in files_below(&dir) {
@@ -326,7 +326,9 @@ async fn collect_writes_a_complete_verified_bundle() {
         let output = run(binary().arg("verify").arg(target));
         assert_eq!(output.status.code(), Some(0), "{}", text(&output.stdout));
         assert!(
-            text(&output.stdout).contains("intact: 8 files"),
+            // 8 evidence files, findings.csv/.json, rules.csv, two access-review tables and
+            // index.html.
+            text(&output.stdout).contains("intact: 14 files"),
             "{}",
             text(&output.stdout)
         );
