@@ -356,34 +356,28 @@ async fn the_seeded_account_yields_exactly_the_expected_findings_and_report_repr
 #[tokio::test(flavor = "multi_thread")]
 async fn fail_on_sets_exit_status_4_only_at_or_above_the_severity() {
     let emulator = Emulator::start();
-    // No password policy: one medium finding from the only collector run.
-    let out = tempfile::tempdir().unwrap();
-    let only = ["--collector", "iam-password-policy"];
-    let (code, summary) = collect(
-        &emulator,
-        out.path(),
-        &[&only[..], &["--fail-on", "high"]].concat(),
-    );
+    // No password policy: one medium finding from the only collector run. Each run writes into
+    // its own directory (two runs within a second would have the same bundle name).
+    let run_with = |extra: &[&str]| {
+        let out = tempfile::tempdir().unwrap();
+        let mut args = vec!["--collector", "iam-password-policy"];
+        args.extend_from_slice(extra);
+        let (code, summary) = collect(&emulator, out.path(), &args);
+        (code, summary, out)
+    };
+    let (code, summary, _out) = run_with(&["--fail-on", "high"]);
     assert_eq!(code, 0, "{summary:#}");
     assert_eq!(summary["findings_summary"]["medium"], 1);
-    let (code, summary) = collect(
-        &emulator,
-        out.path(),
-        &[&only[..], &["--fail-on", "medium"]].concat(),
-    );
+    let (code, summary, _out) = run_with(&["--fail-on", "medium"]);
     assert_eq!(code, 4, "{summary:#}");
     assert_eq!(summary["exit_code"], 4);
-    let (code, _) = collect(
-        &emulator,
-        out.path(),
-        &[&only[..], &["--fail-on", "low"]].concat(),
-    );
+    assert_eq!(summary["findings"][0]["rule"], "password-policy");
+    let (code, _, _out) = run_with(&["--fail-on", "low"]);
     assert_eq!(code, 4);
-    let (code, _) = collect(&emulator, out.path(), &only);
+    let (code, summary, _out) = run_with(&[]);
     assert_eq!(code, 0, "no --fail-on: findings alone never fail the run");
     // Rules of collectors that were not run are not evaluated, and say so.
-    let dir = bundle_dir(&summary);
-    let rules = rule_status(&dir);
+    let rules = rule_status(&bundle_dir(&summary));
     let (_, status, reason) = rules.iter().find(|r| r.0 == "kms-rotation").unwrap();
     assert_eq!(status, "not_evaluated");
     assert!(reason.contains("kms-key-rotation was not run"), "{reason}");
