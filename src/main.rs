@@ -99,7 +99,7 @@ fn collect(config: CollectConfig, json: bool, quiet: bool) -> ExitCode {
                 );
             }
             if json {
-                print_json(&output::collect_json(&outcome));
+                print_json(&output::collect_json(&outcome, outcome.exit_code()));
             } else if quiet {
                 println!("{}", outcome.paths.directory.display());
             } else {
@@ -118,7 +118,7 @@ fn report(config: &soc2_evidence::report::ReportConfig, json: bool, quiet: bool)
     match soc2_evidence::report::report(config) {
         Ok(outcome) => {
             if json {
-                print_json(&output::collect_json(&outcome));
+                print_json(&output::collect_json(&outcome, outcome.report_exit_code()));
             } else if quiet {
                 println!("{}", outcome.paths.directory.display());
             } else {

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::bundle::verify::Report;
+use crate::error::ExitCode;
 use crate::registry::CollectorSpec;
 use crate::run::CollectOutcome;
 
@@ -181,8 +182,9 @@ struct CollectorLine<'a> {
     errors: &'a [crate::evidence::CallError],
 }
 
-/// The one JSON document `collect --json` prints on stdout.
-pub fn collect_json(outcome: &CollectOutcome) -> serde_json::Value {
+/// The one JSON document `collect --json` (and `report --json`) prints on stdout; `exit_code` is
+/// the status the command exits with.
+pub fn collect_json(outcome: &CollectOutcome, exit_code: ExitCode) -> serde_json::Value {
     let m = &outcome.manifest;
     let collectors: Vec<CollectorLine> = m
         .collectors
@@ -198,7 +200,7 @@ pub fn collect_json(outcome: &CollectOutcome) -> serde_json::Value {
         .collect();
     json!({
         "status": m.status,
-        "exit_code": outcome.exit_code().code(),
+        "exit_code": exit_code.code(),
         "bundle": outcome.paths,
         "run": { "id": m.run.id, "started_at": m.run.started_at, "duration_ms": m.run.duration_ms,
                  "api_calls": m.run.api_calls, "api_retries": m.run.api_retries },

@@ -294,6 +294,10 @@ async fn the_seeded_account_yields_exactly_the_expected_findings_and_report_repr
         .arg(&zip));
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        report["exit_code"], 0,
+        "the summary says what the process exits with"
+    );
     let again = bundle_dir(&report);
     assert_ne!(again, dir);
     for path in [
