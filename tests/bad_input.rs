@@ -338,12 +338,14 @@ async fn a_full_disk_while_collectors_write_stops_the_run_and_leaves_nothing() {
 }
 
 #[test]
-fn a_full_disk_while_the_manifest_is_written_leaves_nothing() {
-    // In an empty account every evidence file is under 1 KiB and the manifest over 8 KiB.
+fn a_full_disk_after_collection_leaves_nothing() {
+    // In an empty account every evidence file is under 1 KiB, and findings.json (all 28 rules
+    // with their outcomes), written after the collectors and before the manifest and
+    // index.html, is over 8 KiB.
     let emulator = Emulator::start();
     let work = tempfile::tempdir().unwrap();
     let output = collect_with_file_limit(&emulator, work.path(), 8);
-    assert_disk_full(&output, "/manifest.json", work.path());
+    assert_disk_full(&output, "/findings.json", work.path());
 }
 
 /// Creates, for every second from 2 s ago to 2 min ahead, what a bundle named after that second
