@@ -663,6 +663,23 @@ fn admin_policy(input: &Input, out: &mut Out<'_>) -> Result<(), String> {
             "allows_admin",
         ],
     )?;
+    // A document the collector could not parse leaves allows_admin empty: not judged.
+    let mut unknown: Vec<String> = rows
+        .iter()
+        .filter(|r| r.get("allows_admin").is_empty())
+        .map(|r| match r.get("policy_arn") {
+            "" => format!("{} of {}", r.get("policy_name"), r.get("principal_name")),
+            arn => arn.to_string(),
+        })
+        .collect();
+    unknown.sort();
+    unknown.dedup();
+    if !unknown.is_empty() {
+        out.partial(format!(
+            "the documents of {} could not be read as JSON (see the collector's notes)",
+            unknown.join(", ")
+        ));
+    }
     // One finding per policy: a managed policy by its ARN, an inline policy by its holder.
     let mut policies: BTreeMap<(String, String), Vec<&Row>> = BTreeMap::new();
     for row in rows.iter().filter(|r| r.flag("allows_admin")) {

@@ -198,6 +198,9 @@ impl RuleSpec {
 pub struct Out<'a> {
     spec: &'a RuleSpec,
     findings: Vec<Finding>,
+    /// Why part of the evidence could not be judged, though its collector succeeded (e.g. a
+    /// policy document that could not be parsed): the rule is then `partial`.
+    gaps: Vec<String>,
 }
 
 impl<'a> Out<'a> {
@@ -205,7 +208,13 @@ impl<'a> Out<'a> {
         Out {
             spec,
             findings: Vec::new(),
+            gaps: Vec::new(),
         }
+    }
+
+    /// Records that some of the evidence could not be judged: the rule becomes `partial`.
+    pub fn partial(&mut self, reason: impl Into<String>) {
+        self.gaps.push(reason.into());
     }
 
     /// Adds a finding with the rule's own severity.
@@ -306,6 +315,16 @@ pub fn analyze(input: &Input) -> Analysis {
                     (RuleStatus::NotEvaluated, why)
                 }
             },
+        };
+        let (status, reason) = match (status, out.gaps.is_empty()) {
+            (RuleStatus::NotEvaluated, _) | (_, true) => (status, reason),
+            (_, false) => {
+                let mut all: Vec<String> = out.gaps.clone();
+                if !reason.is_empty() {
+                    all.insert(0, reason);
+                }
+                (RuleStatus::Partial, all.join("; "))
+            }
         };
         let mine = out.into_findings();
         outcomes.push(RuleOutcome {
