@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use common::seed::{seed, REGIONS};
+use common::seed::{collect_through, seed};
 use common::{binary, csv_rows, run, sdk_config, sha256_hex, text, Emulator};
 use serde_json::Value;
 
@@ -85,22 +85,7 @@ async fn seed_findings(emulator: &Emulator) {
 }
 
 fn collect(emulator: &Emulator, out: &Path, extra: &[&str]) -> (i32, Value) {
-    let output = run(binary()
-        .args([
-            "collect",
-            "--json",
-            "--max-attempts",
-            "1",
-            "--endpoint-url",
-            &emulator.url,
-        ])
-        .args(["--region", REGIONS[0], "--region", REGIONS[1]])
-        .arg("--out")
-        .arg(out)
-        .args(extra));
-    let summary = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("no JSON summary ({e}): {}", text(&output.stderr)));
-    (output.status.code().unwrap(), summary)
+    collect_through(&emulator.url, out, extra)
 }
 
 fn bundle_dir(summary: &Value) -> PathBuf {

@@ -5,28 +5,9 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::seed::{seed, REGIONS};
-use common::{binary, run, text, Emulator};
+use common::seed::{collect_through, seed, REGIONS};
+use common::{binary, run, Emulator};
 use serde_json::Value;
-
-fn collect_through(url: &str, out: &std::path::Path, extra: &[&str]) -> (i32, Value) {
-    let output = run(binary()
-        .args([
-            "collect",
-            "--json",
-            "--max-attempts",
-            "1",
-            "--endpoint-url",
-            url,
-        ])
-        .args(["--region", REGIONS[0], "--region", REGIONS[1]])
-        .arg("--out")
-        .arg(out)
-        .args(extra));
-    let summary = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("no JSON summary ({e}): {}", text(&output.stderr)));
-    (output.status.code().unwrap(), summary)
-}
 
 fn manifest_of(summary: &Value) -> Value {
     let dir = PathBuf::from(summary["bundle"]["directory"].as_str().unwrap());

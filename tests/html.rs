@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::seed::{seed, REGIONS};
-use common::{binary, csv_rows, run, text, Emulator};
+use common::seed::{collect_through, seed};
+use common::{csv_rows, text, Emulator};
 use serde_json::Value;
 
 fn chromium() -> PathBuf {
@@ -98,20 +98,7 @@ async fn index_html_is_self_contained_links_inside_the_bundle_and_renders_in_a_b
     let emulator = Emulator::start();
     seed(&emulator).await;
     let out = tempfile::tempdir().unwrap();
-    let output = run(binary()
-        .args([
-            "collect",
-            "--json",
-            "--max-attempts",
-            "1",
-            "--endpoint-url",
-            &emulator.url,
-        ])
-        .args(["--region", REGIONS[0], "--region", REGIONS[1]])
-        .arg("--out")
-        .arg(out.path()));
-    let summary: Value = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("no JSON summary ({e}): {}", text(&output.stderr)));
+    let (_, summary) = collect_through(&emulator.url, out.path(), &[]);
     let dir = PathBuf::from(summary["bundle"]["directory"].as_str().unwrap());
     let manifest: Value =
         serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();

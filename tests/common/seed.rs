@@ -1,7 +1,9 @@
 //! A two-region emulated account with a little of every service, for whole runs (full_run.rs,
 //! faults.rs).
 
-use super::{sdk_config, Emulator};
+use std::path::Path;
+
+use super::{binary, run, sdk_config, text, Emulator};
 
 /// The regions [`seed`] fills; the first one serves global services.
 pub const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
@@ -65,4 +67,25 @@ pub async fn seed(emulator: &Emulator) {
         .send()
         .await
         .unwrap();
+}
+
+/// `collect --json --max-attempts 1` over both [`REGIONS`] against `url` (the emulator, or a
+/// proxy in front of it): (exit code, JSON summary).
+pub fn collect_through(url: &str, out: &Path, extra: &[&str]) -> (i32, serde_json::Value) {
+    let output = run(binary()
+        .args([
+            "collect",
+            "--json",
+            "--max-attempts",
+            "1",
+            "--endpoint-url",
+            url,
+        ])
+        .args(["--region", REGIONS[0], "--region", REGIONS[1]])
+        .arg("--out")
+        .arg(out)
+        .args(extra));
+    let summary = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("no JSON summary ({e}): {}", text(&output.stderr)));
+    (output.status.code().unwrap(), summary)
 }
