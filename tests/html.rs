@@ -28,6 +28,11 @@ fn chromium() -> PathBuf {
 
 /// The DOM chromium renders for a local file, as HTML text.
 fn render(page: &Path) -> String {
+    text(&headless(page, "--dump-dom"))
+}
+
+/// Runs headless chromium on a local file with one action flag; returns its stdout.
+fn headless(page: &Path, action: &str) -> Vec<u8> {
     let profile = tempfile::tempdir().unwrap();
     let output = Command::new(chromium())
         .args([
@@ -40,7 +45,7 @@ fn render(page: &Path) -> String {
             "--disable-component-update",
             "--disable-sync",
             "--disable-extensions",
-            "--dump-dom",
+            action,
         ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg(format!("file://{}", page.display()))
@@ -51,7 +56,7 @@ fn render(page: &Path) -> String {
         "chromium failed: {}",
         text(&output.stderr)
     );
-    text(&output.stdout)
+    output.stdout
 }
 
 /// Every `href`/`src` attribute value of a page.
@@ -175,4 +180,19 @@ async fn index_html_is_self_contained_links_inside_the_bundle_and_renders_in_a_b
     }
     // The collectors' errors (moto lacks Access Analyzer) are shown, not hidden.
     assert!(dom.contains("ListAnalyzers"), "errors are rendered");
+
+    // It prints: chromium's print path lays the page out into a PDF.
+    let pdf_dir = tempfile::tempdir().unwrap();
+    let pdf = pdf_dir.path().join("index.pdf");
+    headless(
+        &dir.join("index.html"),
+        &format!("--print-to-pdf={}", pdf.display()),
+    );
+    let bytes = std::fs::read(&pdf).expect("chromium printed the page to PDF");
+    assert!(bytes.starts_with(b"%PDF-"), "not a PDF");
+    assert!(
+        bytes.len() > 10_000,
+        "a printed page of {} bytes",
+        bytes.len()
+    );
 }
