@@ -130,6 +130,14 @@ pub fn report(config: &ReportConfig) -> Result<CollectOutcome, Error> {
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
     };
     crate::bundle::writer::check_out_dir(&out)?;
+    if let (Some(source), Some(target)) = (resolved(path), resolved(&out)) {
+        if path.is_dir() && target.starts_with(&source) {
+            return Err(failed(format!(
+                "--out {} lies inside the bundle, which must stay untouched; pass another --out",
+                out.display()
+            )));
+        }
+    }
     let reported_at = chrono::Utc::now();
     let base = format!(
         "{}-report-{}",
@@ -211,6 +219,21 @@ pub fn report(config: &ReportConfig) -> Result<CollectOutcome, Error> {
         paths,
         analysis,
     })
+}
+
+/// `path` made absolute with its links resolved, also when its last components do not exist
+/// yet (they are appended to the nearest existing ancestor).
+fn resolved(path: &Path) -> Option<PathBuf> {
+    let absolute = std::path::absolute(path).ok()?;
+    let mut existing = absolute.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(real) = existing.canonicalize() {
+            return Some(rest.iter().rev().fold(real, |p: PathBuf, c| p.join(c)));
+        }
+        rest.push(existing.file_name()?.to_os_string());
+        existing = existing.parent()?;
+    }
 }
 
 /// The source's name without a previous `-report-...` suffix, so reports of reports do not

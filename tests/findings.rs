@@ -322,6 +322,20 @@ async fn the_seeded_account_yields_exactly_the_expected_findings_and_report_repr
     assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));
     assert_eq!(sha256_hex(&std::fs::read(&zip).unwrap()), zip_hash);
 
+    // --out inside the source directory would change it: refused, nothing written there.
+    let output = run(binary()
+        .arg("report")
+        .arg("--out")
+        .arg(dir.join("derived"))
+        .arg(&dir));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("lies inside the bundle"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert!(!dir.join("derived").exists());
+
     // Other thresholds and --fail-on: the report's exit status follows its own findings.
     let output = run(binary()
         .args([
