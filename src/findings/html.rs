@@ -17,7 +17,8 @@ body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#
 h1{font-size:1.6em;margin:0 0 .2em}h2{font-size:1.25em;margin:1.8em 0 .5em;border-bottom:2px solid #333;padding-bottom:.15em}
 table{border-collapse:collapse;width:100%;margin:.4em 0 1em}th,td{border:1px solid #bbb;padding:.3em .45em;text-align:left;vertical-align:top}
 th{background:#eee}td.n{text-align:right;font-variant-numeric:tabular-nums}
-code,.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.92em;word-break:break-all}
+code,.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.92em}
+td{overflow-wrap:anywhere}td code{white-space:nowrap}.fix{color:#333;margin-top:.3em}
 .badge{display:inline-block;padding:0 .45em;border-radius:3px;font-weight:600;font-size:.9em;border:1px solid transparent}
 .critical{background:#7a0010;color:#fff}.high{background:#c0392b;color:#fff}.medium{background:#e6a100;color:#111}.low{background:#dde6f0;color:#111}
 .collected,.evaluated,.complete{background:#dff0d8;color:#1d5e20;border-color:#1d5e20}
@@ -45,6 +46,26 @@ pub fn escape(text: &str) -> String {
         }
     }
     out
+}
+
+/// Escapes text and shows its `backticked` commands as code (remediations name commands that
+/// way); an unpaired backtick stays as it is.
+pub fn with_code(text: &str) -> String {
+    let parts: Vec<&str> = text.split('`').collect();
+    if parts.len().is_multiple_of(2) {
+        return escape(text);
+    }
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("<code>{}</code>", escape(part))
+            } else {
+                escape(part)
+            }
+        })
+        .collect()
 }
 
 /// A bundle path as a relative URL: every byte outside unreserved characters and `/` is
@@ -299,24 +320,25 @@ fn findings_section(page: &mut String, analysis: &Analysis, links: &Links) {
         return;
     }
     page.push_str(
-        "<table><thead><tr><th>Severity</th><th>Rule</th><th>Resource</th><th>Region</th>\
-         <th>Detail</th><th>Evidence</th><th>Controls / references</th><th>Remediation</th>\
+        "<table><thead><tr><th>Severity</th><th>Rule</th><th>Resource and region</th>\
+         <th>Detail and remediation</th><th>Evidence</th><th>Controls / references</th>\
          </tr></thead><tbody>\n",
     );
     for f in &analysis.findings {
         let _ = writeln!(
             page,
-            "<tr><td>{}</td><td><code>{}</code></td><td class=\"mono\">{}</td><td>{}</td>\
-             <td>{}</td><td>{}</td><td>{}<br><span class=\"muted\">{}</span></td><td>{}</td></tr>",
+            "<tr><td>{}</td><td><code>{}</code></td><td><span class=\"mono\">{}</span><br>{}</td>\
+             <td>{}<div class=\"fix\"><strong>Fix:</strong> {}</div></td><td>{}</td>\
+             <td>{}<br><span class=\"muted\">{}</span></td></tr>",
             badge(f.severity.as_str(), f.severity.as_str()),
             escape(&f.rule),
             escape(&f.resource),
             escape(&f.region),
             escape(&f.detail),
+            with_code(&f.remediation),
             links.to(&f.evidence, &f.evidence),
             escape(&f.controls.join(", ")),
             escape(&f.references.join(", ")),
-            escape(&f.remediation),
         );
     }
     page.push_str("</tbody></table></section>\n");
@@ -636,6 +658,11 @@ mod tests {
             "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;"
         );
         assert_eq!(href("evidence/a b/c\"d.csv"), "evidence/a%20b/c%22d.csv");
+        assert_eq!(
+            with_code("run `aws x --y <z>` now"),
+            "run <code>aws x --y &lt;z&gt;</code> now"
+        );
+        assert_eq!(with_code("odd ` tick <"), "odd ` tick &lt;");
         assert!(!is_relative("../x"));
         assert!(!is_relative("/etc/passwd"));
         assert!(!is_relative("https://example.com/x"));
