@@ -27,7 +27,10 @@ soc2-evidence reads an AWS account with read-only calls (IAM credential report, 
 status, password policy, ...), tags every piece of evidence with the Trust Services Criteria it
 supports, and writes a timestamped bundle: a directory, the same tree as a zip, and the zip's
 SHA-256. The bundle's manifest.json lists every file with its hash, every collector with its
-status, and every call that failed, so gaps are never silent.
+status, and every call that failed, so gaps are never silent. Findings (root account, MFA,
+unused credentials, admin policies, CloudTrail, GuardDuty, open security groups, public
+buckets, key rotation, ...) and a quarterly access review are derived from the evidence alone;
+index.html is the auditor's entry page.
 
 Credentials come from the standard AWS chain: environment, --profile / AWS_PROFILE, SSO, web
 identity (OIDC) or instance metadata. Nothing is ever written to AWS.";
@@ -35,7 +38,9 @@ identity (OIDC) or instance metadata. Nothing is ever written to AWS.";
 const AFTER_HELP: &str = "\
 Examples:
   soc2-evidence collect --profile audit-readonly
+  soc2-evidence collect --json --fail-on critical
   soc2-evidence verify evidence/soc2-evidence-123456789012-20261122T070509Z.zip
+  soc2-evidence report evidence/soc2-evidence-123456789012-20261122T070509Z.zip --user-inactive-days 45
   soc2-evidence list
   soc2-evidence policy > soc2-evidence-policy.json";
 
@@ -83,15 +88,19 @@ pub enum Command {
 const COLLECT_EXAMPLES: &str = "\
 Examples:
   soc2-evidence collect --profile audit-readonly --out ./evidence
-  soc2-evidence collect --collector iam-credential-report --json
+  soc2-evidence collect --json --fail-on critical
   soc2-evidence collect --endpoint-url http://127.0.0.1:5000 --region us-east-1";
 
 const COLLECT_LONG: &str = "\
 Examples:
   Collect everything with a read-only profile:
     soc2-evidence collect --profile audit-readonly --out ./evidence
-  Only the credential report, with a JSON summary for CI:
+  Only the credential report, with a JSON summary:
     soc2-evidence collect --collector iam-credential-report --json
+  In CI, failing on critical findings (exit 4) and on incomplete evidence (exit 3):
+    soc2-evidence collect --json --fail-on critical
+  Stricter access review thresholds:
+    soc2-evidence collect --user-inactive-days 45 --role-inactive-days 90
   Against a local emulator (moto, LocalStack):
     soc2-evidence collect --endpoint-url http://127.0.0.1:5000 --region us-east-1
 
