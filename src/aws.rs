@@ -378,7 +378,7 @@ pub struct CountedClients {
 }
 
 /// The counter label of calls to global services (IAM, STS, the S3 account block).
-pub const GLOBAL_LABEL: &str = crate::evidence::GLOBAL;
+pub const GLOBAL_LABEL: &str = crate::vocab::GLOBAL;
 
 macro_rules! global_client {
     ($(#[$doc:meta])* $name:ident, $krate:ident) => {

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::builder::PossibleValuesParser;
 use clap::{ArgAction, Args, Parser, Subcommand};
 
-use crate::findings::{Severity, Thresholds};
 use crate::registry;
+use crate::vocab::{Severity, Thresholds};
 
 /// Requests in flight by default. Every collector, region, bucket and key is worked on at once,
 /// so the bound, not the number of tasks, sets the pace: wall time is about calls x round trip /

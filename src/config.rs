@@ -7,8 +7,8 @@ use std::time::Duration;
 use crate::aws::AwsSettings;
 use crate::cli::CollectArgs;
 use crate::collectors::CollectorSettings;
-use crate::findings::{Severity, Thresholds};
 use crate::registry::{self, CollectorSpec};
+use crate::vocab::{Severity, Thresholds};
 
 /// Everything `collect` needs to know.
 #[derive(Debug, Clone)]

@@ -1,11 +1,12 @@
 //! The errors that end a command, each with the exit status it maps to.
 //!
 //! Errors of single API calls do not live here: they are evidence of a gap, recorded in the
-//! manifest by [`crate::evidence::CallError`], and never stop the run.
+//! manifest by [`crate::vocab::CallError`], and never stop the run.
 
 use std::path::PathBuf;
 
-use crate::interrupt::Signal;
+pub use crate::vocab::chain;
+use crate::vocab::Signal;
 
 /// Exit statuses shared by every command (SPEC section 2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,22 +140,6 @@ impl Error {
             source,
         }
     }
-}
-
-/// An error and its sources as one line of prose, without debug dumps: each source is added
-/// unless the message before it already says it.
-pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let part = cause.to_string();
-        if !part.is_empty() && !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -7,103 +7,13 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::Serialize;
 
 use crate::bundle::files::{self, FileRecord};
-use crate::bundle::manifest::CollectorStatus;
 use crate::error::Error;
+use crate::vocab::{CallError, CollectorStatus};
 
-/// The region recorded for calls to global services such as IAM.
 pub const GLOBAL: &str = "global";
-
-/// One failed API call, as the manifest records it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct CallError {
-    pub region: String,
-    pub operation: String,
-    pub code: String,
-    pub message: String,
-}
-
-impl CallError {
-    pub fn new(
-        region: impl Into<String>,
-        operation: impl Into<String>,
-        code: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
-        CallError {
-            region: region.into(),
-            operation: operation.into(),
-            code: code.into(),
-            message: message.into(),
-        }
-    }
-
-    /// Records an SDK error with the most precise code it carries: the service's error code, or
-    /// the kind of transport failure (timeout, dispatch, unparseable response). An answer without
-    /// an AWS error code (an endpoint that does not implement the operation, a proxy's error page)
-    /// is recorded with its HTTP status, so it is never mistaken for an AWS refusal.
-    pub fn from_sdk<E>(region: &str, operation: &str, err: &SdkError<E, HttpResponse>) -> Self
-    where
-        E: ProvideErrorMetadata + std::error::Error + 'static,
-    {
-        let (code, message) = match err {
-            SdkError::ServiceError(service) => match service.err().code() {
-                Some(code) => (
-                    code.to_string(),
-                    service
-                        .err()
-                        .message()
-                        .map_or_else(|| crate::error::chain(err), str::to_string),
-                ),
-                None => {
-                    let status = service.raw().status().as_u16();
-                    (
-                        format!("Http{status}"),
-                        format!(
-                            "the endpoint answered HTTP {status} without an AWS error code (does it implement {operation}?)"
-                        ),
-                    )
-                }
-            },
-            SdkError::TimeoutError(_) => ("Timeout".to_string(), crate::error::chain(err)),
-            SdkError::DispatchFailure(failure) if failure.is_timeout() => {
-                ("Timeout".to_string(), crate::error::chain(err))
-            }
-            SdkError::DispatchFailure(_) => {
-                ("DispatchFailure".to_string(), crate::error::chain(err))
-            }
-            SdkError::ResponseError(response) => (
-                "UnparseableResponse".to_string(),
-                format!(
-                    "HTTP {}: the response could not be read as a {operation} answer: {}",
-                    response.raw().status().as_u16(),
-                    crate::error::chain(err)
-                ),
-            ),
-            SdkError::ConstructionFailure(_) => (
-                "RequestConstructionFailure".to_string(),
-                crate::error::chain(err),
-            ),
-            _ => ("Unknown".to_string(), crate::error::chain(err)),
-        };
-        CallError::new(region, operation, code, message)
-    }
-}
-
-impl std::fmt::Display for CallError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} in {}: {}: {}",
-            self.operation, self.region, self.code, self.message
-        )
-    }
-}
 
 /// Why a collector stopped early.
 #[derive(Debug, thiserror::Error)]

@@ -12,27 +12,10 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 
 use crate::error::Error;
+pub use crate::vocab::Signal;
 
 /// SIGXFSZ on Linux (x86, ARM, RISC-V, PowerPC, s390) and the BSDs, macOS included.
 const SIGXFSZ: i32 = 25;
-
-/// The signal that asked the run to stop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Signal {
-    /// SIGINT: Ctrl-C in a terminal.
-    Interrupt,
-    /// SIGTERM: `kill`, or a CI system cancelling a job.
-    Terminate,
-}
-
-impl Signal {
-    pub fn name(self) -> &'static str {
-        match self {
-            Signal::Interrupt => "SIGINT",
-            Signal::Terminate => "SIGTERM",
-        }
-    }
-}
 
 /// A stop request the run can wait for. Clones watch the same request.
 #[derive(Debug, Clone)]

@@ -24,3 +24,5 @@ pub mod registry;
 pub mod report;
 pub mod retry;
 pub mod run;
+
+pub mod vocab;

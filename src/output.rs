@@ -54,8 +54,8 @@ pub fn collect_summary(outcome: &CollectOutcome) -> String {
         .iter()
         .map(|c| {
             let regions = match c.scope {
-                crate::registry::Scope::Global => "global".to_string(),
-                crate::registry::Scope::Regional => {
+                crate::vocab::Scope::Global => "global".to_string(),
+                crate::vocab::Scope::Regional => {
                     let covered: Vec<_> = c
                         .regions
                         .iter()
@@ -63,7 +63,7 @@ pub fn collect_summary(outcome: &CollectOutcome) -> String {
                         .collect();
                     let ok = covered
                         .iter()
-                        .filter(|r| r.status == crate::bundle::manifest::CollectorStatus::Collected)
+                        .filter(|r| r.status == crate::vocab::CollectorStatus::Collected)
                         .count();
                     format!("{ok}/{} ok", covered.len())
                 }
@@ -126,7 +126,8 @@ pub fn collect_summary(outcome: &CollectOutcome) -> String {
 /// Findings counts by severity, the most serious findings, and the rules that could not be
 /// evaluated, for the terminal.
 fn findings_summary(outcome: &CollectOutcome) -> String {
-    use crate::findings::{RuleStatus, Severity};
+    use crate::findings::RuleStatus;
+    use crate::vocab::Severity;
     const SHOWN: usize = 10;
     let a = &outcome.analysis;
     let mut out = String::new();
@@ -179,7 +180,7 @@ struct CollectorLine<'a> {
     files: usize,
     api_calls: u64,
     duration_ms: u64,
-    errors: &'a [crate::evidence::CallError],
+    errors: &'a [crate::vocab::CallError],
 }
 
 /// The one JSON document `collect --json` (and `report --json`) prints on stdout; `exit_code` is

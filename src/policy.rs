@@ -3,7 +3,8 @@
 
 use serde_json::{json, Value};
 
-use crate::registry::{CollectorSpec, Scope};
+use crate::registry::CollectorSpec;
+use crate::vocab::Scope;
 
 /// What the run itself needs when a regional collector runs without --region: the list of the
 /// account's enabled regions. (sts:GetCallerIdentity needs no permission.)

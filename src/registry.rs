@@ -2,57 +2,8 @@
 //! IAM actions it needs. `list`, `policy`, the manifest's control matrix and the run itself are
 //! all derived from this one table, so they cannot drift apart.
 
-use std::future::Future;
-use std::pin::Pin;
-
-use serde::Serialize;
-
-use crate::collectors::{self, Context};
-use crate::controls::Control;
-use crate::evidence::{CollectError, Evidence};
-
-/// Whether a collector reads a global service once or each covered region.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Scope {
-    Global,
-    Regional,
-}
-
-impl Scope {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::Global => "global",
-            Scope::Regional => "regional",
-        }
-    }
-}
-
-pub type CollectFuture<'a> = Pin<Box<dyn Future<Output = Result<(), CollectError>> + Send + 'a>>;
-
-/// A collector's entry point: a plain async function over the shared context, writing into its
-/// own evidence sink.
-pub type CollectFn = for<'a> fn(&'a Context, &'a mut Evidence) -> CollectFuture<'a>;
-
-/// One collector as the registry declares it.
-pub struct CollectorSpec {
-    /// Stable kebab-case id; also the module name (with `_`) and the evidence folder.
-    pub id: &'static str,
-    pub title: &'static str,
-    pub controls: &'static [Control],
-    pub scope: Scope,
-    /// IAM actions the collector's calls need, for `policy`.
-    pub permissions: &'static [&'static str],
-    pub run: CollectFn,
-}
-
-impl std::fmt::Debug for CollectorSpec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CollectorSpec")
-            .field("id", &self.id)
-            .finish()
-    }
-}
+use crate::collectors;
+pub use crate::collectors::CollectorSpec;
 
 /// Every collector, in the order `list` prints them and the manifest records them.
 pub static REGISTRY: &[CollectorSpec] = &[

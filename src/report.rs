@@ -12,11 +12,12 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::bundle::files::{self, FileRecord};
-use crate::bundle::manifest::{DerivedFrom, FindingsSummary, Manifest, MANIFEST_FILE};
+use crate::bundle::manifest::{DerivedFrom, Manifest, MANIFEST_FILE};
 use crate::bundle::{verify, Staging};
 use crate::error::Error;
-use crate::findings::{self, Severity, Thresholds};
+use crate::findings;
 use crate::run::CollectOutcome;
+use crate::vocab::{Severity, Thresholds};
 
 /// What `report` is asked to do.
 #[derive(Debug, Clone)]
@@ -203,7 +204,7 @@ pub fn report(config: &ReportConfig) -> Result<CollectOutcome, Error> {
     manifest.tool.version = env!("CARGO_PKG_VERSION").to_string();
     manifest.run.options.thresholds = config.thresholds;
     manifest.run.options.fail_on = config.fail_on;
-    manifest.findings_summary = FindingsSummary::of(&analysis, config.fail_on);
+    manifest.findings_summary = analysis.summary(config.fail_on);
     for (id, control) in manifest.controls.iter_mut() {
         control.findings = analysis.count_for_control(id) as u64;
     }

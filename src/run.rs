@@ -10,19 +10,21 @@ use tokio::task::JoinSet;
 
 use crate::aws::{self, Clients, Identity};
 use crate::bundle::manifest::{
-    Account, BundleStatus, CollectorRecord, CollectorStatus, ControlRecord, FindingsSummary,
-    Manifest, RegionRecord, Run, RunOptions, Tool, SCHEMA_VERSION,
+    Account, BundleStatus, CollectorRecord, ControlRecord, Manifest, RegionRecord, Run, RunOptions,
+    Tool, SCHEMA_VERSION,
 };
 use crate::bundle::{self, BundlePaths, Staging};
 use crate::collectors::{iam_account_summary, Context};
 use crate::config::CollectConfig;
 use crate::controls::Control;
 use crate::error::{Error, ExitCode};
-use crate::evidence::{CallError, CollectError, Evidence, EvidenceParts};
+use crate::evidence::{CollectError, Evidence, EvidenceParts};
 use crate::findings::{self, Analysis};
 use crate::interrupt::Stop;
-use crate::registry::{CollectorSpec, Scope};
+use crate::registry::CollectorSpec;
 use crate::retry;
+use crate::vocab::CallError;
+use crate::vocab::{CollectorStatus, Scope};
 
 /// The result of a `collect` (or `report`) that wrote a bundle.
 #[derive(Debug)]
@@ -564,7 +566,7 @@ fn build_manifest(input: ManifestInput<'_>) -> Manifest {
         status,
         collectors: records,
         files,
-        findings_summary: FindingsSummary::of(analysis, config.fail_on),
+        findings_summary: analysis.summary(config.fail_on),
         controls,
         derived_from: None,
     }

@@ -19,12 +19,12 @@ use aws_sdk_iam::types::{
 };
 use aws_sdk_iam::Client as Iam;
 use aws_smithy_mocks::mock;
-use common::{collect, csv_rows, Emulator, ACCOUNT};
+use common::{bundle_dir, collect, csv_rows, manifest_collector, read_json, Emulator, ACCOUNT};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
-use soc2_evidence::bundle::manifest::CollectorStatus;
 use soc2_evidence::collectors::iam_authorization_details;
 use soc2_evidence::evidence::{CollectError, Evidence};
+use soc2_evidence::vocab::CollectorStatus;
 
 const ID: &str = "iam-authorization-details";
 
@@ -197,18 +197,6 @@ async fn seed(emulator: &Emulator) {
         .unwrap();
 }
 
-fn bundle_dir(summary: &Value) -> PathBuf {
-    PathBuf::from(
-        summary["bundle"]["directory"]
-            .as_str()
-            .expect("bundle directory"),
-    )
-}
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_slice(&fs::read(path).unwrap()).unwrap()
-}
-
 /// Selected columns of every row, for exact comparison.
 fn columns(rows: &[BTreeMap<String, String>], names: &[&str]) -> Vec<Vec<String>> {
     rows.iter()
@@ -231,15 +219,6 @@ fn strings(rows: &[&[&str]]) -> Vec<Vec<String>> {
         .collect()
 }
 
-fn collector<'a>(manifest: &'a Value, id: &str) -> &'a Value {
-    manifest["collectors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == id)
-        .unwrap_or_else(|| panic!("{id} not in the manifest"))
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn the_tables_hold_exactly_the_seeded_account() {
     let emulator = Emulator::start();
@@ -249,7 +228,7 @@ async fn the_tables_hold_exactly_the_seeded_account() {
     assert_eq!(code, 0, "summary: {summary:#}");
     let dir = bundle_dir(&summary);
     let manifest = read_json(&dir.join("manifest.json"));
-    let entry = collector(&manifest, ID);
+    let entry = manifest_collector(&manifest, ID);
     assert_eq!(entry["status"], "collected", "{entry:#}");
     assert_eq!(entry["scope"], "global");
     assert_eq!(entry["controls"], json!(["CC6.1", "CC6.2", "CC6.3"]));
@@ -754,7 +733,7 @@ fn collect_calls(emulator: &Emulator) -> (u64, usize, usize) {
     assert_eq!(code, 0, "summary: {summary:#}");
     let dir = bundle_dir(&summary);
     let manifest = read_json(&dir.join("manifest.json"));
-    let entry = collector(&manifest, ID);
+    let entry = manifest_collector(&manifest, ID);
     assert_eq!(entry["status"], "collected");
     let evidence = dir.join("evidence").join(ID);
     (

@@ -36,10 +36,12 @@ use aws_sdk_guardduty::Client as GuardDuty;
 use aws_smithy_mocks::{mock, Rule};
 use aws_smithy_types::error::ErrorMetadata;
 use common::{collect, csv_rows, Emulator};
-use soc2_evidence::bundle::manifest::{BundleStatus, CollectorStatus};
+use soc2_evidence::bundle::manifest::BundleStatus;
 use soc2_evidence::collectors::{access_analyzer, guardduty};
 use soc2_evidence::error::ExitCode;
-use soc2_evidence::evidence::{CallError, Evidence, EvidenceParts};
+use soc2_evidence::evidence::{Evidence, EvidenceParts};
+use soc2_evidence::vocab::CallError;
+use soc2_evidence::vocab::CollectorStatus;
 
 const EAST: &str = "us-east-1";
 const WEST: &str = "eu-west-1";

@@ -8,7 +8,10 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use common::{binary, collect, csv_rows, run, sha256_hex, text, Emulator, ACCOUNT};
+use common::{
+    binary, bundle_dir, collect, csv_rows, files_below, read_json, run, sha256_hex, text, Emulator,
+    ACCOUNT,
+};
 use serde_json::Value;
 
 /// The account-level IAM collectors this file is about (the regional ones have their own files).
@@ -83,40 +86,6 @@ async fn seed(emulator: &Emulator, policy: bool) -> Seeded {
             .unwrap();
     }
     Seeded { secrets }
-}
-
-fn bundle_dir(summary: &Value) -> PathBuf {
-    PathBuf::from(
-        summary["bundle"]["directory"]
-            .as_str()
-            .expect("bundle directory"),
-    )
-}
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_slice(&fs::read(path).unwrap()).unwrap()
-}
-
-fn files_below(root: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                out.push(
-                    path.strip_prefix(root)
-                        .unwrap()
-                        .to_string_lossy()
-                        .into_owned(),
-                );
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 #[tokio::test(flavor = "multi_thread")]

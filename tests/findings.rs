@@ -7,89 +7,14 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use common::seed::{collect_through, seed};
-use common::{binary, csv_rows, run, sdk_config, sha256_hex, text, Emulator};
+use common::seed::{collect_through, seed_findings};
+use common::{binary, bundle_dir, csv_rows, run, sha256_hex, text, Emulator};
 use serde_json::Value;
 
 const ACCOUNT: &str = "123456789012";
 
-/// The common two-region account plus what makes the IAM, S3 and network rules fire: a console
-/// user without MFA holding an admin policy directly, a role trusting another account without
-/// an external id, a bucket readable by everyone and a security group open to all traffic over
-/// IPv6.
-async fn seed_findings(emulator: &Emulator) {
-    seed(emulator).await;
-    let iam = aws_sdk_iam::Client::new(&sdk_config(emulator, "us-east-1"));
-    iam.create_user().user_name("dave").send().await.unwrap();
-    iam.create_login_profile()
-        .user_name("dave")
-        .password("Correct-Horse-9-Battery")
-        .send()
-        .await
-        .unwrap();
-    let admin = iam
-        .create_policy()
-        .policy_name("everything")
-        .policy_document(
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
-        )
-        .send()
-        .await
-        .unwrap();
-    iam.attach_user_policy()
-        .user_name("dave")
-        .policy_arn(admin.policy().unwrap().arn().unwrap())
-        .send()
-        .await
-        .unwrap();
-    iam.create_role()
-        .role_name("vendor-access")
-        .assume_role_policy_document(
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":"sts:AssumeRole"}]}"#,
-        )
-        .send()
-        .await
-        .unwrap();
-
-    let s3 = aws_sdk_s3::Client::new(&sdk_config(emulator, "us-east-1"));
-    s3.put_bucket_acl()
-        .bucket("logs-us-east-1")
-        .acl(aws_sdk_s3::types::BucketCannedAcl::PublicRead)
-        .send()
-        .await
-        .unwrap();
-
-    let ec2 = aws_sdk_ec2::Client::new(&sdk_config(emulator, "eu-west-1"));
-    let group = ec2
-        .create_security_group()
-        .group_name("wide-open")
-        .description("everything from anywhere")
-        .send()
-        .await
-        .unwrap();
-    ec2.authorize_security_group_ingress()
-        .group_id(group.group_id().unwrap())
-        .ip_permissions(
-            aws_sdk_ec2::types::IpPermission::builder()
-                .ip_protocol("-1")
-                .ipv6_ranges(
-                    aws_sdk_ec2::types::Ipv6Range::builder()
-                        .cidr_ipv6("::/0")
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-}
-
 fn collect(emulator: &Emulator, out: &Path, extra: &[&str]) -> (i32, Value) {
     collect_through(&emulator.url, out, extra)
-}
-
-fn bundle_dir(summary: &Value) -> PathBuf {
-    PathBuf::from(summary["bundle"]["directory"].as_str().unwrap())
 }
 
 /// (rule, resource) of every row of findings.csv.

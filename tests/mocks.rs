@@ -31,9 +31,10 @@ use aws_sdk_iam::types::error::{
 use aws_sdk_iam::types::{PasswordPolicy, ReportFormatType, ReportStateType, SummaryKeyType};
 use aws_sdk_iam::Client as Iam;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
-use soc2_evidence::bundle::manifest::{BundleStatus, CollectorStatus};
+use soc2_evidence::bundle::manifest::BundleStatus;
 use soc2_evidence::collectors::iam_credential_report::{fetch, ReportTiming};
 use soc2_evidence::error::ExitCode;
+use soc2_evidence::vocab::CollectorStatus;
 use tokio::time::Instant;
 
 const REPORT: &[u8] = include_bytes!("../fixtures/credential-report.csv");

@@ -4,9 +4,8 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
-use common::{collect, csv_rows, Emulator, ACCOUNT};
+use common::{bundle_dir, collect, csv_rows, manifest_collector, read_json, Emulator, ACCOUNT};
 use serde_json::Value;
 
 const REGIONS: [&str; 2] = ["eu-west-1", "us-east-1"];
@@ -62,27 +61,6 @@ fn s3control(emulator: &Emulator) -> aws_sdk_s3control::Client {
         .credentials_provider(credentials())
         .build();
     aws_sdk_s3control::Client::from_conf(config)
-}
-
-fn bundle_dir(summary: &Value) -> PathBuf {
-    PathBuf::from(
-        summary["bundle"]["directory"]
-            .as_str()
-            .expect("bundle directory"),
-    )
-}
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
-
-fn manifest_collector<'a>(manifest: &'a Value, id: &str) -> &'a Value {
-    manifest["collectors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == id)
-        .unwrap_or_else(|| panic!("{id} in the manifest"))
 }
 
 // ---- ec2-security-groups against the emulator ----
@@ -648,10 +626,10 @@ mod mocked {
     use aws_sdk_s3control::operation::get_public_access_block::GetPublicAccessBlockError as AccountBlockError;
     use aws_smithy_mocks::mock;
 
-    use soc2_evidence::bundle::manifest::CollectorStatus;
     use soc2_evidence::collectors::{ec2_security_groups, s3_public_access};
     use soc2_evidence::error::ExitCode;
     use soc2_evidence::evidence::Evidence;
+    use soc2_evidence::vocab::CollectorStatus;
 
     use common::mock::meta;
 

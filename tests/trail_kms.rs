@@ -6,7 +6,7 @@ mod common;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use aws_sdk_cloudtrail::operation::describe_trails::{DescribeTrailsError, DescribeTrailsOutput};
 use aws_sdk_cloudtrail::operation::get_event_selectors::{
@@ -36,23 +36,18 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::DateTime;
 use common::mock::meta;
-use common::{collect, csv_rows, sdk_config, Emulator, ACCOUNT};
+use common::{
+    bundle_dir, collect, csv_rows, manifest_collector, read_json, sdk_config, Emulator, ACCOUNT,
+};
 use serde_json::Value;
-use soc2_evidence::bundle::manifest::CollectorStatus;
 use soc2_evidence::collectors::{cloudtrail, kms_key_rotation};
-use soc2_evidence::evidence::{CallError, Evidence};
+use soc2_evidence::evidence::Evidence;
+use soc2_evidence::vocab::CallError;
+use soc2_evidence::vocab::CollectorStatus;
 
 type Row = BTreeMap<String, String>;
 
 // ---- Emulator ----
-
-fn bundle_dir(summary: &Value) -> PathBuf {
-    PathBuf::from(summary["bundle"]["directory"].as_str().expect("bundle"))
-}
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
 
 fn by(rows: Vec<Row>, column: &str) -> BTreeMap<String, Row> {
     rows.into_iter().map(|r| (r[column].clone(), r)).collect()
@@ -209,15 +204,6 @@ async fn seed_keys(emulator: &Emulator) -> Keys {
     }
 }
 
-fn collector<'a>(manifest: &'a Value, id: &str) -> &'a Value {
-    manifest["collectors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == id)
-        .unwrap_or_else(|| panic!("{id} in the manifest"))
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn trails_are_listed_once_with_status_and_selectors_from_their_home_region() {
     let emulator = Emulator::start();
@@ -232,7 +218,7 @@ async fn trails_are_listed_once_with_status_and_selectors_from_their_home_region
     assert_eq!(code, 0, "summary: {summary:#}");
     let dir = bundle_dir(&summary);
     let manifest = read_json(&dir.join("manifest.json"));
-    let record = collector(&manifest, "cloudtrail");
+    let record = manifest_collector(&manifest, "cloudtrail");
     assert_eq!(record["status"], "collected", "{record:#}");
     assert_eq!(record["errors"], serde_json::json!([]));
     // One DescribeTrails per region, then status and selectors once per unique trail.
@@ -372,7 +358,7 @@ async fn every_key_is_listed_with_its_scope_and_rotation() {
     assert_eq!(code, 0, "summary: {summary:#}");
     let dir = bundle_dir(&summary);
     let manifest = read_json(&dir.join("manifest.json"));
-    let record = collector(&manifest, "kms-key-rotation");
+    let record = manifest_collector(&manifest, "kms-key-rotation");
     assert_eq!(record["status"], "collected", "{record:#}");
     // Per region ListKeys + ListAliases + DescribeKey per key (2), and GetKeyRotationStatus
     // only for the one in-scope key of each region.
@@ -515,10 +501,14 @@ async fn an_account_without_trails_or_keys_is_collected_as_empty_tables() {
     let dir = bundle_dir(&summary);
     let manifest = read_json(&dir.join("manifest.json"));
     for id in ["cloudtrail", "kms-key-rotation"] {
-        assert_eq!(collector(&manifest, id)["status"], "collected", "{id}");
+        assert_eq!(
+            manifest_collector(&manifest, id)["status"],
+            "collected",
+            "{id}"
+        );
     }
-    assert!(collector(&manifest, "cloudtrail")["notes"]["no_trail"].is_string());
-    assert!(collector(&manifest, "kms-key-rotation")["notes"]["no_keys"].is_string());
+    assert!(manifest_collector(&manifest, "cloudtrail")["notes"]["no_trail"].is_string());
+    assert!(manifest_collector(&manifest, "kms-key-rotation")["notes"]["no_keys"].is_string());
     let header = |path: &str| {
         std::fs::read_to_string(dir.join(path))
             .unwrap()

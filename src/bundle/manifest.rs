@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::files::FileRecord;
-use crate::evidence::CallError;
+use crate::vocab::{CallError, CollectorStatus, Severity};
 
 pub const SCHEMA_VERSION: u32 = 1;
 pub const MANIFEST_FILE: &str = "manifest.json";
@@ -84,10 +84,10 @@ pub struct RunOptions {
     pub concurrency: usize,
     /// The thresholds of the time-based rules.
     #[serde(default)]
-    pub thresholds: crate::findings::Thresholds,
+    pub thresholds: crate::vocab::Thresholds,
     /// Findings at or above this severity make the exit status 4.
     #[serde(default)]
-    pub fail_on: Option<crate::findings::Severity>,
+    pub fail_on: Option<Severity>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -106,37 +106,12 @@ pub enum BundleStatus {
     Incomplete,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CollectorStatus {
-    Collected,
-    Partial,
-    Failed,
-    Skipped,
-}
-
-impl CollectorStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CollectorStatus::Collected => "collected",
-            CollectorStatus::Partial => "partial",
-            CollectorStatus::Failed => "failed",
-            CollectorStatus::Skipped => "skipped",
-        }
-    }
-
-    /// Whether this status leaves a gap in the evidence. A skipped collector was not asked for.
-    pub fn is_gap(self) -> bool {
-        matches!(self, CollectorStatus::Partial | CollectorStatus::Failed)
-    }
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CollectorRecord {
     pub id: String,
     pub title: String,
     pub controls: Vec<crate::controls::Control>,
-    pub scope: crate::registry::Scope,
+    pub scope: crate::vocab::Scope,
     pub status: CollectorStatus,
     pub api_calls: u64,
     pub api_retries: u64,
@@ -175,35 +150,12 @@ pub struct FindingsSummary {
     pub rules_partial: u64,
     pub rules_not_evaluated: u64,
     /// The --fail-on severity the run was given, if any.
-    pub fail_on: Option<crate::findings::Severity>,
+    pub fail_on: Option<Severity>,
 }
 
 impl FindingsSummary {
-    pub fn of(
-        analysis: &crate::findings::Analysis,
-        fail_on: Option<crate::findings::Severity>,
-    ) -> Self {
-        use crate::findings::{RuleStatus, Severity};
-        let rules = |status: RuleStatus| {
-            analysis.rules.iter().filter(|r| r.status == status).count() as u64
-        };
-        FindingsSummary {
-            evaluated: true,
-            critical: analysis.count(Severity::Critical) as u64,
-            high: analysis.count(Severity::High) as u64,
-            medium: analysis.count(Severity::Medium) as u64,
-            low: analysis.count(Severity::Low) as u64,
-            total: analysis.findings.len() as u64,
-            rules_evaluated: rules(RuleStatus::Evaluated),
-            rules_partial: rules(RuleStatus::Partial),
-            rules_not_evaluated: rules(RuleStatus::NotEvaluated),
-            fail_on,
-        }
-    }
-
     /// How many findings are at or above `severity`.
-    pub fn at_least(&self, severity: crate::findings::Severity) -> u64 {
-        use crate::findings::Severity;
+    pub fn at_least(&self, severity: Severity) -> u64 {
         [
             (Severity::Critical, self.critical),
             (Severity::High, self.high),

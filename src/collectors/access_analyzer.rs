@@ -32,9 +32,11 @@ use futures_util::StreamExt;
 use serde::Serialize;
 
 use super::{for_each_region, rfc3339, Context, RegionOutput};
+use super::{CollectFuture, CollectorSpec};
 use crate::controls::Control;
-use crate::evidence::{CallError, CollectError, Evidence};
-use crate::registry::{CollectFuture, CollectorSpec, Scope};
+use crate::evidence::{CollectError, Evidence};
+use crate::vocab::CallError;
+use crate::vocab::Scope;
 
 pub const SPEC: CollectorSpec = CollectorSpec {
     id: "access-analyzer",

@@ -26,10 +26,12 @@ use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 
 use super::{for_each_region, rfc3339, Context, RegionOutput};
-use crate::bundle::manifest::CollectorStatus;
+use super::{CollectFuture, CollectorSpec};
 use crate::controls::Control;
-use crate::evidence::{CallError, CollectError, Evidence};
-use crate::registry::{CollectFuture, CollectorSpec, Scope};
+use crate::evidence::{CollectError, Evidence};
+use crate::vocab::CallError;
+use crate::vocab::CollectorStatus;
+use crate::vocab::Scope;
 
 pub const SPEC: CollectorSpec = CollectorSpec {
     id: "cloudtrail",

@@ -28,9 +28,11 @@ use aws_sdk_ec2::types::{IpPermission, SecurityGroup};
 use serde::Serialize;
 
 use super::{for_each_region, Context, RegionOutput};
+use super::{CollectFuture, CollectorSpec};
 use crate::controls::Control;
-use crate::evidence::{CallError, CollectError, Evidence};
-use crate::registry::{CollectFuture, CollectorSpec, Scope};
+use crate::evidence::{CollectError, Evidence};
+use crate::vocab::CallError;
+use crate::vocab::Scope;
 
 pub const SPEC: CollectorSpec = CollectorSpec {
     id: "ec2-security-groups",

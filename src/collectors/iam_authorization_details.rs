@@ -33,9 +33,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{rfc3339, Context};
+use super::{CollectFuture, CollectorSpec};
 use crate::controls::Control;
-use crate::evidence::{CallError, CollectError, Evidence, GLOBAL};
-use crate::registry::{CollectFuture, CollectorSpec, Scope};
+use crate::evidence::{CollectError, Evidence};
+use crate::vocab::Scope;
+use crate::vocab::{CallError, GLOBAL};
 
 pub const SPEC: CollectorSpec = CollectorSpec {
     id: "iam-authorization-details",

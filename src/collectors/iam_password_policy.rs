@@ -9,9 +9,11 @@
 use serde::Serialize;
 
 use super::Context;
+use super::{CollectFuture, CollectorSpec};
 use crate::controls::Control;
-use crate::evidence::{CallError, CollectError, Evidence, GLOBAL};
-use crate::registry::{CollectFuture, CollectorSpec, Scope};
+use crate::evidence::{CollectError, Evidence};
+use crate::vocab::Scope;
+use crate::vocab::{CallError, GLOBAL};
 
 pub const SPEC: CollectorSpec = CollectorSpec {
     id: "iam-password-policy",

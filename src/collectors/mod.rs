@@ -3,12 +3,15 @@
 //! happens later, as pure functions over the written evidence.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::aws::{CountedClients, Identity};
-use crate::bundle::manifest::CollectorStatus;
-use crate::evidence::{CallError, CollectError, Evidence};
+use crate::controls::Control;
+use crate::evidence::{CollectError, Evidence};
+use crate::vocab::CallError;
+use crate::vocab::{CollectorStatus, Scope};
 
 pub mod access_analyzer;
 pub mod cloudtrail;
@@ -33,6 +36,32 @@ pub struct Context {
     /// How many independent calls to keep in flight when fanning out over buckets or keys
     /// (the HTTP layer enforces the same bound for the whole run).
     pub concurrency: usize,
+}
+
+pub type CollectFuture<'a> = Pin<Box<dyn Future<Output = Result<(), CollectError>> + Send + 'a>>;
+
+/// A collector's entry point: a plain async function over the shared context, writing into its
+/// own evidence sink.
+pub type CollectFn = for<'a> fn(&'a Context, &'a mut Evidence) -> CollectFuture<'a>;
+
+/// One collector as the registry declares it.
+pub struct CollectorSpec {
+    /// Stable kebab-case id; also the module name (with `_`) and the evidence folder.
+    pub id: &'static str,
+    pub title: &'static str,
+    pub controls: &'static [Control],
+    pub scope: Scope,
+    /// IAM actions the collector's calls need, for `policy`.
+    pub permissions: &'static [&'static str],
+    pub run: CollectFn,
+}
+
+impl std::fmt::Debug for CollectorSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CollectorSpec")
+            .field("id", &self.id)
+            .finish()
+    }
 }
 
 /// What one region gave: its value and the calls that failed without spoiling the rest.

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::iam::{self, AUTHZ, REPORT, ROLES_CSV, ROOT_USER, USERS_CSV};
 use super::input::{days_between, Row};
 use super::Input;
-use crate::bundle::manifest::CollectorStatus;
+use crate::vocab::CollectorStatus;
 
 /// Both review tables, plus why they may be incomplete.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,8 +9,9 @@
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
-use super::{Analysis, RuleStatus, Severity};
-use crate::bundle::manifest::{BundleStatus, CollectorStatus, Manifest, MANIFEST_FILE};
+use super::{Analysis, RuleStatus};
+use crate::bundle::manifest::{BundleStatus, Manifest, MANIFEST_FILE};
+use crate::vocab::{CollectorStatus, Severity};
 
 const STYLE: &str = "
 body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#111;background:#fff;margin:0 auto;max-width:1200px;padding:1.5em}
@@ -508,9 +509,9 @@ mod tests {
         Account, CollectorRecord, ControlRecord, FindingsSummary, Run, RunOptions, Tool,
     };
     use crate::controls::Control;
-    use crate::evidence::CallError;
     use crate::findings::access_review::{AccessReview, UserReview};
     use crate::findings::{Finding, RuleOutcome, Thresholds};
+    use crate::vocab::CallError;
 
     fn file(path: &str) -> FileRecord {
         FileRecord {
@@ -602,7 +603,7 @@ mod tests {
                 id: "ec2-security-groups".into(),
                 title: "Security groups".into(),
                 controls: vec![Control::Cc6_6],
-                scope: crate::registry::Scope::Regional,
+                scope: crate::vocab::Scope::Regional,
                 status: CollectorStatus::Partial,
                 api_calls: 2,
                 api_retries: 0,

@@ -16,9 +16,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::input::{days_between, Input, Row};
-use super::{Needs, Out, RuleSpec, Severity};
-use crate::bundle::manifest::CollectorStatus;
+use super::{Needs, Out, RuleSpec};
 use crate::controls::Control;
+use crate::vocab::CollectorStatus;
+use crate::vocab::Severity;
 
 pub(super) const REPORT: &str = "iam-credential-report";
 pub(super) const SUMMARY: &str = "iam-account-summary";
@@ -799,9 +800,9 @@ pub(super) mod tests {
     use chrono::{TimeZone, Utc};
 
     use super::*;
-    use crate::evidence::CallError;
     use crate::findings::input::{CollectorState, RegionState};
     use crate::findings::{analyze, RuleStatus, Thresholds};
+    use crate::vocab::CallError;
 
     pub const ACCOUNT: &str = "123456789012";
     pub const HEADER: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated";

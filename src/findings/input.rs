@@ -8,9 +8,10 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::Deserialize;
 
-use super::{Needs, Thresholds};
-use crate::bundle::manifest::CollectorStatus;
-use crate::evidence::CallError;
+use super::Needs;
+use crate::vocab::CallError;
+use crate::vocab::CollectorStatus;
+use crate::vocab::Thresholds;
 
 /// A collector's state, as the manifest records it.
 #[derive(Debug, Clone, Deserialize)]

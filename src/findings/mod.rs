@@ -17,82 +17,11 @@ pub mod write;
 
 use serde::{Deserialize, Serialize};
 
+use crate::bundle::manifest::FindingsSummary;
 use crate::controls::Control;
+pub use crate::vocab::{Severity, Thresholds};
 pub use access_review::AccessReview;
 pub use input::{Input, Row};
-
-/// How serious a finding is. Ordered from the most to the least serious, so sorting puts
-/// critical findings first.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Critical,
-    High,
-    Medium,
-    Low,
-}
-
-impl Severity {
-    pub const ALL: [Severity; 4] = [
-        Severity::Critical,
-        Severity::High,
-        Severity::Medium,
-        Severity::Low,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Critical => "critical",
-            Severity::High => "high",
-            Severity::Medium => "medium",
-            Severity::Low => "low",
-        }
-    }
-
-    /// Whether this severity is `threshold` or more serious (for `--fail-on`).
-    pub fn at_least(self, threshold: Severity) -> bool {
-        self <= threshold
-    }
-}
-
-impl std::fmt::Display for Severity {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The thresholds of the time-based rules, in days.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Thresholds {
-    /// A password or active key unused for longer is `credentials-unused` (default 90).
-    pub user_inactive_days: u32,
-    /// A role unused for longer is `role-unused` (default 180).
-    pub role_inactive_days: u32,
-    /// An active key rotated longer ago is `access-key-age` (default 90).
-    pub key_max_age_days: u32,
-}
-
-impl Default for Thresholds {
-    fn default() -> Self {
-        Thresholds {
-            user_inactive_days: 90,
-            role_inactive_days: 180,
-            key_max_age_days: 90,
-        }
-    }
-}
 
 /// One finding, as `findings.csv` / `findings.json` hold it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -283,6 +212,26 @@ impl Analysis {
     /// The most serious severity found, if any.
     pub fn worst(&self) -> Option<Severity> {
         self.findings.iter().map(|f| f.severity).min()
+    }
+
+    /// The counts `manifest.json` records of this analysis.
+    pub fn summary(&self, fail_on: Option<Severity>) -> FindingsSummary {
+        let analysis = self;
+        let rules = |status: RuleStatus| {
+            analysis.rules.iter().filter(|r| r.status == status).count() as u64
+        };
+        FindingsSummary {
+            evaluated: true,
+            critical: analysis.count(Severity::Critical) as u64,
+            high: analysis.count(Severity::High) as u64,
+            medium: analysis.count(Severity::Medium) as u64,
+            low: analysis.count(Severity::Low) as u64,
+            total: analysis.findings.len() as u64,
+            rules_evaluated: rules(RuleStatus::Evaluated),
+            rules_partial: rules(RuleStatus::Partial),
+            rules_not_evaluated: rules(RuleStatus::NotEvaluated),
+            fail_on,
+        }
     }
 
     /// Findings for one TSC criterion (e.g. `CC6.1`).

@@ -28,13 +28,14 @@
 use std::collections::BTreeMap;
 
 use super::input::{Input, Row};
-use super::{Needs, Out, RuleSpec, Severity};
+use super::{Needs, Out, RuleSpec};
 use crate::collectors::access_analyzer::analyzer_kind;
 use crate::collectors::ec2_security_groups::{
     covered_ports, is_all_traffic, is_world, Protocol, ADMIN_PORTS, SENSITIVE_PORTS,
 };
 use crate::collectors::guardduty::Band;
 use crate::controls::Control;
+use crate::vocab::Severity;
 
 const ACCESS_ANALYZER: &str = "access-analyzer";
 const CLOUDTRAIL: &str = "cloudtrail";
@@ -1160,10 +1161,10 @@ mod tests {
     use chrono::{DateTime, TimeZone, Utc};
 
     use super::*;
-    use crate::bundle::manifest::CollectorStatus;
-    use crate::evidence::CallError;
     use crate::findings::input::{CollectorState, RegionState};
     use crate::findings::{analyze, Finding, RuleStatus, Thresholds};
+    use crate::vocab::CallError;
+    use crate::vocab::CollectorStatus;
 
     const ACCOUNT: &str = "123456789012";
     const EAST: &str = "us-east-1";

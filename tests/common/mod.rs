@@ -209,6 +209,51 @@ pub fn csv_rows(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> 
         .collect()
 }
 
+/// The bundle directory a `--json` summary (of `collect` or `report`) names.
+pub fn bundle_dir(summary: &serde_json::Value) -> PathBuf {
+    PathBuf::from(
+        summary["bundle"]["directory"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no bundle directory in {summary:#}")),
+    )
+}
+
+/// A JSON file.
+pub fn read_json(path: &Path) -> serde_json::Value {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A collector's entry of a manifest.
+pub fn manifest_collector<'a>(manifest: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    manifest["collectors"]
+        .as_array()
+        .expect("collectors in the manifest")
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("{id} not in the manifest"))
+}
+
+/// Every file below `root`, as bundle paths with `/`, sorted.
+pub fn files_below(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path.strip_prefix(root).unwrap();
+                let parts: Vec<_> = rel.iter().map(|p| p.to_string_lossy()).collect();
+                out.push(parts.join("/"));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 pub mod faults;
 pub mod mock;
 pub mod proxy;

@@ -69,6 +69,117 @@ pub async fn seed(emulator: &Emulator) {
         .unwrap();
 }
 
+/// The common two-region account plus what makes the IAM, S3 and network rules fire: a console
+/// user without MFA holding an admin policy directly, a role trusting another account without
+/// an external id, a bucket readable by everyone and a security group open to all traffic over
+/// IPv6.
+pub async fn seed_findings(emulator: &Emulator) {
+    seed(emulator).await;
+    let iam = aws_sdk_iam::Client::new(&sdk_config(emulator, "us-east-1"));
+    iam.create_user().user_name("dave").send().await.unwrap();
+    iam.create_login_profile()
+        .user_name("dave")
+        .password("Correct-Horse-9-Battery")
+        .send()
+        .await
+        .unwrap();
+    let admin = iam
+        .create_policy()
+        .policy_name("everything")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    iam.attach_user_policy()
+        .user_name("dave")
+        .policy_arn(admin.policy().unwrap().arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    iam.create_role()
+        .role_name("vendor-access")
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let s3 = aws_sdk_s3::Client::new(&sdk_config(emulator, "us-east-1"));
+    s3.put_bucket_acl()
+        .bucket("logs-us-east-1")
+        .acl(aws_sdk_s3::types::BucketCannedAcl::PublicRead)
+        .send()
+        .await
+        .unwrap();
+
+    let ec2 = aws_sdk_ec2::Client::new(&sdk_config(emulator, "eu-west-1"));
+    let group = ec2
+        .create_security_group()
+        .group_name("wide-open")
+        .description("everything from anywhere")
+        .send()
+        .await
+        .unwrap();
+    ec2.authorize_security_group_ingress()
+        .group_id(group.group_id().unwrap())
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("-1")
+                .ipv6_ranges(
+                    aws_sdk_ec2::types::Ipv6Range::builder()
+                        .cidr_ipv6("::/0")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+/// [`seed_findings`] plus what the golden copies (tests/golden.rs) also pin down: a group with a
+/// path (`/ops/`) holding an inline `*`-on-`*` policy and a member, an access key and a weak
+/// password policy.
+pub async fn seed_golden(emulator: &Emulator) {
+    seed_findings(emulator).await;
+    let iam = aws_sdk_iam::Client::new(&sdk_config(emulator, "us-east-1"));
+    iam.create_group()
+        .group_name("ops-admins")
+        .path("/ops/")
+        .send()
+        .await
+        .unwrap();
+    iam.put_group_policy()
+        .group_name("ops-admins")
+        .policy_name("ops-everything")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    iam.create_user().user_name("erin").send().await.unwrap();
+    iam.add_user_to_group()
+        .group_name("ops-admins")
+        .user_name("erin")
+        .send()
+        .await
+        .unwrap();
+    iam.create_access_key()
+        .user_name("alice")
+        .send()
+        .await
+        .unwrap();
+    iam.update_account_password_policy()
+        .minimum_password_length(8)
+        .send()
+        .await
+        .unwrap();
+}
+
 /// `collect --json --max-attempts 1` over both [`REGIONS`] against `url` (the emulator, or a
 /// proxy in front of it): (exit code, JSON summary).
 pub fn collect_through(url: &str, out: &Path, extra: &[&str]) -> (i32, serde_json::Value) {
