@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::bundle::files::{self, FileRecord};
+use crate::contract::{self, Document, Table};
 use crate::error::Error;
 use crate::vocab::{CallError, CollectorStatus};
 
@@ -79,8 +80,44 @@ impl Evidence {
     /// Writes typed rows as CSV (UTF-8, header row, RFC 4180). An empty table still gets its
     /// header, taken from the row type's default value.
     pub fn csv<T: Serialize + Default>(&mut self, name: &str, rows: &[T]) -> Result<(), Error> {
-        let bytes = files::csv_bytes(rows);
+        let bytes = crate::contract::csv_bytes(rows);
         self.bytes(name, &bytes, Some(rows.len() as u64))
+    }
+
+    /// Writes a table of the evidence contract to its declared file.
+    pub fn table<T: Table>(&mut self, rows: &[T]) -> Result<(), Error> {
+        self.check_owner(T::COLLECTOR, T::PATH);
+        self.csv(contract::file_name(T::PATH), rows)
+    }
+
+    /// Writes a table and its JSON twin (the same name with `.json`): the table from each
+    /// record's row, the twin from the whole records (the raw API answer and what the row
+    /// leaves out).
+    pub fn table_with_twin<R: Serialize, T: Table>(
+        &mut self,
+        records: &[R],
+        row: impl Fn(&R) -> T,
+    ) -> Result<(), Error> {
+        let rows: Vec<T> = records.iter().map(row).collect();
+        self.table(&rows)?;
+        let twin = contract::file_name(T::PATH).replace(".csv", ".json");
+        self.json(&twin, &records, Some(records.len() as u64))
+    }
+
+    /// Writes a document of the evidence contract to its declared file.
+    pub fn document<T: Document>(&mut self, value: &T, rows: Option<u64>) -> Result<(), Error> {
+        self.check_owner(T::COLLECTOR, T::PATH);
+        self.json(contract::file_name(T::PATH), value, rows)
+    }
+
+    /// A collector writes only its own contract's files: a mix-up is a bug, caught in every
+    /// build.
+    fn check_owner(&self, collector: &str, path: &str) {
+        assert!(
+            self.prefix == format!("evidence/{collector}") && path.starts_with(&self.prefix),
+            "{} cannot write {path} of {collector}",
+            self.prefix
+        );
     }
 
     /// Writes bytes exactly as given.

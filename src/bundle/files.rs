@@ -75,51 +75,9 @@ pub fn hex(digest: &[u8]) -> String {
     out
 }
 
-/// Serializes typed rows as CSV with a header row, also when there are no rows.
-pub fn csv_bytes<T: Serialize + Default>(rows: &[T]) -> Vec<u8> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    if rows.is_empty() {
-        // The csv crate writes headers with the first record; take them from a default row.
-        let mut probe = csv::Writer::from_writer(Vec::new());
-        probe
-            .serialize(T::default())
-            .expect("row types serialize to CSV");
-        let probe = probe.into_inner().expect("in-memory writer");
-        let header_end = probe
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(probe.len(), |i| i + 1);
-        return probe[..header_end].to_vec();
-    }
-    for row in rows {
-        writer.serialize(row).expect("row types serialize to CSV");
-    }
-    writer.into_inner().expect("in-memory writer")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[derive(Serialize, Default)]
-    struct Row {
-        name: String,
-        count: u32,
-    }
-
-    #[test]
-    fn empty_tables_keep_their_header() {
-        assert_eq!(csv_bytes::<Row>(&[]), b"name,count\n");
-    }
-
-    #[test]
-    fn rows_are_quoted_per_rfc_4180() {
-        let rows = [Row {
-            name: "a,\"b\"".into(),
-            count: 2,
-        }];
-        assert_eq!(csv_bytes(&rows), b"name,count\n\"a,\"\"b\"\"\",2\n");
-    }
 
     #[test]
     fn files_are_owner_only_and_never_overwritten() {

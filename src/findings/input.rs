@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::Deserialize;
 
 use super::Needs;
+use crate::contract::{self, Document, Table};
 use crate::vocab::CallError;
 use crate::vocab::CollectorStatus;
 use crate::vocab::Thresholds;
@@ -159,6 +160,19 @@ impl Input {
     pub fn json(&self, path: &str) -> Result<serde_json::Value, String> {
         let bytes = self.read(path)?;
         serde_json::from_slice(&bytes).map_err(|e| format!("{path} is not valid JSON: {e}"))
+    }
+
+    /// A table of the evidence contract, typed. A missing file, a missing column or a cell that
+    /// does not decode is an error naming them: the rule is then not evaluated.
+    pub fn table<T: Table>(&self) -> Result<Vec<T>, String> {
+        let bytes = self.read(T::PATH)?;
+        contract::parse(&bytes)
+    }
+
+    /// A document of the evidence contract, typed.
+    pub fn document<T: Document>(&self) -> Result<T, String> {
+        let bytes = self.read(T::PATH)?;
+        contract::parse_document(&bytes)
     }
 
     /// The rows of a CSV file of the bundle, read by header name. Every column of `required`

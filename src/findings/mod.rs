@@ -13,6 +13,9 @@ pub mod html;
 mod iam;
 pub mod input;
 mod regional;
+mod rules;
+#[cfg(test)]
+mod testkit;
 pub mod write;
 
 use serde::{Deserialize, Serialize};
@@ -187,7 +190,10 @@ impl<'a> Out<'a> {
 
 /// Every rule, in SPEC order.
 pub fn rules() -> Vec<&'static RuleSpec> {
-    iam::RULES.iter().chain(regional::RULES.iter()).collect()
+    rules::FAMILIES
+        .iter()
+        .flat_map(|family| family.iter())
+        .collect()
 }
 
 /// The findings, the rules' outcomes and the access review of one bundle.

@@ -90,7 +90,7 @@ pub fn write_findings(root: &Path, analysis: &Analysis) -> Result<Vec<FileRecord
         files::write_file(
             root,
             FINDINGS_CSV,
-            &files::csv_bytes(&rows),
+            &crate::contract::csv_bytes(&rows),
             Some(rows.len() as u64),
         )?,
         files::write_file(
@@ -102,19 +102,19 @@ pub fn write_findings(root: &Path, analysis: &Analysis) -> Result<Vec<FileRecord
         files::write_file(
             root,
             RULES_CSV,
-            &files::csv_bytes(&rules),
+            &crate::contract::csv_bytes(&rules),
             Some(rules.len() as u64),
         )?,
         files::write_file(
             root,
             USERS_REVIEW,
-            &files::csv_bytes(&review.users),
+            &crate::contract::csv_bytes(&review.users),
             Some(review.users.len() as u64),
         )?,
         files::write_file(
             root,
             ROLES_REVIEW,
-            &files::csv_bytes(&review.roles),
+            &crate::contract::csv_bytes(&review.roles),
             Some(review.roles.len() as u64),
         )?,
     ])

@@ -1,0 +1,215 @@
+//! The evidence contract: every bundle file a collector writes and a rule (or `report`) reads,
+//! declared once, with its typed rows.
+//!
+//! One module per collector, named after it, declares its tables (CSV) and the documents
+//! (JSON) that the findings stage reads, as types that serialize (the collector writes through
+//! [`crate::evidence::Evidence::table`]) and deserialize (the rules read through
+//! `findings::Input::table`). A renamed or removed column is therefore a compile error in the
+//! rules, and a column missing from an older bundle is a clear "column X missing in FILE", never
+//! a silent pass.
+//!
+//! The cell encodings are defined once, in [`cell`]: booleans are `true`/`false`, an empty cell
+//! is "unknown" (`Option`), lists are `;`-joined ([`cell::List`]).
+//!
+//! This module depends on the shared vocabulary only.
+
+pub mod cell;
+
+pub mod access_analyzer;
+pub mod cloudtrail;
+pub mod ec2_security_groups;
+pub mod guardduty;
+pub mod iam_account_summary;
+pub mod iam_authorization_details;
+pub mod iam_credential_report;
+pub mod iam_password_policy;
+pub mod kms_key_rotation;
+pub mod s3_public_access;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// A CSV table of the bundle: one typed row per line, a header of the field names.
+pub trait Table: Serialize + DeserializeOwned + Default {
+    /// The collector that writes it.
+    const COLLECTOR: &'static str;
+    /// Its bundle path, `evidence/<collector>/<file>.csv`.
+    const PATH: &'static str;
+}
+
+/// A JSON document of the bundle that the findings stage reads.
+pub trait Document: Serialize + DeserializeOwned {
+    const COLLECTOR: &'static str;
+    /// Its bundle path, `evidence/<collector>/<file>.json`.
+    const PATH: &'static str;
+}
+
+/// The file name of a bundle path within its collector's folder.
+pub fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// Serializes typed rows as CSV with a header row, also when there are no rows.
+pub fn csv_bytes<T: Serialize + Default>(rows: &[T]) -> Vec<u8> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    if rows.is_empty() {
+        // The csv crate writes headers with the first record; take them from a default row.
+        let mut probe = csv::Writer::from_writer(Vec::new());
+        probe
+            .serialize(T::default())
+            .expect("row types serialize to CSV");
+        let probe = probe.into_inner().expect("in-memory writer");
+        let header_end = probe
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(probe.len(), |i| i + 1);
+        return probe[..header_end].to_vec();
+    }
+    for row in rows {
+        writer.serialize(row).expect("row types serialize to CSV");
+    }
+    writer.into_inner().expect("in-memory writer")
+}
+
+/// The header of a table: its columns in order.
+pub fn columns<T: Table>() -> Vec<String> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer
+        .serialize(T::default())
+        .expect("row types serialize to CSV");
+    let bytes = writer.into_inner().expect("in-memory writer");
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(bytes.as_slice());
+    reader
+        .headers()
+        .expect("the header just written")
+        .iter()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Reads a table's bytes. Every column of `T` must be in the header (extra columns are
+/// ignored); a missing column or a cell that does not decode is an error naming the file, the
+/// column and the line.
+pub fn parse<T: Table>(bytes: &[u8]) -> Result<Vec<T>, String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(bytes);
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| format!("{}: unreadable header: {e}", T::PATH))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let missing: Vec<String> = columns::<T>()
+        .into_iter()
+        .filter(|c| !header.contains(c))
+        .collect();
+    if !missing.is_empty() {
+        let plural = if missing.len() == 1 { "" } else { "s" };
+        return Err(format!(
+            "column{plural} {} missing in {}",
+            missing.join(", "),
+            T::PATH
+        ));
+    }
+    let mut rows = Vec::new();
+    for (i, row) in reader.deserialize::<T>().enumerate() {
+        let row = row.map_err(|e| {
+            let line = e.position().map_or(i as u64 + 2, |p| p.line());
+            let why = match e.kind() {
+                csv::ErrorKind::Deserialize { err, .. } => match err.field() {
+                    Some(field) => format!(
+                        "column {}: {}",
+                        header.get(field as usize).map_or("?", String::as_str),
+                        err.kind()
+                    ),
+                    None => err.kind().to_string(),
+                },
+                _ => e.to_string(),
+            };
+            format!("{} line {line}: {why}", T::PATH)
+        })?;
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// Reads a document's bytes.
+pub fn parse_document<T: Document>(bytes: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| format!("{} does not hold the expected document: {e}", T::PATH))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
+    struct Demo {
+        name: String,
+        on: Option<bool>,
+        tags: cell::List,
+        count: Option<u64>,
+    }
+
+    impl Table for Demo {
+        const COLLECTOR: &'static str = "demo";
+        const PATH: &'static str = "evidence/demo/demo.csv";
+    }
+
+    #[derive(Serialize, Default)]
+    struct Row {
+        name: String,
+        count: u32,
+    }
+
+    #[test]
+    fn empty_tables_keep_their_header() {
+        assert_eq!(csv_bytes::<Row>(&[]), b"name,count\n");
+    }
+
+    #[test]
+    fn rows_are_quoted_per_rfc_4180() {
+        let rows = [Row {
+            name: "a,\"b\"".into(),
+            count: 2,
+        }];
+        assert_eq!(csv_bytes(&rows), b"name,count\n\"a,\"\"b\"\"\",2\n");
+    }
+
+    #[test]
+    fn tables_read_back_what_they_wrote() {
+        let rows = vec![
+            Demo {
+                name: "a".into(),
+                on: Some(true),
+                tags: cell::List::from(vec!["x".to_string(), "y".to_string()]),
+                count: Some(3),
+            },
+            Demo::default(),
+        ];
+        let bytes = csv_bytes(&rows);
+        assert_eq!(
+            String::from_utf8_lossy(&bytes),
+            "name,on,tags,count\na,true,x;y,3\n,,,\n"
+        );
+        assert_eq!(parse::<Demo>(&bytes).unwrap(), rows);
+        assert_eq!(columns::<Demo>(), ["name", "on", "tags", "count"]);
+    }
+
+    #[test]
+    fn a_missing_column_or_a_bad_cell_is_named() {
+        assert_eq!(
+            parse::<Demo>(b"name,on,count\na,true,1\n").unwrap_err(),
+            "column tags missing in evidence/demo/demo.csv"
+        );
+        let err = parse::<Demo>(b"name,on,tags,count\na,maybe,,1\n").unwrap_err();
+        assert!(
+            err.starts_with("evidence/demo/demo.csv line 2: column on:"),
+            "{err}"
+        );
+    }
+}

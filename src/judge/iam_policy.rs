@@ -1,0 +1,1 @@
+//! IAM policy logic: documents decoded, statements that allow everything, trust analysis.

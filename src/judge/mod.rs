@@ -1,0 +1,9 @@
+//! Pure judgement over raw evidence, shared by the collectors (for their convenience columns)
+//! and the rules (which judge from the raw documents and rules, so `report` applies the current
+//! logic to an old bundle).
+//!
+//! No I/O and no AWS types: plain functions over JSON documents and plain values. Depends on the
+//! shared vocabulary and the evidence contract only.
+
+pub mod iam_policy;
+pub mod network;

@@ -1,0 +1,1 @@
+//! Network logic: which ports a security group rule opens, which sources are the world.
