@@ -89,6 +89,39 @@ mod tests {
         }
     }
 
+    /// The rules sit below the registry, so their ties to collectors are checked here.
+    #[test]
+    fn every_rule_reads_known_collectors_with_their_controls() {
+        use crate::findings::{rules, Needs};
+        const REGIONAL: &[&str] = &[
+            "access-analyzer",
+            "cloudtrail",
+            "guardduty",
+            "ec2-security-groups",
+            "s3-public-access",
+            "kms-key-rotation",
+        ];
+        for rule in rules() {
+            let needs = match rule.needs {
+                Needs::All(ids) | Needs::Any(ids) => ids,
+            };
+            for id in needs {
+                assert!(
+                    find(id).is_some(),
+                    "{} needs unknown collector {id}",
+                    rule.id
+                );
+            }
+            // A rule over one regional collector has that collector's controls.
+            if let Needs::All([collector]) = rule.needs {
+                if REGIONAL.contains(collector) {
+                    let spec = find(collector).unwrap();
+                    assert_eq!(rule.controls, spec.controls, "{}", rule.id);
+                }
+            }
+        }
+    }
+
     #[test]
     fn selection_keeps_registry_order_and_honours_skip() {
         let chosen = select(
