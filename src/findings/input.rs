@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::Needs;
@@ -257,25 +257,7 @@ impl Row {
     }
 }
 
-/// Parses the timestamps the evidence holds: RFC 3339 with or without fractions and offset
-/// (`2026-11-22T07:57:33+00:00`, `...Z`, `...12345Z`) or a bare date. Sentinels and anything
-/// else give `None`.
-pub fn parse_time(value: &str) -> Option<DateTime<Utc>> {
-    let value = value.trim();
-    if value.is_empty() {
-        return None;
-    }
-    if let Ok(t) = DateTime::parse_from_rfc3339(value) {
-        return Some(t.with_timezone(&Utc));
-    }
-    if let Ok(t) = NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S%.f") {
-        return Some(t.and_utc());
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(value, "%Y-%m-%d") {
-        return d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
-    }
-    None
-}
+pub use crate::contract::cell::parse_time;
 
 /// Whole days from `then` to `now` (0 when `then` is in the future).
 pub fn days_between(then: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
@@ -359,16 +341,6 @@ mod tests {
         assert!(!i.region_collected("guardduty", "eu-west-1"));
         assert!(i.region_collected("guardduty", "us-east-1"));
         assert!(!i.region_collected("cloudtrail", "us-east-1"));
-    }
-
-    #[test]
-    fn times_and_sentinels() {
-        assert!(parse_time("2026-11-22T07:57:33+00:00").is_some());
-        assert!(parse_time("2026-11-22T07:57:33.715647Z").is_some());
-        assert!(parse_time("2026-11-22").is_some());
-        for sentinel in ["N/A", "no_information", "not_supported", ""] {
-            assert_eq!(parse_time(sentinel), None);
-        }
     }
 
     #[test]
