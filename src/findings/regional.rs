@@ -29,12 +29,11 @@ use std::collections::BTreeMap;
 
 use super::input::{Input, Row};
 use super::{Needs, Out, RuleSpec};
-use crate::collectors::access_analyzer::analyzer_kind;
-use crate::collectors::ec2_security_groups::{
+use crate::controls::Control;
+use crate::judge::detection::{analyzer_kind, Band};
+use crate::judge::network::{
     covered_ports, is_all_traffic, is_world, Protocol, ADMIN_PORTS, SENSITIVE_PORTS,
 };
-use crate::collectors::guardduty::Band;
-use crate::controls::Control;
 use crate::vocab::Severity;
 
 const ACCESS_ANALYZER: &str = "access-analyzer";
@@ -371,7 +370,7 @@ fn access_analyzer_finding(input: &Input, out: &mut Out<'_>) -> Result<(), Strin
         }
         // Unused-access (and internal-access) findings are not external access.
         let external = match row.get("finding_type") {
-            "" => analyzer_kind(row.get("analyzer_type")) == "external-access",
+            "" => analyzer_kind(row.get("analyzer_type")).as_str() == "external-access",
             kind => kind == "ExternalAccess",
         };
         if !external {
