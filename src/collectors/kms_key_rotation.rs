@@ -23,6 +23,7 @@ use serde::Serialize;
 
 use super::{for_each_region, rfc3339, Context, RegionOutput};
 use super::{CollectFuture, CollectorSpec};
+use crate::contract::kms_key_rotation::KeyRow;
 use crate::controls::Control;
 use crate::evidence::{CollectError, Evidence};
 use crate::vocab::CallError;
@@ -311,36 +312,13 @@ impl From<&GetKeyRotationStatusOutput> for RotationStatus {
 
 // ---- Files ----
 
-/// One row of `keys.csv`.
-#[derive(Debug, Default, Serialize)]
-pub struct KeyRow {
-    pub region: String,
-    pub key_id: String,
-    pub arn: String,
-    /// Alias names, `;`-joined.
-    pub aliases: String,
-    pub description: String,
-    pub key_manager: String,
-    pub key_spec: String,
-    pub key_usage: String,
-    pub origin: String,
-    pub key_state: String,
-    pub multi_region: Option<bool>,
-    pub creation_date: String,
-    pub deletion_date: String,
-    /// Empty when DescribeKey failed or did not say enough.
-    pub in_scope: Option<bool>,
-    pub out_of_scope_reason: String,
-    /// Empty when rotation does not apply or GetKeyRotationStatus failed.
-    pub rotation_enabled: Option<bool>,
-    pub rotation_period_days: Option<i32>,
-    pub next_rotation_date: String,
-}
-
 /// One element of `keys.json`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct KeyRecord {
+    /// Its row of `keys.csv` (not part of the JSON).
+    #[serde(skip)]
+    row: KeyRow,
     region: String,
     key_id: String,
     key_arn: Option<String>,
@@ -354,7 +332,6 @@ struct KeyRecord {
 }
 
 struct KeyOutcome {
-    row: KeyRow,
     record: KeyRecord,
     errors: Vec<CallError>,
 }
@@ -409,7 +386,7 @@ pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectErr
             .buffer_unordered(ctx.concurrency.max(1))
             .collect()
             .await;
-        outcomes.sort_by(|a, b| a.row.key_id.cmp(&b.row.key_id));
+        outcomes.sort_by(|a, b| a.record.row.key_id.cmp(&b.record.row.key_id));
         for outcome in &mut outcomes {
             errors.append(&mut outcome.errors);
         }
@@ -420,19 +397,21 @@ pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectErr
     })
     .await?;
 
-    let (rows, records): (Vec<KeyRow>, Vec<KeyRecord>) = regions
+    let records: Vec<KeyRecord> = regions
         .into_iter()
         .flat_map(|(_, outcomes)| outcomes)
-        .map(|o| (o.row, o.record))
-        .unzip();
-    out.csv("keys.csv", &rows)?;
-    out.json("keys.json", &records, Some(records.len() as u64))?;
-    out.note("keys", rows.len());
+        .map(|o| o.record)
+        .collect();
+    out.table_with_twin(&records, |r| r.row.clone())?;
+    out.note("keys", records.len());
     out.note(
         "in_scope_keys",
-        rows.iter().filter(|r| r.in_scope == Some(true)).count(),
+        records
+            .iter()
+            .filter(|r| r.row.in_scope == Some(true))
+            .count(),
     );
-    if rows.is_empty() {
+    if records.is_empty() {
         out.note(
             "no_keys",
             "no KMS key in any covered region that could be read",
@@ -458,8 +437,7 @@ async fn key_outcome(
         aliases: aliases
             .iter()
             .filter_map(|a| a.alias_name.clone())
-            .collect::<Vec<_>>()
-            .join(";"),
+            .collect(),
         ..KeyRow::default()
     };
     let metadata = match kms.describe_key().key_id(&key_id).send().await {
@@ -522,8 +500,8 @@ async fn key_outcome(
             in_scope: row.in_scope,
             out_of_scope_reason: scope_reason,
             key_rotation_status: rotation,
+            row,
         },
-        row,
         errors,
     }
 }
