@@ -9,7 +9,7 @@
 //! access-analyzer:ListFindings in the Action element of an IAM policy statement"
 //! (<https://docs.aws.amazon.com/access-analyzer/latest/APIReference/API_ListFindingsV2.html>).
 //! Controls: CC6.3, CC6.6.
-//! Files:
+//! Files (their tables declared in `crate::contract::access_analyzer`):
 //! - `analyzers.csv`/`.json`: region, name, arn, type, kind (external-access, internal-access,
 //!   unused-access), status, status reason, created, last resource analyzed (and when), the
 //!   unused-access age of unused-access analyzers, and the number of active findings (empty

@@ -10,12 +10,13 @@
 //! Permissions: `cloudtrail:DescribeTrails`, `cloudtrail:GetTrailStatus`,
 //! `cloudtrail:GetEventSelectors`.
 //! Controls: CC7.2, CC7.3.
-//! Files: `trails.csv` (one row per unique trail: configuration, status, derived event coverage),
-//! `trails.json` (per trail the DescribeTrails entry, the GetTrailStatus and GetEventSelectors
-//! responses as returned, and the derived coverage), `regions.csv` (per covered region the trails
-//! visible there and how many of them are shadows of trails homed elsewhere). A region whose
-//! DescribeTrails fails is recorded as failed; a trail whose status or selectors cannot be read
-//! keeps its row with those cells empty, and the collector is partial.
+//! Files (their tables declared in `crate::contract::cloudtrail`): `trails.csv` (one row per
+//! unique trail: configuration, status, derived event coverage), `trails.json` (per trail the
+//! DescribeTrails entry, the GetTrailStatus and GetEventSelectors responses as returned, and the
+//! derived coverage), `regions.csv` (per covered region read the trails visible there and how
+//! many of them are shadows of trails homed elsewhere). A region whose DescribeTrails fails is
+//! recorded as failed (in the manifest; it has no row in `regions.csv`); a trail whose status or
+//! selectors cannot be read keeps its row with those cells empty, and the collector is partial.
 //!
 //! The answers as returned are typed in `api`; what the selectors record is pure logic, in
 //! `selectors`.

@@ -4,7 +4,7 @@
 //! Calls: `DescribeSecurityGroups` per region (paginated with the largest page, 1000 groups).
 //! Permissions: `ec2:DescribeSecurityGroups`.
 //! Controls: CC6.6.
-//! Files:
+//! Files (their tables declared in `crate::contract::ec2_security_groups`):
 //! - `security-groups.csv`: region, group_id, group_name, vpc_id, description, owner_id,
 //!   ingress_rule_count, egress_rule_count (counts of the group's rows in `rules.csv`).
 //! - `security-groups.json`: the groups as the API returned them (PascalCase), with `Region`.

@@ -8,7 +8,7 @@
 //! Permissions: `guardduty:ListDetectors`, `guardduty:GetDetector`,
 //! `guardduty:GetFindingsStatistics`, `guardduty:ListFindings`, `guardduty:GetFindings`.
 //! Controls: CC7.2, CC7.3.
-//! Files:
+//! Files (their tables declared in `crate::contract::guardduty`):
 //! - `detectors.csv`/`.json`: region, detector id, status (`ENABLED`/`DISABLED`; empty when
 //!   GetDetector failed, see the manifest's errors), created, updated, finding publishing
 //!   frequency, service role, and a `NAME=STATUS;...` summary of the protection features. The JSON

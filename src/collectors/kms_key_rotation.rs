@@ -2,17 +2,19 @@
 //! applies to it and, where it does, whether it is on.
 //!
 //! Calls per region: `ListKeys` and `ListAliases` (both paginated with the largest pages, 1000
-//! keys and 100 aliases; one alias listing serves all keys of the region), then for every key `DescribeKey`, and `GetKeyRotationStatus` only for the
-//! keys rotation applies to, fanned out concurrently. Rotation applies to keys with KeyManager
-//! CUSTOMER, KeySpec SYMMETRIC_DEFAULT, Origin AWS_KMS and KeyState Enabled; every other key is
-//! listed with the reason it is out of scope.
+//! keys and 100 aliases; one alias listing serves all keys of the region), then for every key
+//! `DescribeKey`, and `GetKeyRotationStatus` only for the keys rotation applies to, fanned out
+//! concurrently. Rotation applies to keys with KeyManager CUSTOMER, KeySpec SYMMETRIC_DEFAULT,
+//! Origin AWS_KMS and KeyState Enabled; every other key is listed with the reason it is out of
+//! scope.
 //! Permissions: `kms:ListKeys`, `kms:ListAliases`, `kms:DescribeKey`, `kms:GetKeyRotationStatus`.
 //! Controls: CC6.1, CC6.7.
-//! Files: `keys.csv` (one row per key: region, id, aliases, metadata, scope and rotation) and
-//! `keys.json` (per key the DescribeKey metadata, its alias entries and the GetKeyRotationStatus
-//! response as returned). A region whose ListKeys fails is failed; a failed ListAliases,
-//! DescribeKey or GetKeyRotationStatus is an error of that region (partial) and leaves the cells
-//! it would have filled empty. Values AWS did not return stay empty: nothing is guessed.
+//! Files: `keys.csv` (one row per key: region, id, aliases, metadata, scope and rotation;
+//! declared in `crate::contract::kms_key_rotation`) and `keys.json` (per key the DescribeKey
+//! metadata, its alias entries and the GetKeyRotationStatus response as returned). A region
+//! whose ListKeys fails is failed; a failed ListAliases, DescribeKey or GetKeyRotationStatus is
+//! an error of that region (partial) and leaves the cells it would have filled empty. Values AWS
+//! did not return stay empty: nothing is guessed.
 
 use std::collections::BTreeMap;
 

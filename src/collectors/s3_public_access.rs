@@ -15,7 +15,7 @@
 //! GetPublicAccessBlock), `s3:ListAllMyBuckets`, `s3:GetBucketLocation`,
 //! `s3:GetBucketPublicAccessBlock`, `s3:GetBucketPolicyStatus`, `s3:GetBucketAcl`.
 //! Controls: CC6.1, CC6.6.
-//! Files:
+//! Files (their tables declared in `crate::contract::s3_public_access`):
 //! - `account-public-access-block.json`: account_id, present, and the four flags (all false
 //!   when no block is set). Not written when the call failed (the manifest has the error).
 //! - `buckets.csv`: name, region, created, block_present, block_public_acls,
