@@ -146,6 +146,40 @@ impl Evidence {
         self.regions.insert(region.to_string(), status);
     }
 
+    /// How a covered region went, as recorded with [`Evidence::region`]: `failed` when nothing
+    /// was recorded (the region was not read).
+    pub fn region_status(&self, region: &str) -> CollectorStatus {
+        self.regions
+            .get(region)
+            .copied()
+            .unwrap_or(CollectorStatus::Failed)
+    }
+
+    /// Writes a regional collector's per-region status table (`regions.csv`): one row per
+    /// covered region, in region order, made by `row` from the region, its recorded status
+    /// ([`Evidence::region_status`]) and what the region gave when it was read (`None` for a
+    /// region that failed, whose counts stay empty). `read` is what `for_each_region` returned.
+    /// Returns the rows, for the collector's notes.
+    pub fn region_table<V, T: Table>(
+        &mut self,
+        covered: &[String],
+        read: &[(String, V)],
+        row: impl Fn(&str, CollectorStatus, Option<&V>) -> T,
+    ) -> Result<Vec<T>, Error> {
+        let mut covered: Vec<&str> = covered.iter().map(String::as_str).collect();
+        covered.sort_unstable();
+        covered.dedup();
+        let rows: Vec<T> = covered
+            .into_iter()
+            .map(|region| {
+                let value = read.iter().find(|(r, _)| r == region).map(|(_, v)| v);
+                row(region, self.region_status(region), value)
+            })
+            .collect();
+        self.table(&rows)?;
+        Ok(rows)
+    }
+
     pub fn files(&self) -> &[FileRecord] {
         &self.files
     }
@@ -200,5 +234,39 @@ mod tests {
         let text = std::fs::read_to_string(dir.path().join("evidence/x/v.json")).unwrap();
         let compact: String = text.split_whitespace().collect();
         assert_eq!(compact, r#"{"a":[{"y":{"c":0,"d":0},"z":1}],"b":1}"#);
+    }
+
+    #[test]
+    fn the_region_table_has_every_covered_region_with_its_recorded_status() {
+        use crate::contract::guardduty::RegionRow;
+        let dir = tempfile::tempdir().unwrap();
+        let mut out = Evidence::new(dir.path(), "guardduty");
+        out.region("us-east-1", CollectorStatus::Partial);
+        out.region("eu-west-1", CollectorStatus::Failed);
+        out.region("ap-south-1", CollectorStatus::Collected);
+        let covered = ["us-east-1", "eu-west-1", "ap-south-1"].map(String::from);
+        let read = vec![
+            ("ap-south-1".to_string(), 0_u64),
+            ("us-east-1".to_string(), 2),
+        ];
+        let rows = out
+            .region_table(&covered, &read, |region, status, detectors| RegionRow {
+                region: region.to_string(),
+                status,
+                detectors: detectors.copied(),
+                enabled_detectors: detectors.map(|_| 0),
+            })
+            .unwrap();
+        assert_eq!(rows.len(), 3);
+        let text =
+            std::fs::read_to_string(dir.path().join("evidence/guardduty/regions.csv")).unwrap();
+        assert_eq!(
+            text,
+            "region,status,detectors,enabled_detectors\n\
+             ap-south-1,collected,0,0\n\
+             eu-west-1,failed,,\n\
+             us-east-1,partial,2,0\n"
+        );
+        assert_eq!(out.region_status("sa-east-1"), CollectorStatus::Failed);
     }
 }

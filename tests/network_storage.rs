@@ -350,9 +350,11 @@ async fn security_groups_and_world_open_rules_hold_exactly_the_seeded_facts() {
         })
         .collect();
     seen.sort();
-    let every_sensitive_port = soc2_evidence::collectors::ec2_security_groups::join_ports(
-        soc2_evidence::collectors::ec2_security_groups::SENSITIVE_PORTS,
-    );
+    let every_sensitive_port = soc2_evidence::judge::network::SENSITIVE_PORTS
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(";");
     let wide = format!(
         "eu-west-1 wide tcp 0-65535 0.0.0.0/0 all=true admin=22;3389 sensitive={every_sensitive_port}"
     );

@@ -9,7 +9,7 @@
 //! access-analyzer:ListFindings in the Action element of an IAM policy statement"
 //! (<https://docs.aws.amazon.com/access-analyzer/latest/APIReference/API_ListFindingsV2.html>).
 //! Controls: CC6.3, CC6.6.
-//! Files:
+//! Files (their tables declared in `crate::contract::access_analyzer`):
 //! - `analyzers.csv`/`.json`: region, name, arn, type, kind (external-access, internal-access,
 //!   unused-access), status, status reason, created, last resource analyzed (and when), the
 //!   unused-access age of unused-access analyzers, and the number of active findings (empty
@@ -33,8 +33,10 @@ use serde::Serialize;
 
 use super::{for_each_region, rfc3339, Context, RegionOutput};
 use super::{CollectFuture, CollectorSpec};
+use crate::contract::access_analyzer::{AnalyzerRow, FindingRow, RegionRow};
 use crate::controls::Control;
 use crate::evidence::{CollectError, Evidence};
+use crate::judge::detection::{analyzer_kind, AnalyzerKind};
 use crate::vocab::CallError;
 use crate::vocab::Scope;
 
@@ -57,23 +59,7 @@ fn run<'a>(ctx: &'a Context, out: &'a mut Evidence) -> CollectFuture<'a> {
     Box::pin(collect(ctx, out))
 }
 
-#[derive(Debug, Default, Clone, Serialize)]
-struct AnalyzerRow {
-    region: String,
-    name: String,
-    arn: String,
-    #[serde(rename = "type")]
-    analyzer_type: String,
-    kind: &'static str,
-    status: String,
-    status_reason: String,
-    created_at: String,
-    last_resource_analyzed: String,
-    last_resource_analyzed_at: String,
-    unused_access_age_days: Option<i32>,
-    active_findings: Option<usize>,
-}
-
+/// A row of `analyzers.csv` with what the JSON adds.
 #[derive(Debug, Serialize)]
 struct AnalyzerRecord {
     #[serde(flatten)]
@@ -81,114 +67,56 @@ struct AnalyzerRecord {
     tags: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Default, Clone, Serialize)]
-struct FindingRow {
-    region: String,
-    analyzer_arn: String,
-    analyzer_type: String,
-    id: String,
-    finding_type: String,
-    resource: String,
-    resource_type: String,
-    resource_owner_account: String,
-    status: String,
-    created_at: String,
-    updated_at: String,
-    analyzed_at: String,
-    error: String,
-}
-
-#[derive(Debug, Default, Serialize)]
-struct RegionRow {
-    region: String,
-    status: &'static str,
-    analyzers: Option<usize>,
-    active_analyzers: Option<usize>,
-    active_external_access_analyzers: Option<usize>,
-}
-
-/// What one region gave, and whether a findings listing failed in it.
+/// What one region gave.
 struct RegionAnalyzers {
     analyzers: Vec<AnalyzerRecord>,
     findings: Vec<FindingRow>,
-    partial: bool,
-}
-
-/// What an analyzer type looks at: `ACCOUNT`/`ORGANIZATION` analyzers report external access,
-/// `*_INTERNAL_ACCESS` internal access, `*_UNUSED_ACCESS` unused access.
-pub fn analyzer_kind(analyzer_type: &str) -> &'static str {
-    match analyzer_type {
-        "ACCOUNT" | "ORGANIZATION" => "external-access",
-        t if t.ends_with("_INTERNAL_ACCESS") => "internal-access",
-        t if t.ends_with("_UNUSED_ACCESS") => "unused-access",
-        _ => "unknown",
-    }
 }
 
 pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectError> {
     let regions = for_each_region(ctx, out, |region| read_region(ctx, region)).await?;
 
-    let mut statuses: BTreeMap<&str, RegionRow> = ctx
-        .regions
-        .iter()
-        .map(|region| {
-            let row = RegionRow {
-                region: region.clone(),
-                status: "failed",
-                ..RegionRow::default()
-            };
-            (region.as_str(), row)
-        })
-        .collect();
-    let mut analyzers = Vec::new();
-    let mut findings = Vec::new();
-    for (region, value) in &regions {
-        let active: Vec<&AnalyzerRow> = value
-            .analyzers
-            .iter()
-            .map(|a| &a.row)
-            .filter(|row| row.status == AnalyzerStatus::Active.as_str())
-            .collect();
-        if let Some(row) = statuses.get_mut(region.as_str()) {
-            row.status = if value.partial {
-                "partial"
-            } else {
-                "collected"
-            };
-            row.analyzers = Some(value.analyzers.len());
-            row.active_analyzers = Some(active.len());
-            row.active_external_access_analyzers = Some(
-                active
-                    .iter()
-                    .filter(|row| row.kind == "external-access")
-                    .count(),
-            );
-        }
-    }
-    for (_, value) in regions {
-        analyzers.extend(value.analyzers);
-        findings.extend(value.findings);
-    }
+    let mut analyzers: Vec<&AnalyzerRecord> =
+        regions.iter().flat_map(|(_, v)| &v.analyzers).collect();
+    let mut findings: Vec<&FindingRow> = regions.iter().flat_map(|(_, v)| &v.findings).collect();
     analyzers.sort_by(|a, b| {
         (&a.row.region, &a.row.name, &a.row.arn).cmp(&(&b.row.region, &b.row.name, &b.row.arn))
     });
     findings.sort_by(|a, b| {
         (&a.region, &a.analyzer_arn, &a.id).cmp(&(&b.region, &b.analyzer_arn, &b.id))
     });
-    let region_rows: Vec<RegionRow> = statuses.into_values().collect();
+    out.table_with_twin(&analyzers, |a| a.row.clone())?;
+    out.table_with_twin(&findings, |f| (*f).clone())?;
+    let region_rows = out.region_table(&ctx.regions, &regions, |region, status, value| {
+        let mut row = RegionRow {
+            region: region.to_string(),
+            status,
+            ..RegionRow::default()
+        };
+        if let Some(value) = value {
+            let active: Vec<&AnalyzerRow> = value
+                .analyzers
+                .iter()
+                .map(|a| &a.row)
+                .filter(|row| row.status == AnalyzerStatus::Active.as_str())
+                .collect();
+            row.analyzers = Some(value.analyzers.len() as u64);
+            row.active_analyzers = Some(active.len() as u64);
+            row.active_external_access_analyzers = Some(
+                active
+                    .iter()
+                    .filter(|row| analyzer_kind(&row.analyzer_type) == AnalyzerKind::ExternalAccess)
+                    .count() as u64,
+            );
+        }
+        row
+    })?;
     let without_active: Vec<&str> = region_rows
         .iter()
         .filter(|row| row.active_analyzers == Some(0))
         .map(|row| row.region.as_str())
         .collect();
     out.note(NO_ACTIVE_ANALYZER_NOTE, &without_active);
-
-    let analyzer_rows: Vec<AnalyzerRow> = analyzers.iter().map(|a| a.row.clone()).collect();
-    out.csv("analyzers.csv", &analyzer_rows)?;
-    out.json("analyzers.json", &analyzers, Some(analyzers.len() as u64))?;
-    out.csv("findings.csv", &findings)?;
-    out.json("findings.json", &findings, Some(findings.len() as u64))?;
-    out.csv("regions.csv", &region_rows)?;
     Ok(())
 }
 
@@ -221,7 +149,7 @@ async fn read_region(
             .await;
 
     let mut errors = Vec::new();
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     let mut findings = Vec::new();
     let types: BTreeMap<&str, &str> = summaries
         .iter()
@@ -230,7 +158,7 @@ async fn read_region(
     for (arn, listed) in listings {
         match listed {
             Ok(list) => {
-                counts.insert(arn.clone(), list.len());
+                counts.insert(arn.clone(), list.len() as u64);
                 let analyzer_type = types.get(arn.as_str()).copied().unwrap_or_default();
                 findings.extend(
                     list.iter()
@@ -244,10 +172,11 @@ async fn read_region(
         .iter()
         .map(|a| analyzer_record(&region, a, counts.get(a.arn()).copied()))
         .collect();
+    // A failed findings listing is an error of the region: `for_each_region` records the
+    // region as partial.
     let value = RegionAnalyzers {
         analyzers,
         findings,
-        partial: !errors.is_empty(),
     };
     Ok(RegionOutput { value, errors })
 }
@@ -274,14 +203,14 @@ async fn active_findings(
 fn analyzer_record(
     region: &str,
     analyzer: &AnalyzerSummary,
-    active_findings: Option<usize>,
+    active_findings: Option<u64>,
 ) -> AnalyzerRecord {
     let analyzer_type = analyzer.r#type().as_str().to_string();
     let row = AnalyzerRow {
         region: region.to_string(),
         name: analyzer.name().to_string(),
         arn: analyzer.arn().to_string(),
-        kind: analyzer_kind(&analyzer_type),
+        kind: analyzer_kind(&analyzer_type).as_str().to_string(),
         analyzer_type,
         status: analyzer.status().as_str().to_string(),
         status_reason: analyzer
@@ -348,21 +277,9 @@ mod tests {
     };
 
     #[test]
-    fn analyzer_types_map_to_what_they_analyze() {
-        for (analyzer_type, kind) in [
-            ("ACCOUNT", "external-access"),
-            ("ORGANIZATION", "external-access"),
-            ("ACCOUNT_INTERNAL_ACCESS", "internal-access"),
-            ("ORGANIZATION_INTERNAL_ACCESS", "internal-access"),
-            ("ACCOUNT_UNUSED_ACCESS", "unused-access"),
-            ("ORGANIZATION_UNUSED_ACCESS", "unused-access"),
-            ("SOMETHING_NEW", "unknown"),
-        ] {
-            assert_eq!(analyzer_kind(analyzer_type), kind, "{analyzer_type}");
-        }
-        // Every type the SDK knows has a kind.
+    fn every_analyzer_type_of_the_sdk_has_a_kind() {
         for t in Type::values() {
-            assert_ne!(analyzer_kind(t), "unknown", "{t}");
+            assert_ne!(analyzer_kind(t), AnalyzerKind::Unknown, "{t}");
         }
     }
 

@@ -4,7 +4,7 @@
 //! Calls: `DescribeSecurityGroups` per region (paginated with the largest page, 1000 groups).
 //! Permissions: `ec2:DescribeSecurityGroups`.
 //! Controls: CC6.6.
-//! Files:
+//! Files (their tables declared in `crate::contract::ec2_security_groups`):
 //! - `security-groups.csv`: region, group_id, group_name, vpc_id, description, owner_id,
 //!   ingress_rule_count, egress_rule_count (counts of the group's rows in `rules.csv`).
 //! - `security-groups.json`: the groups as the API returned them (PascalCase), with `Region`.
@@ -22,15 +22,21 @@
 //!   description.
 //!
 //! A rule covers a port when its protocol is -1 (all), or tcp/udp (`tcp`/`6`, `udp`/`17`) with
-//! FromPort <= port <= ToPort; ICMP and other protocols never cover a port.
+//! FromPort <= port <= ToPort; ICMP and other protocols never cover a port
+//! (`crate::judge::network`, which the security group rules use too).
 
 use aws_sdk_ec2::types::{IpPermission, SecurityGroup};
 use serde::Serialize;
 
 use super::{for_each_region, Context, RegionOutput};
 use super::{CollectFuture, CollectorSpec};
+use crate::contract::cell;
+use crate::contract::ec2_security_groups::{Direction, GroupRow, OpenRow, RuleRow, SourceKind};
 use crate::controls::Control;
 use crate::evidence::{CollectError, Evidence};
+use crate::judge::network::{
+    covered_ports, is_all_traffic, is_world, Protocol, ADMIN_PORTS, SENSITIVE_PORTS,
+};
 use crate::vocab::CallError;
 use crate::vocab::Scope;
 
@@ -46,200 +52,42 @@ pub const SPEC: CollectorSpec = CollectorSpec {
 /// The largest page DescribeSecurityGroups allows.
 const PAGE_SIZE: i32 = 1000;
 
-/// Remote administration ports (CIS 5.2/5.3, Security Hub EC2.13/EC2.14).
-pub const ADMIN_PORTS: &[u16] = &[22, 3389];
-
-/// Every port of SPEC section 7 (Security Hub EC2.19 and public tools), admin ports included.
-pub const SENSITIVE_PORTS: &[u16] = &[
-    20, 21, 22, 23, 25, 110, 135, 143, 445, 1433, 1434, 1521, 2483, 3000, 3306, 3389, 4333, 5000,
-    5432, 5500, 5601, 6379, 7199, 8080, 8088, 8888, 9092, 9160, 9200, 9300, 11211, 27017, 27018,
-];
-
-/// The CIDRs that mean "the whole internet".
-pub const WORLD_CIDRS: &[&str] = &["0.0.0.0/0", "::/0"];
-
 fn run<'a>(ctx: &'a Context, out: &'a mut Evidence) -> CollectFuture<'a> {
     Box::pin(collect(ctx, out))
 }
 
-// ---- Pure rule logic ----
-
-/// A rule's IP protocol, from the name or number the API gives.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Protocol {
-    All,
-    Tcp,
-    Udp,
-    Icmp,
-    Icmpv6,
-    Other(String),
-}
-
-impl Protocol {
-    pub fn parse(raw: &str) -> Protocol {
-        match raw.trim().to_ascii_lowercase().as_str() {
-            "-1" | "all" => Protocol::All,
-            "tcp" | "6" => Protocol::Tcp,
-            "udp" | "17" => Protocol::Udp,
-            "icmp" | "1" => Protocol::Icmp,
-            "icmpv6" | "58" => Protocol::Icmpv6,
-            other => Protocol::Other(other.to_string()),
-        }
-    }
-
-    pub fn name(&self) -> &str {
-        match self {
-            Protocol::All => "all",
-            Protocol::Tcp => "tcp",
-            Protocol::Udp => "udp",
-            Protocol::Icmp => "icmp",
-            Protocol::Icmpv6 => "icmpv6",
-            Protocol::Other(other) => other,
-        }
-    }
-
-    fn has_ports(&self) -> bool {
-        matches!(self, Protocol::Tcp | Protocol::Udp)
-    }
-}
-
-/// The port range of a tcp/udp rule; a missing bound (never sent by AWS for tcp/udp) is read
-/// as the widest one, so a malformed rule is never taken for a narrow one.
-fn port_range(from: Option<i32>, to: Option<i32>) -> (i32, i32) {
-    (from.unwrap_or(0), to.unwrap_or(65535))
-}
-
-/// Whether a rule with this protocol and port range lets traffic to `port` through.
-pub fn covers_port(protocol: &str, from: Option<i32>, to: Option<i32>, port: u16) -> bool {
-    let protocol = Protocol::parse(protocol);
-    match protocol {
-        Protocol::All => true,
-        p if p.has_ports() => {
-            let (from, to) = port_range(from, to);
-            from <= i32::from(port) && i32::from(port) <= to
-        }
-        _ => false,
-    }
-}
-
-/// Protocol -1, or tcp/udp over every port.
-pub fn is_all_traffic(protocol: &str, from: Option<i32>, to: Option<i32>) -> bool {
-    match Protocol::parse(protocol) {
-        Protocol::All => true,
-        p if p.has_ports() => {
-            let (from, to) = port_range(from, to);
-            from <= 0 && to >= 65535
-        }
-        _ => false,
-    }
-}
-
-/// The ports of `ports` the rule covers, in the order given.
-pub fn covered_ports(
-    protocol: &str,
-    from: Option<i32>,
-    to: Option<i32>,
-    ports: &[u16],
-) -> Vec<u16> {
-    ports
-        .iter()
-        .copied()
-        .filter(|&port| covers_port(protocol, from, to, port))
-        .collect()
-}
-
-/// Whether a CIDR stands for every address (`0.0.0.0/0` or `::/0`).
-pub fn is_world(cidr: &str) -> bool {
-    WORLD_CIDRS.contains(&cidr.trim())
-}
-
-pub fn join_ports(ports: &[u16]) -> String {
-    ports
-        .iter()
-        .map(u16::to_string)
-        .collect::<Vec<_>>()
-        .join(";")
-}
-
 // ---- Files ----
 
-#[derive(Debug, Default, Clone, Serialize)]
-struct GroupRow {
-    region: String,
-    group_id: String,
-    group_name: String,
-    vpc_id: String,
-    description: String,
-    owner_id: String,
-    ingress_rule_count: usize,
-    egress_rule_count: usize,
+/// The `;`-joined cell of a list of ports.
+fn ports_cell(ports: &[u16]) -> cell::List {
+    ports.iter().map(u16::to_string).collect()
 }
 
-/// Which traffic a rule admits; ingress sorts first.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-enum Direction {
-    #[default]
-    Ingress,
-    Egress,
-}
-
-#[derive(Debug, Default, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-struct RuleRow {
-    region: String,
-    group_id: String,
-    group_name: String,
-    direction: Direction,
-    protocol: String,
-    protocol_name: String,
-    from_port: Option<i32>,
-    to_port: Option<i32>,
-    source_kind: &'static str,
-    source: String,
-    source_account: String,
-    description: String,
-}
-
-#[derive(Debug, Default, Clone, Serialize)]
-struct OpenRow {
-    region: String,
-    group_id: String,
-    group_name: String,
-    protocol: String,
-    protocol_name: String,
-    from_port: Option<i32>,
-    to_port: Option<i32>,
-    source: String,
-    all_traffic: bool,
-    admin_ports: String,
-    sensitive_ports: String,
-    description: String,
-}
-
-impl OpenRow {
-    fn of(rule: &RuleRow) -> OpenRow {
-        let (protocol, from, to) = (rule.protocol.as_str(), rule.from_port, rule.to_port);
-        OpenRow {
-            region: rule.region.clone(),
-            group_id: rule.group_id.clone(),
-            group_name: rule.group_name.clone(),
-            protocol: rule.protocol.clone(),
-            protocol_name: rule.protocol_name.clone(),
-            from_port: from,
-            to_port: to,
-            source: rule.source.clone(),
-            all_traffic: is_all_traffic(protocol, from, to),
-            admin_ports: join_ports(&covered_ports(protocol, from, to, ADMIN_PORTS)),
-            sensitive_ports: join_ports(&covered_ports(protocol, from, to, SENSITIVE_PORTS)),
-            description: rule.description.clone(),
-        }
+fn open_row(rule: &RuleRow) -> OpenRow {
+    let (protocol, from, to) = (rule.protocol.as_str(), rule.from_port, rule.to_port);
+    OpenRow {
+        region: rule.region.clone(),
+        group_id: rule.group_id.clone(),
+        group_name: rule.group_name.clone(),
+        protocol: rule.protocol.clone(),
+        protocol_name: rule.protocol_name.clone(),
+        from_port: from,
+        to_port: to,
+        source: rule.source.clone(),
+        all_traffic: is_all_traffic(protocol, from, to),
+        admin_ports: ports_cell(&covered_ports(protocol, from, to, ADMIN_PORTS)),
+        sensitive_ports: ports_cell(&covered_ports(protocol, from, to, SENSITIVE_PORTS)),
+        description: rule.description.clone(),
     }
 }
 
-/// A group as DescribeSecurityGroups returned it, with its region.
+/// A group as DescribeSecurityGroups returned it, with its region (and its row of
+/// `security-groups.csv`, not part of the JSON).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct GroupJson {
+    #[serde(skip)]
+    row: GroupRow,
     region: String,
     group_id: Option<String>,
     group_name: Option<String>,
@@ -351,8 +199,9 @@ fn permission_json(p: &IpPermission) -> PermissionJson {
     }
 }
 
-fn group_json(region: &str, g: &SecurityGroup) -> GroupJson {
+fn group_json(region: &str, g: &SecurityGroup, row: GroupRow) -> GroupJson {
     GroupJson {
+        row,
         region: region.to_string(),
         group_id: owned(g.group_id()),
         group_name: owned(g.group_name()),
@@ -398,7 +247,7 @@ fn rule_rows(region: &str, group: &SecurityGroup, direction: Direction) -> Vec<R
             to_port: p.to_port(),
             ..RuleRow::default()
         };
-        let peer = |kind: &'static str, source: Option<&str>, description: Option<&str>| RuleRow {
+        let peer = |kind: SourceKind, source: Option<&str>, description: Option<&str>| RuleRow {
             source_kind: kind,
             source: source.unwrap_or_default().to_string(),
             description: description.unwrap_or_default().to_string(),
@@ -407,22 +256,22 @@ fn rule_rows(region: &str, group: &SecurityGroup, direction: Direction) -> Vec<R
         rows.extend(
             p.ip_ranges()
                 .iter()
-                .map(|r| peer("cidr-ipv4", r.cidr_ip(), r.description())),
+                .map(|r| peer(SourceKind::CidrIpv4, r.cidr_ip(), r.description())),
         );
         rows.extend(
             p.ipv6_ranges()
                 .iter()
-                .map(|r| peer("cidr-ipv6", r.cidr_ipv6(), r.description())),
+                .map(|r| peer(SourceKind::CidrIpv6, r.cidr_ipv6(), r.description())),
         );
         rows.extend(
             p.prefix_list_ids()
                 .iter()
-                .map(|l| peer("prefix-list", l.prefix_list_id(), l.description())),
+                .map(|l| peer(SourceKind::PrefixList, l.prefix_list_id(), l.description())),
         );
         rows.extend(p.user_id_group_pairs().iter().map(|g| RuleRow {
             source_account: g.user_id().unwrap_or_default().to_string(),
             ..peer(
-                "security-group",
+                SourceKind::SecurityGroup,
                 g.group_id().or(g.group_name()),
                 g.description(),
             )
@@ -448,24 +297,23 @@ pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectErr
     .await?;
 
     let mut groups = Vec::new();
-    let mut group_docs = Vec::new();
     let mut rules = Vec::new();
     for (region, mut region_groups) in regions {
         region_groups.sort_by(|a, b| a.group_id().cmp(&b.group_id()));
         for group in &region_groups {
             let ingress = rule_rows(&region, group, Direction::Ingress);
             let egress = rule_rows(&region, group, Direction::Egress);
-            groups.push(GroupRow {
+            let row = GroupRow {
                 region: region.clone(),
                 group_id: group.group_id().unwrap_or_default().to_string(),
                 group_name: group.group_name().unwrap_or_default().to_string(),
                 vpc_id: group.vpc_id().unwrap_or_default().to_string(),
                 description: group.description().unwrap_or_default().to_string(),
                 owner_id: group.owner_id().unwrap_or_default().to_string(),
-                ingress_rule_count: ingress.len(),
-                egress_rule_count: egress.len(),
-            });
-            group_docs.push(group_json(&region, group));
+                ingress_rule_count: ingress.len() as u64,
+                egress_rule_count: egress.len() as u64,
+            };
+            groups.push(group_json(&region, group, row));
             rules.extend(ingress);
             rules.extend(egress);
         }
@@ -475,133 +323,22 @@ pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectErr
     let open: Vec<OpenRow> = rules
         .iter()
         .filter(|r| r.direction == Direction::Ingress && is_world(&r.source))
-        .map(OpenRow::of)
+        .map(open_row)
         .collect();
 
     if groups.is_empty() {
         out.note("security_groups", "none in the regions read");
     }
     out.note("open_to_world_rules", open.len());
-    out.csv("security-groups.csv", &groups)?;
-    out.json(
-        "security-groups.json",
-        &group_docs,
-        Some(group_docs.len() as u64),
-    )?;
-    out.csv("rules.csv", &rules)?;
-    out.csv("open-to-world.csv", &open)?;
+    out.table_with_twin(&groups, |g| g.row.clone())?;
+    out.table(&rules)?;
+    out.table(&open)?;
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn open(protocol: &str, from: Option<i32>, to: Option<i32>) -> (bool, String, String) {
-        (
-            is_all_traffic(protocol, from, to),
-            join_ports(&covered_ports(protocol, from, to, ADMIN_PORTS)),
-            join_ports(&covered_ports(protocol, from, to, SENSITIVE_PORTS)),
-        )
-    }
-
-    #[test]
-    fn a_range_covering_22_exposes_ssh_and_the_sensitive_ports_in_it() {
-        assert_eq!(
-            open("tcp", Some(20), Some(25)),
-            (false, "22".into(), "20;21;22;23;25".into())
-        );
-        assert!(covers_port("6", Some(22), Some(22), 22));
-        assert!(!covers_port("tcp", Some(23), Some(3388), 22));
-        assert!(!covers_port("tcp", Some(23), Some(3388), 3389));
-    }
-
-    #[test]
-    fn protocol_minus_one_covers_everything() {
-        let (all, admin, sensitive) = open("-1", None, None);
-        assert!(all);
-        assert_eq!(admin, "22;3389");
-        assert_eq!(sensitive, join_ports(SENSITIVE_PORTS));
-        assert!(covers_port("-1", Some(-1), Some(-1), 0));
-        assert!(covers_port("-1", None, None, 65535));
-    }
-
-    #[test]
-    fn the_ipv6_world_counts_as_the_world() {
-        assert!(is_world("::/0"));
-        assert!(is_world("0.0.0.0/0"));
-        assert!(!is_world("10.0.0.0/8"));
-        assert!(!is_world("::/1"));
-        assert!(!is_world("0.0.0.0/1"));
-        assert!(!is_world("pl-12345678"));
-    }
-
-    #[test]
-    fn icmp_never_covers_a_port() {
-        for protocol in ["icmp", "1", "icmpv6", "58", "ICMP"] {
-            assert_eq!(
-                open(protocol, Some(-1), Some(-1)),
-                (false, String::new(), String::new())
-            );
-            // ICMP type 22 / code 22 is not port 22.
-            assert!(!covers_port(protocol, Some(22), Some(22), 22));
-            assert!(!covers_port(protocol, Some(0), Some(65535), 3389));
-        }
-    }
-
-    #[test]
-    fn udp_ranges_cover_ports_like_tcp() {
-        assert_eq!(
-            open("udp", Some(3389), Some(3389)),
-            (false, "3389".into(), "3389".into())
-        );
-        assert!(covers_port("17", Some(11211), Some(11211), 11211));
-        assert!(!covers_port("udp", Some(53), Some(53), 22));
-    }
-
-    #[test]
-    fn port_0_to_65535_is_all_traffic() {
-        let (all, admin, sensitive) = open("tcp", Some(0), Some(65535));
-        assert!(all);
-        assert_eq!(admin, "22;3389");
-        assert_eq!(sensitive, join_ports(SENSITIVE_PORTS));
-        assert!(is_all_traffic("udp", Some(0), Some(65535)));
-        assert!(!is_all_traffic("tcp", Some(1), Some(65535)));
-        assert!(!is_all_traffic("icmp", Some(-1), Some(-1)));
-    }
-
-    #[test]
-    fn a_single_port_covers_only_itself() {
-        assert_eq!(
-            open("tcp", Some(443), Some(443)),
-            (false, String::new(), String::new())
-        );
-        assert_eq!(
-            open("tcp", Some(5432), Some(5432)),
-            (false, String::new(), "5432".into())
-        );
-        assert!(covers_port("tcp", Some(443), Some(443), 443));
-        assert!(!covers_port("tcp", Some(443), Some(443), 444));
-    }
-
-    #[test]
-    fn other_protocols_cover_no_port() {
-        // ESP (50) has no ports; only -1 means every protocol.
-        assert!(!covers_port("50", None, None, 22));
-        assert!(!is_all_traffic("50", None, None));
-        assert_eq!(Protocol::parse("50").name(), "50");
-        assert_eq!(Protocol::parse("-1").name(), "all");
-        assert_eq!(Protocol::parse("6").name(), "tcp");
-    }
-
-    #[test]
-    fn the_sensitive_ports_are_those_of_spec_section_7() {
-        assert_eq!(SENSITIVE_PORTS.len(), 33);
-        assert!(SENSITIVE_PORTS.windows(2).all(|w| w[0] < w[1]));
-        for port in ADMIN_PORTS {
-            assert!(SENSITIVE_PORTS.contains(port));
-        }
-    }
 
     #[test]
     fn every_peer_of_a_permission_is_its_own_rule() {
@@ -640,11 +377,11 @@ mod tests {
         assert_eq!(
             peers,
             [
-                ("cidr-ipv4", "0.0.0.0/0", ""),
-                ("cidr-ipv4", "10.0.0.0/8", ""),
-                ("cidr-ipv6", "::/0", ""),
-                ("prefix-list", "pl-1", ""),
-                ("security-group", "sg-2", "111122223333"),
+                (SourceKind::CidrIpv4, "0.0.0.0/0", ""),
+                (SourceKind::CidrIpv4, "10.0.0.0/8", ""),
+                (SourceKind::CidrIpv6, "::/0", ""),
+                (SourceKind::PrefixList, "pl-1", ""),
+                (SourceKind::SecurityGroup, "sg-2", "111122223333"),
             ]
         );
         assert_eq!(rows[1].description, "office");

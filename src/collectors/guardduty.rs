@@ -8,7 +8,7 @@
 //! Permissions: `guardduty:ListDetectors`, `guardduty:GetDetector`,
 //! `guardduty:GetFindingsStatistics`, `guardduty:ListFindings`, `guardduty:GetFindings`.
 //! Controls: CC7.2, CC7.3.
-//! Files:
+//! Files (their tables declared in `crate::contract::guardduty`):
 //! - `detectors.csv`/`.json`: region, detector id, status (`ENABLED`/`DISABLED`; empty when
 //!   GetDetector failed, see the manifest's errors), created, updated, finding publishing
 //!   frequency, service role, and a `NAME=STATUS;...` summary of the protection features. The JSON
@@ -36,8 +36,11 @@ use serde::Serialize;
 
 use super::{for_each_region, rfc3339, Context, RegionOutput};
 use super::{CollectFuture, CollectorSpec};
+use crate::contract::cell;
+use crate::contract::guardduty::{CountRow, DetectorRow, FindingRow, RegionRow};
 use crate::controls::Control;
 use crate::evidence::{CollectError, Evidence};
+use crate::judge::detection::{Band, BandCounts};
 use crate::vocab::CallError;
 use crate::vocab::Scope;
 
@@ -73,83 +76,6 @@ fn run<'a>(ctx: &'a Context, out: &'a mut Evidence) -> CollectFuture<'a> {
     Box::pin(collect(ctx, out))
 }
 
-/// The severity bands of GuardDuty, as the GuardDuty User Guide defines them ("Severity levels
-/// of GuardDuty findings",
-/// <https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_findings-severity.html>):
-/// Critical 9.0-10.0, High 7.0-8.9, Medium 4.0-6.9, Low 1.0-3.9. Values below 1.0 (0 is
-/// reserved) count as Low.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Band {
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl Band {
-    pub fn of(severity: f64) -> Band {
-        if severity >= 9.0 {
-            Band::Critical
-        } else if severity >= 7.0 {
-            Band::High
-        } else if severity >= 4.0 {
-            Band::Medium
-        } else {
-            Band::Low
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Band::Low => "low",
-            Band::Medium => "medium",
-            Band::High => "high",
-            Band::Critical => "critical",
-        }
-    }
-}
-
-/// Unarchived findings per band.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct BandCounts {
-    pub low: u64,
-    pub medium: u64,
-    pub high: u64,
-    pub critical: u64,
-}
-
-impl BandCounts {
-    /// Adds up (severity, findings) pairs into bands.
-    pub fn from_groups(groups: impl IntoIterator<Item = (f64, u64)>) -> Self {
-        let mut counts = BandCounts::default();
-        for (severity, findings) in groups {
-            match Band::of(severity) {
-                Band::Low => counts.low += findings,
-                Band::Medium => counts.medium += findings,
-                Band::High => counts.high += findings,
-                Band::Critical => counts.critical += findings,
-            }
-        }
-        counts
-    }
-
-    pub fn total(&self) -> u64 {
-        self.low + self.medium + self.high + self.critical
-    }
-}
-
-#[derive(Debug, Default, Clone, Serialize)]
-struct DetectorRow {
-    region: String,
-    detector_id: String,
-    status: String,
-    created_at: String,
-    updated_at: String,
-    finding_publishing_frequency: String,
-    service_role: String,
-    features: String,
-}
-
 #[derive(Debug, Serialize)]
 struct FeatureRecord {
     name: String,
@@ -171,20 +97,6 @@ struct DetectorRecord {
     tags: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Default, Clone, Serialize)]
-struct CountRow {
-    region: String,
-    detector_id: String,
-    low: Option<u64>,
-    medium: Option<u64>,
-    high: Option<u64>,
-    critical: Option<u64>,
-    total: Option<u64>,
-    /// Unarchived findings with severity >= 7 that ListFindings returned (their details are in
-    /// `findings.csv`); a cross-check of `high` + `critical`.
-    severe_listed: Option<u64>,
-}
-
 #[derive(Debug, Serialize)]
 struct SeverityGroup {
     severity: f64,
@@ -200,25 +112,6 @@ struct CountRecord {
     severity_groups: Option<Vec<SeverityGroup>>,
 }
 
-#[derive(Debug, Default, Clone, Serialize)]
-struct FindingRow {
-    region: String,
-    detector_id: String,
-    id: String,
-    #[serde(rename = "type")]
-    finding_type: String,
-    severity: f64,
-    severity_band: &'static str,
-    title: String,
-    resource_type: String,
-    resource_id: String,
-    account_id: String,
-    created_at: String,
-    updated_at: String,
-    count: Option<i32>,
-    archived: Option<bool>,
-}
-
 #[derive(Debug, Serialize)]
 struct FindingRecord {
     #[serde(flatten)]
@@ -229,20 +122,11 @@ struct FindingRecord {
     event_last_seen: String,
 }
 
-#[derive(Debug, Default, Serialize)]
-struct RegionRow {
-    region: String,
-    status: &'static str,
-    detectors: Option<usize>,
-    enabled_detectors: Option<usize>,
-}
-
-/// What one region gave, and whether a call failed in it.
+/// What one region gave.
 struct RegionDetectors {
     detectors: Vec<DetectorRecord>,
     counts: Vec<CountRecord>,
     findings: Vec<FindingRecord>,
-    partial: bool,
 }
 
 /// What one detector gave.
@@ -256,45 +140,10 @@ struct DetectorFacts {
 pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectError> {
     let regions = for_each_region(ctx, out, |region| read_region(ctx, region)).await?;
 
-    let mut region_rows: BTreeMap<&str, RegionRow> = ctx
-        .regions
-        .iter()
-        .map(|region| {
-            let row = RegionRow {
-                region: region.clone(),
-                status: "failed",
-                ..RegionRow::default()
-            };
-            (region.as_str(), row)
-        })
-        .collect();
-    for (region, value) in &regions {
-        if let Some(row) = region_rows.get_mut(region.as_str()) {
-            row.status = if value.partial {
-                "partial"
-            } else {
-                "collected"
-            };
-            row.detectors = Some(value.detectors.len());
-            row.enabled_detectors = Some(
-                value
-                    .detectors
-                    .iter()
-                    .filter(|d| d.row.status == DetectorStatus::Enabled.as_str())
-                    .count(),
-            );
-        }
-    }
-    let region_rows: Vec<RegionRow> = region_rows.into_values().collect();
-
-    let mut detectors = Vec::new();
-    let mut counts = Vec::new();
-    let mut findings = Vec::new();
-    for (_, value) in regions {
-        detectors.extend(value.detectors);
-        counts.extend(value.counts);
-        findings.extend(value.findings);
-    }
+    let mut detectors: Vec<&DetectorRecord> =
+        regions.iter().flat_map(|(_, v)| &v.detectors).collect();
+    let mut counts: Vec<&CountRecord> = regions.iter().flat_map(|(_, v)| &v.counts).collect();
+    let mut findings: Vec<&FindingRecord> = regions.iter().flat_map(|(_, v)| &v.findings).collect();
     detectors.sort_by(|a, b| {
         (&a.row.region, &a.row.detector_id).cmp(&(&b.row.region, &b.row.detector_id))
     });
@@ -308,24 +157,33 @@ pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectErr
             &b.row.id,
         ))
     });
-
+    out.table_with_twin(&detectors, |d| d.row.clone())?;
+    out.table_with_twin(&counts, |c| c.row.clone())?;
+    out.table_with_twin(&findings, |f| f.row.clone())?;
+    let region_rows = out.region_table(&ctx.regions, &regions, |region, status, value| {
+        let mut row = RegionRow {
+            region: region.to_string(),
+            status,
+            ..RegionRow::default()
+        };
+        if let Some(value) = value {
+            row.detectors = Some(value.detectors.len() as u64);
+            row.enabled_detectors = Some(
+                value
+                    .detectors
+                    .iter()
+                    .filter(|d| d.row.status == DetectorStatus::Enabled.as_str())
+                    .count() as u64,
+            );
+        }
+        row
+    })?;
     let without_enabled: Vec<&str> = region_rows
         .iter()
         .filter(|row| row.enabled_detectors == Some(0))
         .map(|row| row.region.as_str())
         .collect();
     out.note(NO_ENABLED_DETECTOR_NOTE, &without_enabled);
-
-    let detector_rows: Vec<DetectorRow> = detectors.iter().map(|d| d.row.clone()).collect();
-    out.csv("detectors.csv", &detector_rows)?;
-    out.json("detectors.json", &detectors, Some(detectors.len() as u64))?;
-    let count_rows: Vec<CountRow> = counts.iter().map(|c| c.row.clone()).collect();
-    out.csv("finding-counts.csv", &count_rows)?;
-    out.json("finding-counts.json", &counts, Some(counts.len() as u64))?;
-    let finding_rows: Vec<FindingRow> = findings.iter().map(|f| f.row.clone()).collect();
-    out.csv("findings.csv", &finding_rows)?;
-    out.json("findings.json", &findings, Some(findings.len() as u64))?;
-    out.csv("regions.csv", &region_rows)?;
     Ok(())
 }
 
@@ -355,7 +213,6 @@ async fn read_region(
         detectors: Vec::new(),
         counts: Vec::new(),
         findings: Vec::new(),
-        partial: false,
     };
     let mut errors = Vec::new();
     for fact in facts {
@@ -364,7 +221,8 @@ async fn read_region(
         value.findings.extend(fact.findings);
         errors.extend(fact.errors);
     }
-    value.partial = !errors.is_empty();
+    // A failed call of a detector is an error of the region: `for_each_region` records the
+    // region as partial.
     Ok(RegionOutput { value, errors })
 }
 
@@ -569,7 +427,7 @@ fn detector_record(region: &str, id: &str, output: &GetDetectorOutput) -> Detect
                 .map(|f| f.as_str().to_string())
                 .unwrap_or_default(),
             service_role: output.service_role().unwrap_or_default().to_string(),
-            features: summary.join(";"),
+            features: cell::List::from(summary),
         },
         features,
         tags: output
@@ -622,7 +480,7 @@ fn finding_record(region: &str, detector_id: &str, finding: &Finding) -> Finding
             id: finding.id().unwrap_or_default().to_string(),
             finding_type: finding.r#type().unwrap_or_default().to_string(),
             severity,
-            severity_band: Band::of(severity).as_str(),
+            severity_band: Band::of(severity).as_str().to_string(),
             title: finding.title().unwrap_or_default().to_string(),
             resource_type: finding
                 .resource()
@@ -656,49 +514,6 @@ mod tests {
         AccessKeyDetails, DetectorFeatureConfigurationResult, DetectorFeatureResult, FeatureStatus,
         FindingPublishingFrequency, InstanceDetails, Resource, S3BucketDetail, Service,
     };
-
-    #[test]
-    fn severities_fall_into_the_documented_bands() {
-        for (severity, band) in [
-            (0.0, Band::Low),
-            (1.0, Band::Low),
-            (3.9, Band::Low),
-            (4.0, Band::Medium),
-            (5.0, Band::Medium),
-            (6.9, Band::Medium),
-            (7.0, Band::High),
-            (8.0, Band::High),
-            (8.9, Band::High),
-            (9.0, Band::Critical),
-            (10.0, Band::Critical),
-        ] {
-            assert_eq!(Band::of(severity), band, "{severity}");
-        }
-    }
-
-    #[test]
-    fn severity_groups_add_up_into_bands() {
-        let counts = BandCounts::from_groups([
-            (2.0, 3),
-            (3.5, 1),
-            (5.0, 4),
-            (6.9, 1),
-            (7.0, 2),
-            (8.0, 5),
-            (9.0, 1),
-        ]);
-        assert_eq!(
-            counts,
-            BandCounts {
-                low: 4,
-                medium: 5,
-                high: 7,
-                critical: 1
-            }
-        );
-        assert_eq!(counts.total(), 17);
-        assert_eq!(BandCounts::from_groups([]).total(), 0);
-    }
 
     #[test]
     fn the_resource_id_is_the_one_the_resource_type_names() {
@@ -776,7 +591,7 @@ mod tests {
         assert_eq!(record.row.status, "ENABLED");
         assert_eq!(record.row.finding_publishing_frequency, "SIX_HOURS");
         assert_eq!(
-            record.row.features,
+            record.row.features.joined(),
             "CLOUD_TRAIL=ENABLED;S3_DATA_EVENTS=DISABLED"
         );
         assert_eq!(record.features.len(), 2);

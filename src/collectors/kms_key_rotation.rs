@@ -2,17 +2,19 @@
 //! applies to it and, where it does, whether it is on.
 //!
 //! Calls per region: `ListKeys` and `ListAliases` (both paginated with the largest pages, 1000
-//! keys and 100 aliases; one alias listing serves all keys of the region), then for every key `DescribeKey`, and `GetKeyRotationStatus` only for the
-//! keys rotation applies to, fanned out concurrently. Rotation applies to keys with KeyManager
-//! CUSTOMER, KeySpec SYMMETRIC_DEFAULT, Origin AWS_KMS and KeyState Enabled; every other key is
-//! listed with the reason it is out of scope.
+//! keys and 100 aliases; one alias listing serves all keys of the region), then for every key
+//! `DescribeKey`, and `GetKeyRotationStatus` only for the keys rotation applies to, fanned out
+//! concurrently. Rotation applies to keys with KeyManager CUSTOMER, KeySpec SYMMETRIC_DEFAULT,
+//! Origin AWS_KMS and KeyState Enabled; every other key is listed with the reason it is out of
+//! scope.
 //! Permissions: `kms:ListKeys`, `kms:ListAliases`, `kms:DescribeKey`, `kms:GetKeyRotationStatus`.
 //! Controls: CC6.1, CC6.7.
-//! Files: `keys.csv` (one row per key: region, id, aliases, metadata, scope and rotation) and
-//! `keys.json` (per key the DescribeKey metadata, its alias entries and the GetKeyRotationStatus
-//! response as returned). A region whose ListKeys fails is failed; a failed ListAliases,
-//! DescribeKey or GetKeyRotationStatus is an error of that region (partial) and leaves the cells
-//! it would have filled empty. Values AWS did not return stay empty: nothing is guessed.
+//! Files: `keys.csv` (one row per key: region, id, aliases, metadata, scope and rotation;
+//! declared in `crate::contract::kms_key_rotation`) and `keys.json` (per key the DescribeKey
+//! metadata, its alias entries and the GetKeyRotationStatus response as returned). A region
+//! whose ListKeys fails is failed; a failed ListAliases, DescribeKey or GetKeyRotationStatus is
+//! an error of that region (partial) and leaves the cells it would have filled empty. Values AWS
+//! did not return stay empty: nothing is guessed.
 
 use std::collections::BTreeMap;
 
@@ -23,6 +25,7 @@ use serde::Serialize;
 
 use super::{for_each_region, rfc3339, Context, RegionOutput};
 use super::{CollectFuture, CollectorSpec};
+use crate::contract::kms_key_rotation::KeyRow;
 use crate::controls::Control;
 use crate::evidence::{CollectError, Evidence};
 use crate::vocab::CallError;
@@ -311,36 +314,13 @@ impl From<&GetKeyRotationStatusOutput> for RotationStatus {
 
 // ---- Files ----
 
-/// One row of `keys.csv`.
-#[derive(Debug, Default, Serialize)]
-pub struct KeyRow {
-    pub region: String,
-    pub key_id: String,
-    pub arn: String,
-    /// Alias names, `;`-joined.
-    pub aliases: String,
-    pub description: String,
-    pub key_manager: String,
-    pub key_spec: String,
-    pub key_usage: String,
-    pub origin: String,
-    pub key_state: String,
-    pub multi_region: Option<bool>,
-    pub creation_date: String,
-    pub deletion_date: String,
-    /// Empty when DescribeKey failed or did not say enough.
-    pub in_scope: Option<bool>,
-    pub out_of_scope_reason: String,
-    /// Empty when rotation does not apply or GetKeyRotationStatus failed.
-    pub rotation_enabled: Option<bool>,
-    pub rotation_period_days: Option<i32>,
-    pub next_rotation_date: String,
-}
-
 /// One element of `keys.json`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct KeyRecord {
+    /// Its row of `keys.csv` (not part of the JSON).
+    #[serde(skip)]
+    row: KeyRow,
     region: String,
     key_id: String,
     key_arn: Option<String>,
@@ -354,7 +334,6 @@ struct KeyRecord {
 }
 
 struct KeyOutcome {
-    row: KeyRow,
     record: KeyRecord,
     errors: Vec<CallError>,
 }
@@ -409,7 +388,7 @@ pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectErr
             .buffer_unordered(ctx.concurrency.max(1))
             .collect()
             .await;
-        outcomes.sort_by(|a, b| a.row.key_id.cmp(&b.row.key_id));
+        outcomes.sort_by(|a, b| a.record.row.key_id.cmp(&b.record.row.key_id));
         for outcome in &mut outcomes {
             errors.append(&mut outcome.errors);
         }
@@ -420,19 +399,21 @@ pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectErr
     })
     .await?;
 
-    let (rows, records): (Vec<KeyRow>, Vec<KeyRecord>) = regions
+    let records: Vec<KeyRecord> = regions
         .into_iter()
         .flat_map(|(_, outcomes)| outcomes)
-        .map(|o| (o.row, o.record))
-        .unzip();
-    out.csv("keys.csv", &rows)?;
-    out.json("keys.json", &records, Some(records.len() as u64))?;
-    out.note("keys", rows.len());
+        .map(|o| o.record)
+        .collect();
+    out.table_with_twin(&records, |r| r.row.clone())?;
+    out.note("keys", records.len());
     out.note(
         "in_scope_keys",
-        rows.iter().filter(|r| r.in_scope == Some(true)).count(),
+        records
+            .iter()
+            .filter(|r| r.row.in_scope == Some(true))
+            .count(),
     );
-    if rows.is_empty() {
+    if records.is_empty() {
         out.note(
             "no_keys",
             "no KMS key in any covered region that could be read",
@@ -458,8 +439,7 @@ async fn key_outcome(
         aliases: aliases
             .iter()
             .filter_map(|a| a.alias_name.clone())
-            .collect::<Vec<_>>()
-            .join(";"),
+            .collect(),
         ..KeyRow::default()
     };
     let metadata = match kms.describe_key().key_id(&key_id).send().await {
@@ -522,8 +502,8 @@ async fn key_outcome(
             in_scope: row.in_scope,
             out_of_scope_reason: scope_reason,
             key_rotation_status: rotation,
+            row,
         },
-        row,
         errors,
     }
 }

@@ -1,4 +1,37 @@
 //! The files of the `kms-key-rotation` collector (see `crate::collectors::kms_key_rotation`).
 
-#[allow(unused_imports)]
-use super::{cell, Document, Table};
+use serde::{Deserialize, Serialize};
+
+use super::{cell, Table};
+
+/// One row of `keys.csv`: a key of a covered region, whether rotation applies to it and, where
+/// it does, whether it is on. Values AWS did not return stay empty.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRow {
+    pub region: String,
+    pub key_id: String,
+    pub arn: String,
+    /// Alias names.
+    pub aliases: cell::List,
+    pub description: String,
+    pub key_manager: String,
+    pub key_spec: String,
+    pub key_usage: String,
+    pub origin: String,
+    pub key_state: String,
+    pub multi_region: Option<bool>,
+    pub creation_date: String,
+    pub deletion_date: String,
+    /// Empty when DescribeKey failed or did not say enough.
+    pub in_scope: Option<bool>,
+    pub out_of_scope_reason: String,
+    /// Empty when rotation does not apply or GetKeyRotationStatus failed.
+    pub rotation_enabled: Option<bool>,
+    pub rotation_period_days: Option<i32>,
+    pub next_rotation_date: String,
+}
+
+impl Table for KeyRow {
+    const COLLECTOR: &'static str = "kms-key-rotation";
+    const PATH: &'static str = "evidence/kms-key-rotation/keys.csv";
+}

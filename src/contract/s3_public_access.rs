@@ -1,4 +1,60 @@
 //! The files of the `s3-public-access` collector (see `crate::collectors::s3_public_access`).
 
-#[allow(unused_imports)]
+use serde::{Deserialize, Serialize};
+
 use super::{cell, Document, Table};
+
+const COLLECTOR: &str = "s3-public-access";
+
+/// `account-public-access-block.json`: the account's S3 Block Public Access. All four flags
+/// are false when no block is set; the file is not written when the call failed.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountPublicAccessBlock {
+    pub account_id: String,
+    /// Whether the account has a block at all.
+    pub present: bool,
+    pub block_public_acls: bool,
+    pub ignore_public_acls: bool,
+    pub block_public_policy: bool,
+    pub restrict_public_buckets: bool,
+}
+
+impl Document for AccountPublicAccessBlock {
+    const COLLECTOR: &'static str = COLLECTOR;
+    const PATH: &'static str = "evidence/s3-public-access/account-public-access-block.json";
+}
+
+/// One row of `buckets.csv`: a bucket and its public access facts. An empty cell means unknown
+/// because a call failed (`failed_calls` names it).
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketRow {
+    pub name: String,
+    /// Empty when the bucket's region could not be told.
+    pub region: String,
+    pub created: String,
+    /// The bucket's own block: whether it has one, and its four flags.
+    pub block_present: Option<bool>,
+    pub block_public_acls: Option<bool>,
+    pub ignore_public_acls: Option<bool>,
+    pub block_public_policy: Option<bool>,
+    pub restrict_public_buckets: Option<bool>,
+    pub policy_present: Option<bool>,
+    pub policy_is_public: Option<bool>,
+    /// `AllUsers:READ;AuthenticatedUsers:WRITE`.
+    pub acl_public_grants: cell::List,
+    /// The block in effect: the bucket's flag OR the account's.
+    pub effective_block_public_acls: Option<bool>,
+    pub effective_ignore_public_acls: Option<bool>,
+    pub effective_block_public_policy: Option<bool>,
+    pub effective_restrict_public_buckets: Option<bool>,
+    /// A public policy not restricted by the effective RestrictPublicBuckets, or a public ACL
+    /// grant not neutralised by the effective IgnorePublicAcls.
+    pub publicly_accessible: Option<bool>,
+    /// The operations that failed for this bucket.
+    pub failed_calls: cell::List,
+}
+
+impl Table for BucketRow {
+    const COLLECTOR: &'static str = COLLECTOR;
+    const PATH: &'static str = "evidence/s3-public-access/buckets.csv";
+}

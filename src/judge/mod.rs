@@ -5,5 +5,6 @@
 //! No I/O and no AWS types: plain functions over JSON documents and plain values. Depends on the
 //! shared vocabulary and the evidence contract only.
 
+pub mod detection;
 pub mod iam_policy;
 pub mod network;
