@@ -129,13 +129,14 @@ mod regional_tests {
             .map(|r| r.id)
             .collect();
         assert!(all.ends_with(&ids), "{all:?}");
-        // A rule's controls are those of the collector whose evidence it reads.
+        // Each reads one collector (whose controls it has: see the registry's tests, which sit
+        // above the rules).
         for rule in rules {
-            let Needs::All([collector]) = rule.needs else {
-                panic!("{} reads one collector", rule.id);
-            };
-            let spec = crate::registry::find(collector).unwrap();
-            assert_eq!(rule.controls, spec.controls, "{}", rule.id);
+            assert!(
+                matches!(rule.needs, Needs::All([_])),
+                "{} reads one collector",
+                rule.id
+            );
         }
     }
 }
