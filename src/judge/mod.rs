@@ -6,4 +6,5 @@
 //! shared vocabulary and the evidence contract only.
 
 pub mod iam_policy;
+pub mod iam_tables;
 pub mod network;
