@@ -10,10 +10,11 @@
 //!   duplicates. `allows_admin` and the `trust_*` columns are conveniences for the reader of the
 //!   bundle: no rule reads them.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{cell::List, Document, Table};
+use super::{cell, cell::List, Document, Table};
 
 const COLLECTOR: &str = "iam-authorization-details";
 
@@ -264,6 +265,17 @@ pub struct RoleRow {
 impl Table for RoleRow {
     const COLLECTOR: &'static str = COLLECTOR;
     const PATH: &'static str = "evidence/iam-authorization-details/roles.csv";
+}
+
+impl RoleRow {
+    pub fn created_time(&self) -> Option<DateTime<Utc>> {
+        cell::parse_time(&self.created)
+    }
+
+    /// When the role was last used; `None` when never (or unknown).
+    pub fn last_used_time(&self) -> Option<DateTime<Utc>> {
+        cell::parse_time(&self.role_last_used_date)
+    }
 }
 
 /// `policies.csv`: one row per (policy, principal that has it), sorted by principal.
