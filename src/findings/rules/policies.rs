@@ -104,15 +104,9 @@ fn admin_policy(input: &Input, out: &mut Out<'_>) -> Result<(), String> {
     let mut policies: BTreeMap<(String, String), Vec<&PolicyRow>> = BTreeMap::new();
     for row in rows.iter().filter(|r| r.allows_admin == Some(true)) {
         let key = if row.kind == INLINE {
-            let owner = match row.via_group() {
-                None => row.principal_arn.clone(),
-                // A user reached through a group's inline policy: the group holds it.
-                Some(group) => format!(
-                    "arn:{}:iam::{}:group/{group}",
-                    input.partition, input.account_id
-                ),
-            };
-            (owner, row.policy_name.clone())
+            // A user reached through a group's inline policy: the group holds it.
+            let holder = tables.holder_arn(row).to_string();
+            (holder, row.policy_name.clone())
         } else {
             (row.policy_arn.clone(), String::new())
         };
@@ -255,6 +249,29 @@ mod tests {
         let (status, reason, _) = bundle.outcome("admin-policy");
         assert_eq!(status, RuleStatus::Partial);
         assert!(reason.contains("policy/Unknown"), "{reason}");
+    }
+
+    #[test]
+    fn an_inline_policy_of_a_group_with_a_path_is_one_finding_on_the_group() {
+        let ops = Group {
+            group_policy_list: vec![inline("ops-everything", admin_doc())],
+            ..group("/ops/", "ops-admins")
+        };
+        let details = AuthorizationDetails {
+            user_detail_list: vec![iam_user("erin", &["ops-admins"])],
+            group_detail_list: vec![ops],
+            ..AuthorizationDetails::default()
+        };
+        let hits = authz(&details).details("admin-policy");
+        assert_eq!(
+            hits,
+            [(
+                "arn:aws:iam::123456789012:group/ops/ops-admins".to_string(),
+                "inline policy ops-everything allows every action on every resource; held by \
+                 group ops-admins; reaches user erin (through group ops-admins)"
+                    .to_string()
+            )]
+        );
     }
 
     #[test]
