@@ -1,6 +1,10 @@
 //! The quarterly access review (SPEC section 5): `access-review/users.csv` and
 //! `access-review/roles.csv`, one row per user and role with what a team lead needs to confirm
 //! or revoke access, and empty `reviewer`, `decision` and `notes` columns to fill in.
+//!
+//! Read from the credential report's user rows and from the raw `authorization-details.json`
+//! through the table builder of [`crate::judge::iam_tables`], so `admin` and the trust
+//! principals are judged with the current logic, also when `report` reads an old bundle.
 
 use std::collections::BTreeMap;
 

@@ -35,7 +35,7 @@ pub struct Tables {
 }
 
 /// A list cell: the items sorted, without duplicates.
-fn joined<'a>(items: impl IntoIterator<Item = &'a str>) -> List {
+fn sorted_list<'a>(items: impl IntoIterator<Item = &'a str>) -> List {
     let set: BTreeSet<&str> = items.into_iter().collect();
     set.into_iter().collect()
 }
@@ -153,20 +153,20 @@ impl Tables {
                 group_id: group.group_id.clone(),
                 path: group.path.clone(),
                 created: group.create_date.clone().unwrap_or_default(),
-                attached_policy_arns: joined(
+                attached_policy_arns: sorted_list(
                     group
                         .attached_managed_policies
                         .iter()
                         .map(|p| p.policy_arn.as_str()),
                 ),
-                inline_policy_names: joined(
+                inline_policy_names: sorted_list(
                     group
                         .group_policy_list
                         .iter()
                         .map(|p| p.policy_name.as_str()),
                 ),
                 member_count: group_members.len(),
-                members: joined(group_members),
+                members: sorted_list(group_members),
                 allows_admin: any_admin(rows.iter().map(|r| &r.allows_admin)),
             });
             group_rows.insert(group.group_name.as_str(), rows);
@@ -202,13 +202,13 @@ impl Tables {
                 user_id: user.user_id.clone(),
                 path: user.path.clone(),
                 created: user.create_date.clone().unwrap_or_default(),
-                groups: joined(user.group_list.iter().map(String::as_str)),
-                attached_policy_arns: joined(
+                groups: sorted_list(user.group_list.iter().map(String::as_str)),
+                attached_policy_arns: sorted_list(
                     user.attached_managed_policies
                         .iter()
                         .map(|p| p.policy_arn.as_str()),
                 ),
-                inline_policy_names: joined(
+                inline_policy_names: sorted_list(
                     user.user_policy_list.iter().map(|p| p.policy_name.as_str()),
                 ),
                 permissions_boundary_arn: user
@@ -232,7 +232,7 @@ impl Tables {
             };
             let rows = rows_of(&holder, DIRECT);
             let trust = analyse_trust(&role.assume_role_policy_document, account_id);
-            let join_set = |set: &BTreeSet<String>| joined(set.iter().map(String::as_str));
+            let join_set = |set: &BTreeSet<String>| sorted_list(set.iter().map(String::as_str));
             let last_used = role.role_last_used.as_ref();
             tables.roles.push(RoleRow {
                 role_name: role.role_name.clone(),
@@ -262,12 +262,12 @@ impl Tables {
                     .and_then(|u| u.last_used_date.clone())
                     .unwrap_or_default(),
                 role_last_used_region: last_used.and_then(|u| u.region.clone()).unwrap_or_default(),
-                attached_policy_arns: joined(
+                attached_policy_arns: sorted_list(
                     role.attached_managed_policies
                         .iter()
                         .map(|p| p.policy_arn.as_str()),
                 ),
-                inline_policy_names: joined(
+                inline_policy_names: sorted_list(
                     role.role_policy_list.iter().map(|p| p.policy_name.as_str()),
                 ),
                 permissions_boundary_arn: role
@@ -275,7 +275,7 @@ impl Tables {
                     .as_ref()
                     .map(|b| b.permissions_boundary_arn.clone())
                     .unwrap_or_default(),
-                instance_profiles: joined(
+                instance_profiles: sorted_list(
                     role.instance_profile_list
                         .iter()
                         .map(|p| p.instance_profile_name.as_str()),
