@@ -59,10 +59,12 @@ mod tests {
         for spec in REGISTRY {
             assert!(ids.insert(spec.id), "duplicate collector id {}", spec.id);
             assert!(is_kebab(spec.id), "{} is not kebab-case", spec.id);
-            let module = format!("{module_dir}/{}.rs", spec.id.replace('-', "_"));
+            // `<id>.rs`, or `<id>/mod.rs` for a collector split by concern.
+            let module = format!("{module_dir}/{}", spec.id.replace('-', "_"));
             assert!(
-                std::path::Path::new(&module).is_file(),
-                "{} has no module {module}",
+                std::path::Path::new(&format!("{module}.rs")).is_file()
+                    || std::path::Path::new(&format!("{module}/mod.rs")).is_file(),
+                "{} has no module {module}.rs or {module}/mod.rs",
                 spec.id
             );
             assert!(!spec.title.is_empty(), "{} has no title", spec.id);

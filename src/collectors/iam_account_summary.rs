@@ -6,16 +6,16 @@
 //! Controls: CC6.1, CC6.2.
 //! Files: `account-summary.json` (the SummaryMap), `root-account.json` (root MFA and keys, and
 //! whether root's MFA is a virtual device), `virtual-mfa-devices.csv`/`.json`,
-//! `account-aliases.json`. A virtual MFA serial ending `:mfa/root-account-mfa-device` means
+//! `account-aliases.json` (the rules' files are declared in
+//! [`crate::contract::iam_account_summary`]). A virtual MFA serial ending `:mfa/root-account-mfa-device` means
 //! root has no hardware MFA. Without the summary the collector fails; without the device list or
 //! the aliases it is partial.
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
 use super::{rfc3339, Context};
 use super::{CollectFuture, CollectorSpec};
+use crate::contract::iam_account_summary::{MfaDevice, RootAccount, VirtualMfaDeviceRow};
 use crate::controls::Control;
 use crate::evidence::{CollectError, Evidence};
 use crate::vocab::Scope;
@@ -44,29 +44,6 @@ const PAGE_SIZE: i32 = 1000;
 
 fn run<'a>(ctx: &'a Context, out: &'a mut Evidence) -> CollectFuture<'a> {
     Box::pin(collect(ctx, out))
-}
-
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct VirtualMfaDeviceRow {
-    serial_number: String,
-    user_name: String,
-    user_arn: String,
-    enable_date: String,
-    is_root_device: bool,
-}
-
-#[derive(Debug, Serialize)]
-struct RootAccount {
-    /// SummaryMap AccountMFAEnabled = 1.
-    mfa_enabled: bool,
-    /// SummaryMap AccountAccessKeysPresent = 1.
-    access_keys_present: bool,
-    /// `none`, `virtual`, or `hardware` (MFA on and no root virtual device listed).
-    mfa_device: &'static str,
-    /// `null` when the virtual device list could not be read.
-    root_virtual_mfa_serial: Option<String>,
-    virtual_mfa_list_read: bool,
 }
 
 pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectError> {
@@ -113,8 +90,7 @@ pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectErr
                     is_root_device: device.serial_number().ends_with(ROOT_VIRTUAL_MFA_SUFFIX),
                 })
                 .collect();
-            out.csv("virtual-mfa-devices.csv", &rows)?;
-            out.json("virtual-mfa-devices.json", &rows, Some(rows.len() as u64))?;
+            out.table_with_twin(&rows, VirtualMfaDeviceRow::clone)?;
             Some(rows)
         }
         Err(e) => {
@@ -137,15 +113,15 @@ pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectErr
             .unwrap_or(0)
             == 1,
         mfa_device: match (mfa_enabled, &root_virtual) {
-            (false, _) => "none",
-            (true, Some(_)) => "virtual",
-            (true, None) if devices.is_some() => "hardware",
-            (true, None) => "unknown",
+            (false, _) => MfaDevice::None,
+            (true, Some(_)) => MfaDevice::Virtual,
+            (true, None) if devices.is_some() => MfaDevice::Hardware,
+            (true, None) => MfaDevice::Unknown,
         },
         root_virtual_mfa_serial: root_virtual,
         virtual_mfa_list_read: devices.is_some(),
     };
-    out.json("root-account.json", &root, None)?;
+    out.document(&root, None)?;
 
     let aliases = iam
         .list_account_aliases()

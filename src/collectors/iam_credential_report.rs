@@ -6,8 +6,9 @@
 //! LimitExceeded / Throttling back off, all under one overall deadline (SPEC section 6).
 //! Permissions: `iam:GenerateCredentialReport`, `iam:GetCredentialReport`.
 //! Controls: CC6.1, CC6.2.
-//! Files: `credential-report.csv` (byte-exact as AWS returned it) and `credential-report.json`
-//! (one object per row, keyed by column header, `true`/`false` as booleans).
+//! Files: `credential-report.csv` (byte-exact as AWS returned it; the columns it must have are
+//! those of [`ReportRow`]) and `credential-report.json` (one object per row, keyed by column
+//! header, every column, `true`/`false` as booleans).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -19,6 +20,8 @@ use tokio::time::Instant;
 
 use super::{rfc3339, Context};
 use super::{CollectFuture, CollectorSpec};
+use crate::contract::iam_credential_report::{ReportRow, ROOT_USER};
+use crate::contract::{self, Table};
 use crate::controls::Control;
 use crate::evidence::{CollectError, Evidence};
 use crate::vocab::Scope;
@@ -35,17 +38,6 @@ pub const SPEC: CollectorSpec = CollectorSpec {
 
 /// AWS regenerates a report at most every four hours; an older one is called stale.
 pub const STALE_AFTER: chrono::TimeDelta = chrono::TimeDelta::hours(4);
-
-/// Columns without which the report cannot serve as evidence.
-pub const REQUIRED_COLUMNS: &[&str] = &[
-    "user",
-    "arn",
-    "user_creation_time",
-    "password_enabled",
-    "mfa_active",
-    "access_key_1_active",
-    "access_key_2_active",
-];
 
 /// How long to wait for the report, and how to back off between polls.
 #[derive(Debug, Clone)]
@@ -77,15 +69,16 @@ pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectErr
     // parsed, so the evidence survives a format we do not understand.
     let parsed = parse(&report.content);
     let row_count = parsed.as_ref().ok().map(|rows| rows.len() as u64);
-    out.bytes("credential-report.csv", &report.content, row_count)?;
+    let csv_name = contract::file_name(ReportRow::PATH);
+    out.bytes(csv_name, &report.content, row_count)?;
     let rows = parsed.map_err(|message| {
         CallError::new(GLOBAL, "GetCredentialReport", "UnparseableReport", message)
     })?;
-    out.json("credential-report.json", &rows, row_count)?;
+    out.json(&csv_name.replace(".csv", ".json"), &rows, row_count)?;
 
     let root_present = rows
         .iter()
-        .any(|row| row.get("user").and_then(Value::as_str) == Some("<root_account>"));
+        .any(|row| row.get("user").and_then(Value::as_str) == Some(ROOT_USER));
     out.note("users", rows.len());
     out.note("root_row_present", root_present);
     match report.generated_time {
@@ -217,6 +210,7 @@ fn is_throttling(code: Option<&str>) -> bool {
 
 /// Parses the report by header name: one map per row, `true`/`false` (any case) as booleans,
 /// everything else (dates and the sentinels `N/A`, `no_information`, `not_supported`) verbatim.
+/// Every column of [`ReportRow`] must be there.
 pub fn parse(csv_bytes: &[u8]) -> Result<Vec<BTreeMap<String, Value>>, String> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
@@ -225,8 +219,8 @@ pub fn parse(csv_bytes: &[u8]) -> Result<Vec<BTreeMap<String, Value>>, String> {
         .headers()
         .map_err(|e| format!("the report's header row cannot be read: {e}"))?
         .clone();
-    for column in REQUIRED_COLUMNS {
-        if !headers.iter().any(|h| h == *column) {
+    for column in contract::columns::<ReportRow>() {
+        if !headers.iter().any(|h| h == column) {
             return Err(format!("the report has no `{column}` column"));
         }
     }
@@ -273,16 +267,55 @@ mod tests {
         assert_eq!(bob["access_key_1_last_used_date"], "N/A");
     }
 
+    /// A report of the required columns in `order`, one row with `cells` in that order.
+    fn report(order: &[&str], cells: &[&str]) -> Vec<u8> {
+        let mut columns = contract::columns::<ReportRow>();
+        let mut values: Vec<String> = columns.iter().map(|_| "N/A".to_string()).collect();
+        for (name, cell) in order.iter().zip(cells) {
+            let i = columns.iter().position(|c| c == name).unwrap();
+            values[i] = cell.to_string();
+        }
+        // The named columns first, in `order`, then the others.
+        let mut named: Vec<(String, String)> = Vec::new();
+        for name in order {
+            let i = columns.iter().position(|c| c == name).unwrap();
+            named.push((columns.remove(i), values.remove(i)));
+        }
+        named.extend(columns.into_iter().zip(values));
+        let (header, row): (Vec<String>, Vec<String>) = named.into_iter().unzip();
+        format!("{}\n{}\n", header.join(","), row.join(",")).into_bytes()
+    }
+
     #[test]
     fn uppercase_booleans_are_booleans() {
-        let rows = parse(b"user,arn,user_creation_time,password_enabled,mfa_active,access_key_1_active,access_key_2_active\nx,a,t,TRUE,False,false,FALSE\n").unwrap();
+        let bytes = report(
+            &[
+                "user",
+                "password_enabled",
+                "mfa_active",
+                "access_key_1_active",
+                "access_key_2_active",
+            ],
+            &["x", "TRUE", "False", "false", "FALSE"],
+        );
+        let rows = parse(&bytes).unwrap();
         assert_eq!(rows[0]["password_enabled"], true);
         assert_eq!(rows[0]["mfa_active"], false);
     }
 
     #[test]
     fn columns_are_found_by_name_not_position() {
-        let rows = parse(b"arn,user,mfa_active,user_creation_time,password_enabled,access_key_2_active,access_key_1_active\na,x,true,t,false,false,true\n").unwrap();
+        let bytes = report(
+            &[
+                "arn",
+                "user",
+                "mfa_active",
+                "user_creation_time",
+                "password_enabled",
+            ],
+            &["a", "x", "true", "t", "false"],
+        );
+        let rows = parse(&bytes).unwrap();
         assert_eq!(rows[0]["user"], "x");
         assert_eq!(rows[0]["mfa_active"], true);
     }
@@ -291,5 +324,11 @@ mod tests {
     fn a_report_without_required_columns_is_refused() {
         let err = parse(b"user,arn\nx,y\n").unwrap_err();
         assert!(err.contains("user_creation_time"), "{err}");
+        // Every column the rules read is required, as the contract declares them.
+        let full = report(&["user"], &["x"]);
+        let text = String::from_utf8(full).unwrap();
+        let without = text.replacen("password_last_changed", "something_else", 1);
+        let err = parse(without.as_bytes()).unwrap_err();
+        assert!(err.contains("password_last_changed"), "{err}");
     }
 }

@@ -4,12 +4,11 @@
 //! (collected, `PolicyPresent: false`), not an error.
 //! Permissions: `iam:GetAccountPasswordPolicy`.
 //! Controls: CC6.1, CC6.2.
-//! Files: `password-policy.json`.
-
-use serde::Serialize;
+//! Files: `password-policy.json` ([`PasswordPolicyFile`]).
 
 use super::Context;
 use super::{CollectFuture, CollectorSpec};
+use crate::contract::iam_password_policy::{PasswordPolicy, PasswordPolicyFile};
 use crate::controls::Control;
 use crate::evidence::{CollectError, Evidence};
 use crate::vocab::Scope;
@@ -26,29 +25,6 @@ pub const SPEC: CollectorSpec = CollectorSpec {
 
 fn run<'a>(ctx: &'a Context, out: &'a mut Evidence) -> CollectFuture<'a> {
     Box::pin(collect(ctx, out))
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct PasswordPolicyFile {
-    policy_present: bool,
-    password_policy: Option<PasswordPolicy>,
-}
-
-/// The policy as the API returns it (absent numbers stay `null`).
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct PasswordPolicy {
-    minimum_password_length: Option<i32>,
-    require_symbols: bool,
-    require_numbers: bool,
-    require_uppercase_characters: bool,
-    require_lowercase_characters: bool,
-    allow_users_to_change_password: bool,
-    expire_passwords: bool,
-    max_password_age: Option<i32>,
-    password_reuse_prevention: Option<i32>,
-    hard_expiry: Option<bool>,
 }
 
 pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectError> {
@@ -78,8 +54,7 @@ pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectErr
         }
     };
     out.note("policy_present", policy.is_some());
-    out.json(
-        "password-policy.json",
+    out.document(
         &PasswordPolicyFile {
             policy_present: policy.is_some(),
             password_policy: policy,

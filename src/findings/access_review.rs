@@ -1,15 +1,23 @@
 //! The quarterly access review (SPEC section 5): `access-review/users.csv` and
 //! `access-review/roles.csv`, one row per user and role with what a team lead needs to confirm
 //! or revoke access, and empty `reviewer`, `decision` and `notes` columns to fill in.
+//!
+//! Read from the credential report's user rows and from the raw `authorization-details.json`
+//! through the table builder of [`crate::judge::iam_tables`], so `admin` and the trust
+//! principals are judged with the current logic, also when `report` reads an old bundle.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::iam::{self, AUTHZ, REPORT, ROLES_CSV, ROOT_USER, USERS_CSV};
-use super::input::{days_between, Row};
+use super::input::days_between;
+use super::rules::role_inactive_days;
 use super::Input;
+use crate::contract::iam_authorization_details::{AuthorizationDetails, RoleRow, UserRow};
+use crate::contract::iam_credential_report::ReportRow;
+use crate::contract::{Document, Table};
+use crate::judge::iam_tables::{service_linked, Tables};
 use crate::vocab::CollectorStatus;
 
 /// Both review tables, plus why they may be incomplete.
@@ -79,34 +87,44 @@ pub struct RoleReview {
 
 /// Builds the review tables from the credential report and the authorization details. What
 /// cannot be read leaves its columns empty and a sentence in `gaps`; it is never guessed.
+///
+/// The users and roles come from the raw `authorization-details.json`, through the table
+/// builder the collector uses: `admin` and the trust principals are judged with the current
+/// logic, also on an old bundle.
 pub fn build(input: &Input) -> AccessReview {
     let mut review = AccessReview::default();
-    let report = read_source(input, REPORT, iam::report, &mut review.gaps);
-    let users = read_source(
+    let report = read_source(
         input,
-        AUTHZ,
-        |i| i.csv(USERS_CSV, &["user_name", "arn", "created", "groups"]),
+        ReportRow::COLLECTOR,
+        |i| i.table::<ReportRow>(),
         &mut review.gaps,
     );
-    let roles = read_source(
+    let tables = read_source(
         input,
-        AUTHZ,
-        |i| i.csv(ROLES_CSV, &["role_name", "arn", "path", "created"]),
+        AuthorizationDetails::COLLECTOR,
+        |i| {
+            let details = i.document::<AuthorizationDetails>()?;
+            Ok(Tables::build(&details, &i.account_id))
+        },
         &mut review.gaps,
     );
     review.gaps.dedup();
-    review.users = user_rows(input, report.as_deref(), users.as_deref());
-    review.roles = role_rows(input, roles.as_deref().unwrap_or_default());
+    review.users = user_rows(
+        input,
+        report.as_deref(),
+        tables.as_ref().map(|t| t.users.as_slice()),
+    );
+    review.roles = role_rows(input, tables.as_ref().map_or(&[], |t| t.roles.as_slice()));
     review
 }
 
 /// Reads a source of the review, or records why it cannot be.
-fn read_source(
+fn read_source<T>(
     input: &Input,
     collector: &str,
-    read: impl Fn(&Input) -> Result<Vec<Row>, String>,
+    read: impl Fn(&Input) -> Result<T, String>,
     gaps: &mut Vec<String>,
-) -> Option<Vec<Row>> {
+) -> Option<T> {
     match input.status(collector) {
         Some(CollectorStatus::Collected | CollectorStatus::Partial) => match read(input) {
             Ok(rows) => Some(rows),
@@ -142,48 +160,46 @@ fn last_use(t: Option<DateTime<Utc>>, applies: bool) -> String {
     }
 }
 
-fn user_rows(input: &Input, report: Option<&[Row]>, authz: Option<&[Row]>) -> Vec<UserReview> {
+fn user_rows(
+    input: &Input,
+    report: Option<&[ReportRow]>,
+    authz: Option<&[UserRow]>,
+) -> Vec<UserReview> {
     let limit = i64::from(input.thresholds.user_inactive_days);
-    let by_name: BTreeMap<&str, &Row> = authz
+    let by_name: BTreeMap<&str, &UserRow> = authz
         .unwrap_or_default()
         .iter()
-        .map(|r| (r.get("user_name"), r))
+        .map(|u| (u.user_name.as_str(), u))
         .collect();
     let mut rows: BTreeMap<String, UserReview> = BTreeMap::new();
     for u in authz.unwrap_or_default() {
         rows.insert(
-            u.get("user_name").to_string(),
+            u.user_name.clone(),
             UserReview {
-                user_name: u.get("user_name").to_string(),
-                arn: u.get("arn").to_string(),
-                created: u.get("created").to_string(),
+                user_name: u.user_name.clone(),
+                arn: u.arn.clone(),
+                created: u.created.clone(),
                 ..UserReview::default()
             },
         );
     }
-    for r in report
-        .unwrap_or_default()
-        .iter()
-        .filter(|r| r.get("user") != ROOT_USER)
-    {
-        let row = rows
-            .entry(r.get("user").to_string())
-            .or_insert_with(|| UserReview {
-                user_name: r.get("user").to_string(),
-                arn: r.get("arn").to_string(),
-                created: r.get("user_creation_time").to_string(),
-                ..UserReview::default()
-            });
-        row.console_access = r.flag("password_enabled");
-        let password_used = r.time("password_last_used");
+    for r in report.unwrap_or_default().iter().filter(|r| !r.is_root()) {
+        let row = rows.entry(r.user.clone()).or_insert_with(|| UserReview {
+            user_name: r.user.clone(),
+            arn: r.arn.clone(),
+            created: r.created.clone(),
+            ..UserReview::default()
+        });
+        row.console_access = r.password_enabled;
+        let password_used = r.password_last_used_time();
         row.password_last_used = last_use(password_used, row.console_access);
-        row.mfa_active = r.flag("mfa_active");
+        row.mfa_active = r.mfa_active;
         let mut last_activity = if row.console_access {
             password_used
         } else {
             None
         };
-        for key in iam::keys(r) {
+        for key in r.keys() {
             if !key.exists() {
                 continue;
             }
@@ -206,40 +222,40 @@ fn user_rows(input: &Input, report: Option<&[Row]>, authz: Option<&[Row]>) -> Ve
                 last_activity = last_activity.max(key.last_used);
             }
         }
-        let since = last_activity.or_else(|| r.time("user_creation_time"));
+        let since = last_activity.or_else(|| r.created_time());
         row.days_inactive = since.map(|t| days_between(t, input.now));
         row.inactive = row.days_inactive.is_some_and(|d| d > limit);
     }
     for row in rows.values_mut() {
         if let Some(u) = by_name.get(row.user_name.as_str()) {
-            row.groups = u.get("groups").to_string();
-            row.attached_policies = u.get("attached_policy_arns").to_string();
-            row.inline_policies = u.get("inline_policy_names").to_string();
-            row.admin = u.flag("allows_admin");
+            row.groups = u.groups.joined();
+            row.attached_policies = u.attached_policy_arns.joined();
+            row.inline_policies = u.inline_policy_names.joined();
+            row.admin = u.allows_admin == Some(true);
         }
     }
     rows.into_values().collect()
 }
 
-fn role_rows(input: &Input, roles: &[Row]) -> Vec<RoleReview> {
+fn role_rows(input: &Input, roles: &[RoleRow]) -> Vec<RoleReview> {
     let limit = i64::from(input.thresholds.role_inactive_days);
     let mut rows: Vec<RoleReview> = roles
         .iter()
         .map(|r| {
-            let service_linked = iam::service_linked(r);
-            let days_inactive = iam::role_inactive_days(r, input.now).map(|(d, _)| d);
+            let service_linked = service_linked(r);
+            let days_inactive = role_inactive_days(r, input.now).map(|(d, _)| d);
             RoleReview {
-                role_name: r.get("role_name").to_string(),
-                arn: r.get("arn").to_string(),
-                path: r.get("path").to_string(),
-                created: r.get("created").to_string(),
+                role_name: r.role_name.clone(),
+                arn: r.arn.clone(),
+                path: r.path.clone(),
+                created: r.created.clone(),
                 service_linked,
-                trust_principals: r.get("trust_principals").to_string(),
-                last_used_date: last_use(r.time("role_last_used_date"), true),
-                last_used_region: r.get("role_last_used_region").to_string(),
-                attached_policies: r.get("attached_policy_arns").to_string(),
-                inline_policies: r.get("inline_policy_names").to_string(),
-                admin: r.flag("allows_admin"),
+                trust_principals: r.trust_principals.joined(),
+                last_used_date: last_use(r.last_used_time(), true),
+                last_used_region: r.role_last_used_region.clone(),
+                attached_policies: r.attached_policy_arns.joined(),
+                inline_policies: r.inline_policy_names.joined(),
+                admin: r.allows_admin == Some(true),
                 days_inactive,
                 inactive: !service_linked && days_inactive.is_some_and(|d| d > limit),
                 ..RoleReview::default()
@@ -253,28 +269,70 @@ fn role_rows(input: &Input, roles: &[Row]) -> Vec<RoleReview> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::findings::iam::tests::{report_row, Bundle, NO_KEY, ROLES_HEADER, USERS_HEADER};
+    use crate::contract::iam_authorization_details::{Attached, Group, InlinePolicy, Role, User};
+    use crate::contract::iam_credential_report::ROOT_USER;
+    use crate::findings::rules::iam_test::{admin_doc, authz, managed, report_row, NO_KEY};
+    use crate::findings::testkit::iam_arn;
+    use serde_json::json;
 
     const OLD: &str = "2025-01-01T00:00:00+00:00";
     const RECENT: &str = "2026-11-01T00:00:00+00:00";
 
+    fn iam_user(name: &str) -> User {
+        User {
+            path: "/".into(),
+            user_name: name.into(),
+            arn: iam_arn(&format!("user/{name}")),
+            create_date: Some("2025-01-01T00:00:00Z".into()),
+            ..User::default()
+        }
+    }
+
     #[test]
     fn users_join_the_report_and_the_authorization_details() {
-        let bundle = Bundle::new()
-            .report(&[
+        let details = AuthorizationDetails {
+            user_detail_list: vec![
+                User {
+                    group_list: vec!["admins".into()],
+                    ..iam_user("alice")
+                },
+                User {
+                    attached_managed_policies: vec![Attached {
+                        policy_name: "Deploy".into(),
+                        policy_arn: iam_arn("policy/Deploy"),
+                    }],
+                    user_policy_list: vec![InlinePolicy {
+                        policy_name: "bob-inline".into(),
+                        policy_document: json!({"Statement": []}),
+                    }],
+                    ..iam_user("bob")
+                },
+            ],
+            group_detail_list: vec![Group {
+                path: "/".into(),
+                group_name: "admins".into(),
+                arn: iam_arn("group/admins"),
+                group_policy_list: vec![InlinePolicy {
+                    policy_name: "everything".into(),
+                    policy_document: admin_doc(),
+                }],
+                ..Group::default()
+            }],
+            policies: vec![managed(
+                &iam_arn("policy/Deploy"),
+                json!({"Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}]}),
+            )],
+            ..AuthorizationDetails::default()
+        };
+        #[rustfmt::skip]
+        let bundle = authz(&details)
+            .table(&[
                 report_row(ROOT_USER, OLD, ("not_supported", "N/A"), "true", NO_KEY, NO_KEY),
                 report_row("alice", OLD, ("true", RECENT), "true", ("false", OLD, "N/A"), NO_KEY),
                 report_row("bob", OLD, ("false", "N/A"), "false", ("true", OLD, "N/A"), ("true", RECENT, RECENT)),
                 report_row("zed", OLD, ("true", "no_information"), "false", NO_KEY, NO_KEY),
             ])
-            .file(
-                USERS_CSV,
-                &format!(
-                    "{USERS_HEADER}\nalice,arn:aws:iam::123456789012:user/alice,A,/,2025-01-01T00:00:00Z,admins,,,,0,true\nbob,arn:aws:iam::123456789012:user/bob,B,/,2025-01-01T00:00:00Z,,arn:aws:iam::123456789012:policy/Deploy,bob-inline,,0,false\n"
-                ),
-            )
-            .file(ROLES_CSV, &format!("{ROLES_HEADER}\n"))
-            .state(AUTHZ, CollectorStatus::Collected);
+            .collected(ReportRow::COLLECTOR);
         let review = build(&bundle.input());
         assert!(review.gaps.is_empty(), "{:?}", review.gaps);
         let names: Vec<&str> = review.users.iter().map(|u| u.user_name.as_str()).collect();
@@ -287,6 +345,7 @@ mod tests {
         assert_eq!(alice.days_inactive, Some(21));
         assert!(!alice.inactive);
         let bob = &review.users[1];
+        assert!(!bob.admin);
         assert_eq!(bob.password_last_used, "");
         assert_eq!(
             (bob.key_1_status.as_str(), bob.key_1_last_used.as_str()),
@@ -299,6 +358,10 @@ mod tests {
             Some(21),
             "the latest use of an active key counts"
         );
+        assert_eq!(
+            bob.attached_policies,
+            "arn:aws:iam::123456789012:policy/Deploy"
+        );
         assert_eq!(bob.inline_policies, "bob-inline");
         let zed = &review.users[2];
         assert_eq!(zed.password_last_used, "never");
@@ -309,18 +372,46 @@ mod tests {
 
     #[test]
     fn roles_flag_inactivity_but_never_service_linked_roles() {
-        let bundle = Bundle::new()
-            .file(USERS_CSV, &format!("{USERS_HEADER}\n"))
-            .file(
-                ROLES_CSV,
-                &format!("{ROLES_HEADER}\nidle,arn:aws:iam::123456789012:role/idle,R1,/,2025-01-01T00:00:00Z,false,true,AWS:arn:aws:iam::123456789012:root,,,,,,,,,,0,true\nAWSServiceRoleForX,arn:aws:iam::123456789012:role/aws-service-role/x/AWSServiceRoleForX,R2,/aws-service-role/x/,2020-01-01T00:00:00Z,true,true,Service:x.amazonaws.com,,,,,,,,,,0,false\n"),
+        let role = |path: &str, name: &str, created: &str, trust: serde_json::Value| Role {
+            path: path.into(),
+            role_name: name.into(),
+            arn: iam_arn(&format!("role{path}{name}")),
+            create_date: Some(created.into()),
+            assume_role_policy_document: trust,
+            ..Role::default()
+        };
+        let idle = Role {
+            role_policy_list: vec![InlinePolicy {
+                policy_name: "everything".into(),
+                policy_document: admin_doc(),
+            }],
+            ..role(
+                "/",
+                "idle",
+                "2025-01-01T00:00:00Z",
+                json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}]}),
             )
-            .state(AUTHZ, CollectorStatus::Collected)
-            .state(REPORT, CollectorStatus::Failed);
+        };
+        let service = role(
+            "/aws-service-role/x/",
+            "AWSServiceRoleForX",
+            "2020-01-01T00:00:00Z",
+            json!({"Statement": [{"Effect": "Allow", "Principal": {"Service": "x.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
+        );
+        let details = AuthorizationDetails {
+            role_detail_list: vec![idle, service],
+            ..AuthorizationDetails::default()
+        };
+        let bundle = authz(&details).global(
+            ReportRow::COLLECTOR,
+            CollectorStatus::Failed,
+            "GetCredentialReport",
+        );
         let review = build(&bundle.input());
         assert_eq!(review.roles.len(), 2);
         let service = &review.roles[0];
         assert!(service.service_linked && !service.inactive);
+        assert_eq!(service.trust_principals, "Service:x.amazonaws.com");
         let idle = &review.roles[1];
         assert!(idle.inactive && idle.admin);
         assert_eq!(idle.last_used_date, "never");
@@ -333,5 +424,25 @@ mod tests {
             "{:?}",
             review.gaps
         );
+    }
+
+    #[test]
+    fn admin_is_judged_from_the_documents_not_the_collector_s_column() {
+        // An old bundle whose users.csv says false for a user with a `*` document.
+        let details = AuthorizationDetails {
+            user_detail_list: vec![User {
+                user_policy_list: vec![InlinePolicy {
+                    policy_name: "everything".into(),
+                    policy_document: admin_doc(),
+                }],
+                ..iam_user("zoe")
+            }],
+            ..AuthorizationDetails::default()
+        };
+        let mut tables = Tables::build(&details, crate::findings::testkit::ACCOUNT);
+        tables.users[0].allows_admin = Some(false);
+        let bundle = authz(&details).table(&tables.users);
+        let review = build(&bundle.input());
+        assert!(review.users[0].admin);
     }
 }

@@ -10,7 +10,6 @@
 
 pub mod access_review;
 pub mod html;
-mod iam;
 pub mod input;
 mod rules;
 #[cfg(test)]

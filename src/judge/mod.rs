@@ -7,4 +7,5 @@
 
 pub mod detection;
 pub mod iam_policy;
+pub mod iam_tables;
 pub mod network;

@@ -2,12 +2,22 @@
 //! functions and their tests together. Adding a rule is a change to one family file (or a new
 //! file and a line below), like adding a collector.
 
+mod credentials;
+mod password_policy;
+mod policies;
+mod roles;
+mod root;
+
 use super::RuleSpec;
 
 /// Every family, in SPEC order (the order of `rules.csv` and of findings of equal severity).
 pub(super) static FAMILIES: &[&[RuleSpec]] = &[
     // IAM: root, password-policy, credentials, policies, roles.
-    super::iam::RULES,
+    root::RULES,
+    password_policy::RULES,
+    credentials::RULES,
+    policies::RULES,
+    roles::RULES,
     // Regional services: access-analyzer, cloudtrail, guardduty, security-groups, s3, kms.
     access_analyzer::RULES,
     cloudtrail::RULES,
@@ -18,6 +28,171 @@ pub(super) static FAMILIES: &[&[RuleSpec]] = &[
 ];
 
 // ---- Shared by the IAM families ----
+
+use chrono::{DateTime, Utc};
+
+use super::input::{days_between, Input};
+use crate::contract::iam_authorization_details::RoleRow;
+use crate::contract::iam_credential_report::ReportRow;
+use crate::contract::Table;
+use crate::controls::Control;
+
+const REPORT: &str = ReportRow::COLLECTOR;
+const AUTHZ: &str = RoleRow::COLLECTOR;
+
+/// Who may sign in and with what: the controls of the root and credential rules.
+const ACCESS: &[Control] = &[Control::Cc6_1, Control::Cc6_2];
+
+/// The root user's ARN: where account-wide IAM findings point.
+fn root_arn(input: &Input) -> String {
+    format!("arn:{}:iam::{}:root", input.partition, input.account_id)
+}
+
+/// A date as the details write it.
+fn date(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d").to_string()
+}
+
+/// Days from a credential's last use to `now`, or from when it was set (the first known of
+/// `set`) when it was never used; with the words for the detail. `None` when no date is known.
+fn unused_days(
+    now: DateTime<Utc>,
+    last_used: Option<DateTime<Utc>>,
+    set: &[Option<DateTime<Utc>>],
+) -> Option<(i64, String)> {
+    if let Some(t) = last_used {
+        return Some((days_between(t, now), format!("last used {}", date(t))));
+    }
+    set.iter()
+        .flatten()
+        .next()
+        .map(|&t| (days_between(t, now), format!("never used, set {}", date(t))))
+}
+
+/// Days since the role was last used, or since its creation when never used (`role-unused`
+/// and the access review).
+pub(super) fn role_inactive_days(role: &RoleRow, now: DateTime<Utc>) -> Option<(i64, String)> {
+    unused_days(now, role.last_used_time(), &[role.created_time()])
+}
+
+/// The fixtures of the IAM families' tests (and the access review's).
+#[cfg(test)]
+pub(super) mod iam_test {
+    use serde_json::{json, Value};
+
+    use crate::contract::iam_authorization_details::{
+        AuthorizationDetails, ManagedPolicy, PolicyVersion,
+    };
+    use crate::contract::iam_credential_report::{ReportRow, ROOT_USER};
+    use crate::findings::testkit::{iam_arn, Bundle};
+    use crate::judge::iam_tables::Tables;
+
+    pub const ROOT: &str = "arn:aws:iam::123456789012:root";
+    pub const OLD: &str = "2025-01-01T00:00:00+00:00";
+    pub const RECENT: &str = "2026-11-01T00:00:00+00:00";
+    /// A key that does not exist: (active, last rotated, last used).
+    pub const NO_KEY: (&str, &str, &str) = ("false", "N/A", "N/A");
+
+    pub fn user(name: &str) -> String {
+        iam_arn(&format!("user/{name}"))
+    }
+
+    /// A credential report row: (user, created, password (enabled, last used), mfa,
+    /// key 1 (active, rotated, used), key 2 (active, rotated, used)); flags as AWS writes them
+    /// (`true` in any case is true).
+    pub fn report_row(
+        name: &str,
+        created: &str,
+        password: (&str, &str),
+        mfa: &str,
+        key1: (&str, &str, &str),
+        key2: (&str, &str, &str),
+    ) -> ReportRow {
+        let flag = |cell: &str| cell.eq_ignore_ascii_case("true");
+        ReportRow {
+            user: name.into(),
+            arn: if name == ROOT_USER {
+                ROOT.into()
+            } else {
+                user(name)
+            },
+            created: created.into(),
+            password_enabled: flag(password.0),
+            password_last_used: password.1.into(),
+            password_last_changed: created.into(),
+            mfa_active: flag(mfa),
+            key_1_active: flag(key1.0),
+            key_1_last_rotated: key1.1.into(),
+            key_1_last_used: key1.2.into(),
+            key_2_active: flag(key2.0),
+            key_2_last_rotated: key2.1.into(),
+            key_2_last_used: key2.2.into(),
+        }
+    }
+
+    pub fn admin_doc() -> Value {
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+    }
+
+    /// A customer managed policy with one version, the default.
+    pub fn managed(arn: &str, document: Value) -> ManagedPolicy {
+        ManagedPolicy {
+            policy_name: arn.rsplit('/').next().unwrap().into(),
+            arn: arn.into(),
+            path: Some("/".into()),
+            default_version_id: Some("v1".into()),
+            attachment_count: Some(1),
+            is_attachable: true,
+            policy_version_list: vec![PolicyVersion {
+                document,
+                version_id: "v1".into(),
+                is_default_version: true,
+                create_date: None,
+            }],
+            ..ManagedPolicy::default()
+        }
+    }
+
+    #[test]
+    fn iam_rules_are_in_spec_order() {
+        let ids: Vec<&str> = super::FAMILIES[..5]
+            .iter()
+            .flat_map(|family| family.iter())
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "root-access-key",
+                "root-mfa",
+                "root-hardware-mfa",
+                "root-used-recently",
+                "password-policy",
+                "user-console-no-mfa",
+                "credentials-unused",
+                "access-key-age",
+                "two-active-keys",
+                "user-direct-policy",
+                "admin-policy",
+                "role-unused",
+                "external-trust",
+            ]
+        );
+    }
+
+    /// A bundle with the collector's files for `details`: the document and its tables,
+    /// collected.
+    pub fn authz(details: &AuthorizationDetails) -> Bundle {
+        let tables = Tables::build(details, crate::findings::testkit::ACCOUNT);
+        Bundle::new()
+            .document(details)
+            .table(&tables.users)
+            .table(&tables.groups)
+            .table(&tables.roles)
+            .table(&tables.policies)
+            .collected(super::AUTHZ)
+    }
+}
 
 // ---- Shared by the regional families ----
 //
