@@ -41,7 +41,7 @@ use crate::vocab::CallError;
 use crate::vocab::Scope;
 
 pub const SPEC: CollectorSpec = CollectorSpec {
-    id: "access-analyzer",
+    id: crate::contract::access_analyzer::ID,
     title: "IAM Access Analyzer analyzers and active findings",
     controls: &[Control::Cc6_3, Control::Cc6_6],
     scope: Scope::Regional,

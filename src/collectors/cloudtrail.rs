@@ -42,7 +42,7 @@ use api::{EventSelectors, TrailDescription, TrailStatus};
 use selectors::{coverage, Coverage};
 
 pub const SPEC: CollectorSpec = CollectorSpec {
-    id: "cloudtrail",
+    id: crate::contract::cloudtrail::ID,
     title: "CloudTrail trails (multi-region, logging, validation, encryption, event selectors)",
     controls: &[Control::Cc7_2, Control::Cc7_3],
     scope: Scope::Regional,

@@ -41,7 +41,7 @@ use crate::vocab::CallError;
 use crate::vocab::Scope;
 
 pub const SPEC: CollectorSpec = CollectorSpec {
-    id: "ec2-security-groups",
+    id: crate::contract::ec2_security_groups::ID,
     title: "EC2 security groups and rules open to the internet",
     controls: &[Control::Cc6_6],
     scope: Scope::Regional,

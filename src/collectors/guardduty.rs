@@ -45,7 +45,7 @@ use crate::vocab::CallError;
 use crate::vocab::Scope;
 
 pub const SPEC: CollectorSpec = CollectorSpec {
-    id: "guardduty",
+    id: crate::contract::guardduty::ID,
     title: "GuardDuty detectors, finding counts by severity, High and Critical findings",
     controls: &[Control::Cc7_2, Control::Cc7_3],
     scope: Scope::Regional,

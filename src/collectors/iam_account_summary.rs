@@ -22,7 +22,7 @@ use crate::vocab::Scope;
 use crate::vocab::{CallError, GLOBAL};
 
 pub const SPEC: CollectorSpec = CollectorSpec {
-    id: "iam-account-summary",
+    id: crate::contract::iam_account_summary::ID,
     title: "IAM account summary (root MFA and keys, MFA devices, aliases)",
     controls: &[Control::Cc6_1, Control::Cc6_2],
     scope: Scope::Global,

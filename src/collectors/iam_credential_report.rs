@@ -28,7 +28,7 @@ use crate::vocab::Scope;
 use crate::vocab::{CallError, GLOBAL};
 
 pub const SPEC: CollectorSpec = CollectorSpec {
-    id: "iam-credential-report",
+    id: crate::contract::iam_credential_report::ID,
     title: "IAM credential report (users, passwords, MFA, access keys)",
     controls: &[Control::Cc6_1, Control::Cc6_2],
     scope: Scope::Global,

@@ -15,7 +15,7 @@ use crate::vocab::Scope;
 use crate::vocab::{CallError, GLOBAL};
 
 pub const SPEC: CollectorSpec = CollectorSpec {
-    id: "iam-password-policy",
+    id: crate::contract::iam_password_policy::ID,
     title: "IAM password policy",
     controls: &[Control::Cc6_1, Control::Cc6_2],
     scope: Scope::Global,

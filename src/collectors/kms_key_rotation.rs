@@ -32,7 +32,7 @@ use crate::vocab::CallError;
 use crate::vocab::Scope;
 
 pub const SPEC: CollectorSpec = CollectorSpec {
-    id: "kms-key-rotation",
+    id: crate::contract::kms_key_rotation::ID,
     title: "KMS keys and automatic rotation of customer managed keys",
     controls: &[Control::Cc6_1, Control::Cc6_7],
     scope: Scope::Regional,

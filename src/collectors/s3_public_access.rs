@@ -52,7 +52,7 @@ use access::{
 };
 
 pub const SPEC: CollectorSpec = CollectorSpec {
-    id: "s3-public-access",
+    id: crate::contract::s3_public_access::ID,
     title: "S3 Block Public Access (account and buckets), public bucket policies and ACLs",
     controls: &[Control::Cc6_1, Control::Cc6_6],
     scope: Scope::Global,

@@ -5,7 +5,15 @@ use serde::{Deserialize, Serialize};
 use super::Table;
 use crate::vocab::CollectorStatus;
 
-const COLLECTOR: &str = "access-analyzer";
+/// The collector id: its evidence folder, its registry entry and what rules name.
+pub const ID: &str = "access-analyzer";
+
+/// Every file of this collector that the contract declares.
+pub static FILES: &[super::FileSpec] = &[
+    super::table::<AnalyzerRow>(),
+    super::table::<FindingRow>(),
+    super::table::<RegionRow>(),
+];
 
 /// One row of `analyzers.csv`: an analyzer of a covered region.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,7 +39,7 @@ pub struct AnalyzerRow {
 }
 
 impl Table for AnalyzerRow {
-    const COLLECTOR: &'static str = COLLECTOR;
+    const COLLECTOR: &'static str = ID;
     const PATH: &'static str = "evidence/access-analyzer/analyzers.csv";
 }
 
@@ -56,7 +64,7 @@ pub struct FindingRow {
 }
 
 impl Table for FindingRow {
-    const COLLECTOR: &'static str = COLLECTOR;
+    const COLLECTOR: &'static str = ID;
     const PATH: &'static str = "evidence/access-analyzer/findings.csv";
 }
 
@@ -86,6 +94,6 @@ impl Default for RegionRow {
 }
 
 impl Table for RegionRow {
-    const COLLECTOR: &'static str = COLLECTOR;
+    const COLLECTOR: &'static str = ID;
     const PATH: &'static str = "evidence/access-analyzer/regions.csv";
 }

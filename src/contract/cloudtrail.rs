@@ -4,7 +4,11 @@ use serde::{Deserialize, Serialize};
 
 use super::{cell, Table};
 
-const COLLECTOR: &str = "cloudtrail";
+/// The collector id: its evidence folder, its registry entry and what rules name.
+pub const ID: &str = "cloudtrail";
+
+/// Every file of this collector that the contract declares.
+pub static FILES: &[super::FileSpec] = &[super::table::<TrailRow>(), super::table::<RegionRow>()];
 
 /// Which form of selectors a trail uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -101,7 +105,7 @@ pub struct TrailRow {
 }
 
 impl Table for TrailRow {
-    const COLLECTOR: &'static str = COLLECTOR;
+    const COLLECTOR: &'static str = ID;
     const PATH: &'static str = "evidence/cloudtrail/trails.csv";
 }
 
@@ -119,6 +123,6 @@ pub struct RegionRow {
 }
 
 impl Table for RegionRow {
-    const COLLECTOR: &'static str = COLLECTOR;
+    const COLLECTOR: &'static str = ID;
     const PATH: &'static str = "evidence/cloudtrail/regions.csv";
 }

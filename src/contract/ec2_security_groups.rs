@@ -4,7 +4,15 @@ use serde::{Deserialize, Serialize};
 
 use super::{cell, Table};
 
-const COLLECTOR: &str = "ec2-security-groups";
+/// The collector id: its evidence folder, its registry entry and what rules name.
+pub const ID: &str = "ec2-security-groups";
+
+/// Every file of this collector that the contract declares.
+pub static FILES: &[super::FileSpec] = &[
+    super::table::<GroupRow>(),
+    super::table::<RuleRow>(),
+    super::table::<OpenRow>(),
+];
 
 /// One row of `security-groups.csv`: a security group of a covered region.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,7 +29,7 @@ pub struct GroupRow {
 }
 
 impl Table for GroupRow {
-    const COLLECTOR: &'static str = COLLECTOR;
+    const COLLECTOR: &'static str = ID;
     const PATH: &'static str = "evidence/ec2-security-groups/security-groups.csv";
 }
 
@@ -76,7 +84,7 @@ pub struct RuleRow {
 }
 
 impl Table for RuleRow {
-    const COLLECTOR: &'static str = COLLECTOR;
+    const COLLECTOR: &'static str = ID;
     const PATH: &'static str = "evidence/ec2-security-groups/rules.csv";
 }
 
@@ -103,6 +111,6 @@ pub struct OpenRow {
 }
 
 impl Table for OpenRow {
-    const COLLECTOR: &'static str = COLLECTOR;
+    const COLLECTOR: &'static str = ID;
     const PATH: &'static str = "evidence/ec2-security-groups/open-to-world.csv";
 }

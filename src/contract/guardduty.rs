@@ -5,7 +5,16 @@ use serde::{Deserialize, Serialize};
 use super::{cell, Table};
 use crate::vocab::CollectorStatus;
 
-const COLLECTOR: &str = "guardduty";
+/// The collector id: its evidence folder, its registry entry and what rules name.
+pub const ID: &str = "guardduty";
+
+/// Every file of this collector that the contract declares.
+pub static FILES: &[super::FileSpec] = &[
+    super::table::<DetectorRow>(),
+    super::table::<CountRow>(),
+    super::table::<FindingRow>(),
+    super::table::<RegionRow>(),
+];
 
 /// One row of `detectors.csv`: a detector of a covered region.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,7 +32,7 @@ pub struct DetectorRow {
 }
 
 impl Table for DetectorRow {
-    const COLLECTOR: &'static str = COLLECTOR;
+    const COLLECTOR: &'static str = ID;
     const PATH: &'static str = "evidence/guardduty/detectors.csv";
 }
 
@@ -44,7 +53,7 @@ pub struct CountRow {
 }
 
 impl Table for CountRow {
-    const COLLECTOR: &'static str = COLLECTOR;
+    const COLLECTOR: &'static str = ID;
     const PATH: &'static str = "evidence/guardduty/finding-counts.csv";
 }
 
@@ -72,7 +81,7 @@ pub struct FindingRow {
 }
 
 impl Table for FindingRow {
-    const COLLECTOR: &'static str = COLLECTOR;
+    const COLLECTOR: &'static str = ID;
     const PATH: &'static str = "evidence/guardduty/findings.csv";
 }
 
@@ -99,6 +108,6 @@ impl Default for RegionRow {
 }
 
 impl Table for RegionRow {
-    const COLLECTOR: &'static str = COLLECTOR;
+    const COLLECTOR: &'static str = ID;
     const PATH: &'static str = "evidence/guardduty/regions.csv";
 }

@@ -7,6 +7,15 @@ use serde::{Deserialize, Serialize};
 
 use super::{Document, Table};
 
+/// The collector id: its evidence folder, its registry entry and what rules name.
+pub const ID: &str = "iam-account-summary";
+
+/// Every file of this collector that the contract declares.
+pub static FILES: &[super::FileSpec] = &[
+    super::table::<VirtualMfaDeviceRow>(),
+    super::document::<RootAccount>(),
+];
+
 /// One row of `virtual-mfa-devices.csv` (and of its JSON twin).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -20,7 +29,7 @@ pub struct VirtualMfaDeviceRow {
 }
 
 impl Table for VirtualMfaDeviceRow {
-    const COLLECTOR: &'static str = "iam-account-summary";
+    const COLLECTOR: &'static str = ID;
     const PATH: &'static str = "evidence/iam-account-summary/virtual-mfa-devices.csv";
 }
 
@@ -63,6 +72,6 @@ pub struct RootAccount {
 }
 
 impl Document for RootAccount {
-    const COLLECTOR: &'static str = "iam-account-summary";
+    const COLLECTOR: &'static str = ID;
     const PATH: &'static str = "evidence/iam-account-summary/root-account.json";
 }

@@ -16,7 +16,17 @@ use serde_json::Value;
 
 use super::{cell, cell::List, Document, Table};
 
-const COLLECTOR: &str = "iam-authorization-details";
+/// The collector id: its evidence folder, its registry entry and what rules name.
+pub const ID: &str = "iam-authorization-details";
+
+/// Every file of this collector that the contract declares.
+pub static FILES: &[super::FileSpec] = &[
+    super::document::<AuthorizationDetails>(),
+    super::table::<UserRow>(),
+    super::table::<GroupRow>(),
+    super::table::<RoleRow>(),
+    super::table::<PolicyRow>(),
+];
 
 // ---- authorization-details.json ----
 
@@ -32,7 +42,7 @@ pub struct AuthorizationDetails {
 }
 
 impl Document for AuthorizationDetails {
-    const COLLECTOR: &'static str = COLLECTOR;
+    const COLLECTOR: &'static str = ID;
     const PATH: &'static str = "evidence/iam-authorization-details/authorization-details.json";
 }
 
@@ -205,7 +215,7 @@ pub struct UserRow {
 }
 
 impl Table for UserRow {
-    const COLLECTOR: &'static str = COLLECTOR;
+    const COLLECTOR: &'static str = ID;
     const PATH: &'static str = "evidence/iam-authorization-details/users.csv";
 }
 
@@ -226,7 +236,7 @@ pub struct GroupRow {
 }
 
 impl Table for GroupRow {
-    const COLLECTOR: &'static str = COLLECTOR;
+    const COLLECTOR: &'static str = ID;
     const PATH: &'static str = "evidence/iam-authorization-details/groups.csv";
 }
 
@@ -263,7 +273,7 @@ pub struct RoleRow {
 }
 
 impl Table for RoleRow {
-    const COLLECTOR: &'static str = COLLECTOR;
+    const COLLECTOR: &'static str = ID;
     const PATH: &'static str = "evidence/iam-authorization-details/roles.csv";
 }
 
@@ -300,7 +310,7 @@ pub struct PolicyRow {
 }
 
 impl Table for PolicyRow {
-    const COLLECTOR: &'static str = COLLECTOR;
+    const COLLECTOR: &'static str = ID;
     const PATH: &'static str = "evidence/iam-authorization-details/policies.csv";
 }
 

@@ -14,6 +14,12 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::{cell, Table};
 
+/// The collector id: its evidence folder, its registry entry and what rules name.
+pub const ID: &str = "iam-credential-report";
+
+/// Every file of this collector that the contract declares.
+pub static FILES: &[super::FileSpec] = &[super::table::<ReportRow>()];
+
 /// The credential report's name for the root user.
 pub const ROOT_USER: &str = "<root_account>";
 
@@ -45,7 +51,7 @@ pub struct ReportRow {
 }
 
 impl Table for ReportRow {
-    const COLLECTOR: &'static str = "iam-credential-report";
+    const COLLECTOR: &'static str = ID;
     const PATH: &'static str = "evidence/iam-credential-report/credential-report.csv";
 }
 

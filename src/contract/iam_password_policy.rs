@@ -4,6 +4,12 @@ use serde::{Deserialize, Serialize};
 
 use super::Document;
 
+/// The collector id: its evidence folder, its registry entry and what rules name.
+pub const ID: &str = "iam-password-policy";
+
+/// Every file of this collector that the contract declares.
+pub static FILES: &[super::FileSpec] = &[super::document::<PasswordPolicyFile>()];
+
 /// `password-policy.json`: whether a policy is set, and the policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -14,7 +20,7 @@ pub struct PasswordPolicyFile {
 }
 
 impl Document for PasswordPolicyFile {
-    const COLLECTOR: &'static str = "iam-password-policy";
+    const COLLECTOR: &'static str = ID;
     const PATH: &'static str = "evidence/iam-password-policy/password-policy.json";
 }
 

@@ -4,6 +4,12 @@ use serde::{Deserialize, Serialize};
 
 use super::{cell, Table};
 
+/// The collector id: its evidence folder, its registry entry and what rules name.
+pub const ID: &str = "kms-key-rotation";
+
+/// Every file of this collector that the contract declares.
+pub static FILES: &[super::FileSpec] = &[super::table::<KeyRow>()];
+
 /// One row of `keys.csv`: a key of a covered region, whether rotation applies to it and, where
 /// it does, whether it is on. Values AWS did not return stay empty.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +38,6 @@ pub struct KeyRow {
 }
 
 impl Table for KeyRow {
-    const COLLECTOR: &'static str = "kms-key-rotation";
+    const COLLECTOR: &'static str = ID;
     const PATH: &'static str = "evidence/kms-key-rotation/keys.csv";
 }

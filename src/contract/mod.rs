@@ -44,6 +44,65 @@ pub trait Document: Serialize + DeserializeOwned {
     const PATH: &'static str;
 }
 
+/// One file of the contract, for what must hold of every file: its path, its collector, and a
+/// reader of its bytes as its type (rows read, or 1 for a document).
+pub struct FileSpec {
+    pub path: &'static str,
+    pub collector: &'static str,
+    pub read: fn(&[u8]) -> Result<usize, String>,
+}
+
+impl std::fmt::Debug for FileSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.path)
+    }
+}
+
+fn read_table<T: Table>(bytes: &[u8]) -> Result<usize, String> {
+    parse::<T>(bytes).map(|rows| rows.len())
+}
+
+fn read_document<T: Document>(bytes: &[u8]) -> Result<usize, String> {
+    parse_document::<T>(bytes).map(|_| 1)
+}
+
+/// The [`FileSpec`] of a table.
+pub const fn table<T: Table>() -> FileSpec {
+    FileSpec {
+        path: T::PATH,
+        collector: T::COLLECTOR,
+        read: read_table::<T>,
+    }
+}
+
+/// The [`FileSpec`] of a document.
+pub const fn document<T: Document>() -> FileSpec {
+    FileSpec {
+        path: T::PATH,
+        collector: T::COLLECTOR,
+        read: read_document::<T>,
+    }
+}
+
+/// Every file of the contract, collector by collector.
+pub fn files() -> Vec<&'static FileSpec> {
+    [
+        access_analyzer::FILES,
+        cloudtrail::FILES,
+        ec2_security_groups::FILES,
+        guardduty::FILES,
+        iam_account_summary::FILES,
+        iam_authorization_details::FILES,
+        iam_credential_report::FILES,
+        iam_password_policy::FILES,
+        kms_key_rotation::FILES,
+        s3_public_access::FILES,
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 /// The file name of a bundle path within its collector's folder.
 pub fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
@@ -178,6 +237,23 @@ mod tests {
             count: 2,
         }];
         assert_eq!(csv_bytes(&rows), b"name,count\n\"a,\"\"b\"\"\",2\n");
+    }
+
+    #[test]
+    fn every_file_lies_in_its_collectors_folder_once() {
+        let mut paths = std::collections::BTreeSet::new();
+        for file in files() {
+            assert!(paths.insert(file.path), "{} declared twice", file.path);
+            let folder = format!("evidence/{}/", file.collector);
+            let name = file.path.strip_prefix(&folder).unwrap_or_else(|| {
+                panic!("{} is not in {folder}", file.path);
+            });
+            assert!(
+                !name.contains('/') && (name.ends_with(".csv") || name.ends_with(".json")),
+                "{}",
+                file.path
+            );
+        }
     }
 
     #[test]

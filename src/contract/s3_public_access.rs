@@ -4,7 +4,14 @@ use serde::{Deserialize, Serialize};
 
 use super::{cell, Document, Table};
 
-const COLLECTOR: &str = "s3-public-access";
+/// The collector id: its evidence folder, its registry entry and what rules name.
+pub const ID: &str = "s3-public-access";
+
+/// Every file of this collector that the contract declares.
+pub static FILES: &[super::FileSpec] = &[
+    super::document::<AccountPublicAccessBlock>(),
+    super::table::<BucketRow>(),
+];
 
 /// `account-public-access-block.json`: the account's S3 Block Public Access. All four flags
 /// are false when no block is set; the file is not written when the call failed.
@@ -20,7 +27,7 @@ pub struct AccountPublicAccessBlock {
 }
 
 impl Document for AccountPublicAccessBlock {
-    const COLLECTOR: &'static str = COLLECTOR;
+    const COLLECTOR: &'static str = ID;
     const PATH: &'static str = "evidence/s3-public-access/account-public-access-block.json";
 }
 
@@ -55,6 +62,6 @@ pub struct BucketRow {
 }
 
 impl Table for BucketRow {
-    const COLLECTOR: &'static str = COLLECTOR;
+    const COLLECTOR: &'static str = ID;
     const PATH: &'static str = "evidence/s3-public-access/buckets.csv";
 }

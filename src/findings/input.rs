@@ -1,9 +1,8 @@
 //! What the rules read: the bundle's evidence files (by bundle path) and the collectors' states
 //! as the manifest records them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -156,12 +155,6 @@ impl Input {
         self.root.join(path).is_file()
     }
 
-    /// A JSON file of the bundle.
-    pub fn json(&self, path: &str) -> Result<serde_json::Value, String> {
-        let bytes = self.read(path)?;
-        serde_json::from_slice(&bytes).map_err(|e| format!("{path} is not valid JSON: {e}"))
-    }
-
     /// A table of the evidence contract, typed. A missing file, a missing column or a cell that
     /// does not decode is an error naming them: the rule is then not evaluated.
     pub fn table<T: Table>(&self) -> Result<Vec<T>, String> {
@@ -173,87 +166,6 @@ impl Input {
     pub fn document<T: Document>(&self) -> Result<T, String> {
         let bytes = self.read(T::PATH)?;
         contract::parse_document(&bytes)
-    }
-
-    /// The rows of a CSV file of the bundle, read by header name. Every column of `required`
-    /// must be in the header: a file of another shape is an error, not empty values.
-    pub fn csv(&self, path: &str, required: &[&str]) -> Result<Vec<Row>, String> {
-        let bytes = self.read(path)?;
-        parse_csv(&bytes, required).map_err(|e| format!("{path}: {e}"))
-    }
-}
-
-/// Parses CSV bytes into rows read by header name, checking that `required` columns exist.
-pub fn parse_csv(bytes: &[u8], required: &[&str]) -> Result<Vec<Row>, String> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .from_reader(bytes);
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| format!("unreadable header: {e}"))?
-        .iter()
-        .map(str::to_string)
-        .collect();
-    let columns: Arc<HashMap<String, usize>> = Arc::new(
-        header
-            .iter()
-            .enumerate()
-            .map(|(i, name)| (name.clone(), i))
-            .collect(),
-    );
-    let absent: Vec<&str> = required
-        .iter()
-        .copied()
-        .filter(|c| !columns.contains_key(*c))
-        .collect();
-    if !absent.is_empty() {
-        return Err(format!("missing column(s) {}", absent.join(", ")));
-    }
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| format!("unreadable row: {e}"))?;
-        rows.push(Row {
-            columns: columns.clone(),
-            values: record.iter().map(str::to_string).collect(),
-        });
-    }
-    Ok(rows)
-}
-
-/// One CSV row, read by column name.
-#[derive(Debug, Clone)]
-pub struct Row {
-    columns: Arc<HashMap<String, usize>>,
-    values: Vec<String>,
-}
-
-impl Row {
-    /// The value of a column; empty when the column or the value is absent.
-    pub fn get(&self, column: &str) -> &str {
-        self.columns
-            .get(column)
-            .and_then(|i| self.values.get(*i))
-            .map_or("", String::as_str)
-    }
-
-    /// A boolean column: `true`/`TRUE` (any case) is true, anything else false.
-    pub fn flag(&self, column: &str) -> bool {
-        self.get(column).eq_ignore_ascii_case("true")
-    }
-
-    /// A `;`-separated list column, without empty items.
-    pub fn list(&self, column: &str) -> Vec<&str> {
-        self.get(column)
-            .split(';')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .collect()
-    }
-
-    /// A timestamp column; `None` for empty values and the credential report's sentinels
-    /// (`N/A`, `no_information`, `not_supported`) or anything unparseable.
-    pub fn time(&self, column: &str) -> Option<DateTime<Utc>> {
-        parse_time(self.get(column))
     }
 }
 
@@ -341,16 +253,5 @@ mod tests {
         assert!(!i.region_collected("guardduty", "eu-west-1"));
         assert!(i.region_collected("guardduty", "us-east-1"));
         assert!(!i.region_collected("cloudtrail", "us-east-1"));
-    }
-
-    #[test]
-    fn csv_rows_by_header_and_required_columns() {
-        let rows = parse_csv(b"b,a\n2,TRUE\n", &["a"]).unwrap();
-        assert_eq!(rows[0].get("b"), "2");
-        assert!(rows[0].flag("a"));
-        assert_eq!(rows[0].get("zzz"), "");
-        assert!(parse_csv(b"b\n1\n", &["a"])
-            .unwrap_err()
-            .contains("missing column"));
     }
 }

@@ -22,7 +22,7 @@ use crate::bundle::manifest::FindingsSummary;
 use crate::controls::Control;
 pub use crate::vocab::{Severity, Thresholds};
 pub use access_review::AccessReview;
-pub use input::{Input, Row};
+pub use input::Input;
 
 /// One finding, as `findings.csv` / `findings.json` hold it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -45,7 +45,7 @@ use decode::Decoder;
 pub use decode::UnparsedDocument;
 
 pub const SPEC: CollectorSpec = CollectorSpec {
-    id: "iam-authorization-details",
+    id: crate::contract::iam_authorization_details::ID,
     title: "IAM authorization details (users, groups, roles, policies and their documents)",
     controls: &[Control::Cc6_1, Control::Cc6_2, Control::Cc6_3],
     scope: Scope::Global,

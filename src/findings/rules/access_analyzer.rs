@@ -10,7 +10,7 @@ use crate::findings::{Input, Needs, Out, RuleSpec};
 use crate::judge::detection::{analyzer_kind, AnalyzerKind};
 use crate::vocab::Severity;
 
-const ACCESS_ANALYZER: &str = "access-analyzer";
+const ACCESS_ANALYZER: &str = crate::contract::access_analyzer::ID;
 
 const CONTROLS: &[Control] = &[Control::Cc6_3, Control::Cc6_6];
 

@@ -18,7 +18,7 @@ use crate::controls::Control;
 use crate::findings::{Input, Needs, Out, RuleSpec};
 use crate::vocab::Severity;
 
-const CLOUDTRAIL: &str = "cloudtrail";
+const CLOUDTRAIL: &str = crate::contract::cloudtrail::ID;
 
 const CONTROLS: &[Control] = &[Control::Cc7_2, Control::Cc7_3];
 

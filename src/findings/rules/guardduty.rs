@@ -16,7 +16,7 @@ use crate::findings::{Input, Needs, Out, RuleSpec};
 use crate::judge::detection::Band;
 use crate::vocab::Severity;
 
-const GUARDDUTY: &str = "guardduty";
+const GUARDDUTY: &str = crate::contract::guardduty::ID;
 
 const CONTROLS: &[Control] = &[Control::Cc7_2, Control::Cc7_3];
 

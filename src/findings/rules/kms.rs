@@ -11,7 +11,7 @@ use crate::controls::Control;
 use crate::findings::{Input, Needs, Out, RuleSpec};
 use crate::vocab::Severity;
 
-const KMS: &str = "kms-key-rotation";
+const KMS: &str = crate::contract::kms_key_rotation::ID;
 
 const CONTROLS: &[Control] = &[Control::Cc6_1, Control::Cc6_7];
 

@@ -14,7 +14,7 @@ use crate::controls::Control;
 use crate::findings::{Input, Needs, Out, RuleSpec};
 use crate::vocab::Severity;
 
-const S3: &str = "s3-public-access";
+const S3: &str = crate::contract::s3_public_access::ID;
 
 const CONTROLS: &[Control] = &[Control::Cc6_1, Control::Cc6_6];
 

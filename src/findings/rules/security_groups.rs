@@ -19,7 +19,7 @@ use crate::judge::network::{
 };
 use crate::vocab::Severity;
 
-const SECURITY_GROUPS: &str = "ec2-security-groups";
+const SECURITY_GROUPS: &str = crate::contract::ec2_security_groups::ID;
 
 const CONTROLS: &[Control] = &[Control::Cc6_6];
 
