@@ -124,6 +124,28 @@ mod tests {
         }
     }
 
+    /// Every collector has its evidence contract, and every file of the contract belongs to a
+    /// collector of the registry.
+    #[test]
+    fn collectors_and_contract_files_match() {
+        let files = crate::contract::files();
+        for spec in REGISTRY {
+            assert!(
+                files.iter().any(|f| f.collector == spec.id),
+                "{} declares no file in src/contract/{}.rs",
+                spec.id,
+                spec.id.replace('-', "_")
+            );
+        }
+        for file in files {
+            assert!(
+                find(file.collector).is_some(),
+                "{} belongs to no collector",
+                file.path
+            );
+        }
+    }
+
     #[test]
     fn selection_keeps_registry_order_and_honours_skip() {
         let chosen = select(

@@ -244,6 +244,20 @@ fn report_rederives_the_golden_bundles_byte_for_byte() {
         .expect("one bundle in tests/golden/seeded-bundle")
         .unwrap()
         .path();
+    // Every file of the old bundle that the evidence contract declares reads as its type.
+    let contract = soc2_evidence::contract::files();
+    let mut read = 0;
+    for file in files_below(&seeded) {
+        if let Some(spec) = contract.iter().find(|spec| spec.path == file) {
+            let bytes = std::fs::read(seeded.join(&file)).unwrap();
+            (spec.read)(&bytes).unwrap_or_else(|e| panic!("{file}: {e}"));
+            read += 1;
+        }
+    }
+    assert!(
+        read >= 15,
+        "only {read} contract files in the stored bundle"
+    );
     let sources = [("report-seeded", seeded)];
     let mut problems = Vec::new();
     for (name, source) in sources {
