@@ -2,8 +2,6 @@
 //! evidence contract (or as raw text, for files of another shape), the collectors' states as a
 //! manifest records them, and the rules run through the engine.
 
-#![allow(dead_code)] // until every family uses every helper
-
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::input::{CollectorState, Input, RegionState};
@@ -65,11 +63,6 @@ impl Bundle {
     pub fn document<T: Document>(self, value: &T) -> Self {
         let text = serde_json::to_string_pretty(value).unwrap();
         self.file(T::PATH, &text)
-    }
-
-    pub fn thresholds(mut self, thresholds: Thresholds) -> Self {
-        self.thresholds = thresholds;
-        self
     }
 
     /// Records a collector as collected in every region.
