@@ -2,18 +2,17 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Table;
 use crate::vocab::CollectorStatus;
 
-/// The collector id: its evidence folder, its registry entry and what rules name.
-pub const ID: &str = "access-analyzer";
-
-/// Every file of this collector that the contract declares.
-pub static FILES: &[super::FileSpec] = &[
-    super::table::<AnalyzerRow>(),
-    super::table::<FindingRow>(),
-    super::table::<RegionRow>(),
-];
+super::contract! {
+    id: "access-analyzer",
+    tables: {
+        AnalyzerRow => "analyzers.csv",
+        FindingRow => "findings.csv",
+        RegionRow => "regions.csv",
+    },
+    documents: {},
+}
 
 /// One row of `analyzers.csv`: an analyzer of a covered region.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,11 +37,6 @@ pub struct AnalyzerRow {
     pub active_findings: Option<u64>,
 }
 
-impl Table for AnalyzerRow {
-    const COLLECTOR: &'static str = ID;
-    const PATH: &'static str = "evidence/access-analyzer/analyzers.csv";
-}
-
 /// One row of `findings.csv`: an ACTIVE finding of an ACTIVE analyzer.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FindingRow {
@@ -61,11 +55,6 @@ pub struct FindingRow {
     pub updated_at: String,
     pub analyzed_at: String,
     pub error: String,
-}
-
-impl Table for FindingRow {
-    const COLLECTOR: &'static str = ID;
-    const PATH: &'static str = "evidence/access-analyzer/findings.csv";
 }
 
 /// One row of `regions.csv`: a covered region, how it went, and its analyzers (counts empty
@@ -91,9 +80,4 @@ impl Default for RegionRow {
             active_external_access_analyzers: None,
         }
     }
-}
-
-impl Table for RegionRow {
-    const COLLECTOR: &'static str = ID;
-    const PATH: &'static str = "evidence/access-analyzer/regions.csv";
 }

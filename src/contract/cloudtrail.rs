@@ -2,13 +2,16 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{cell, Table};
+use super::cell;
 
-/// The collector id: its evidence folder, its registry entry and what rules name.
-pub const ID: &str = "cloudtrail";
-
-/// Every file of this collector that the contract declares.
-pub static FILES: &[super::FileSpec] = &[super::table::<TrailRow>(), super::table::<RegionRow>()];
+super::contract! {
+    id: "cloudtrail",
+    tables: {
+        TrailRow => "trails.csv",
+        RegionRow => "regions.csv",
+    },
+    documents: {},
+}
 
 /// Which form of selectors a trail uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -104,11 +107,6 @@ pub struct TrailRow {
     pub has_insight_selectors: Option<bool>,
 }
 
-impl Table for TrailRow {
-    const COLLECTOR: &'static str = ID;
-    const PATH: &'static str = "evidence/cloudtrail/trails.csv";
-}
-
 /// One row of `regions.csv`: what a covered region's DescribeTrails showed (a region whose
 /// DescribeTrails failed has no row).
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,9 +118,4 @@ pub struct RegionRow {
     /// Trails homed elsewhere (multi-region or organization trails seen from here).
     pub shadow_trails: u64,
     pub trail_arns: cell::List,
-}
-
-impl Table for RegionRow {
-    const COLLECTOR: &'static str = ID;
-    const PATH: &'static str = "evidence/cloudtrail/regions.csv";
 }

@@ -2,17 +2,17 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{cell, Table};
+use super::cell;
 
-/// The collector id: its evidence folder, its registry entry and what rules name.
-pub const ID: &str = "ec2-security-groups";
-
-/// Every file of this collector that the contract declares.
-pub static FILES: &[super::FileSpec] = &[
-    super::table::<GroupRow>(),
-    super::table::<RuleRow>(),
-    super::table::<OpenRow>(),
-];
+super::contract! {
+    id: "ec2-security-groups",
+    tables: {
+        GroupRow => "security-groups.csv",
+        RuleRow => "rules.csv",
+        OpenRow => "open-to-world.csv",
+    },
+    documents: {},
+}
 
 /// One row of `security-groups.csv`: a security group of a covered region.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,11 +26,6 @@ pub struct GroupRow {
     /// The group's rows in `rules.csv`, by direction.
     pub ingress_rule_count: u64,
     pub egress_rule_count: u64,
-}
-
-impl Table for GroupRow {
-    const COLLECTOR: &'static str = ID;
-    const PATH: &'static str = "evidence/ec2-security-groups/security-groups.csv";
 }
 
 /// Which traffic a rule admits; ingress sorts first.
@@ -83,11 +78,6 @@ pub struct RuleRow {
     pub description: String,
 }
 
-impl Table for RuleRow {
-    const COLLECTOR: &'static str = ID;
-    const PATH: &'static str = "evidence/ec2-security-groups/rules.csv";
-}
-
 /// One row of `open-to-world.csv`: an ingress rule from `0.0.0.0/0` or `::/0`. The last columns
 /// are conveniences (see `crate::judge::network`); the rules recompute them from the protocol
 /// and the port range.
@@ -108,9 +98,4 @@ pub struct OpenRow {
     /// Which ports of SPEC section 7, the admin ports included, the rule covers.
     pub sensitive_ports: cell::List,
     pub description: String,
-}
-
-impl Table for OpenRow {
-    const COLLECTOR: &'static str = ID;
-    const PATH: &'static str = "evidence/ec2-security-groups/open-to-world.csv";
 }

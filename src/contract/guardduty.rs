@@ -2,19 +2,19 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{cell, Table};
+use super::cell;
 use crate::vocab::CollectorStatus;
 
-/// The collector id: its evidence folder, its registry entry and what rules name.
-pub const ID: &str = "guardduty";
-
-/// Every file of this collector that the contract declares.
-pub static FILES: &[super::FileSpec] = &[
-    super::table::<DetectorRow>(),
-    super::table::<CountRow>(),
-    super::table::<FindingRow>(),
-    super::table::<RegionRow>(),
-];
+super::contract! {
+    id: "guardduty",
+    tables: {
+        DetectorRow => "detectors.csv",
+        CountRow => "finding-counts.csv",
+        FindingRow => "findings.csv",
+        RegionRow => "regions.csv",
+    },
+    documents: {},
+}
 
 /// One row of `detectors.csv`: a detector of a covered region.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,11 +31,6 @@ pub struct DetectorRow {
     pub features: cell::List,
 }
 
-impl Table for DetectorRow {
-    const COLLECTOR: &'static str = ID;
-    const PATH: &'static str = "evidence/guardduty/detectors.csv";
-}
-
 /// One row of `finding-counts.csv`: a detector's unarchived findings per severity band (empty
 /// when GetFindingsStatistics failed).
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,11 +45,6 @@ pub struct CountRow {
     /// Unarchived findings with severity >= 7 that ListFindings returned (their details are in
     /// `findings.csv`); a cross-check of `high` + `critical`. Empty when ListFindings failed.
     pub severe_listed: Option<u64>,
-}
-
-impl Table for CountRow {
-    const COLLECTOR: &'static str = ID;
-    const PATH: &'static str = "evidence/guardduty/finding-counts.csv";
 }
 
 /// One row of `findings.csv`: an unarchived finding with severity >= 7.0.
@@ -80,11 +70,6 @@ pub struct FindingRow {
     pub archived: Option<bool>,
 }
 
-impl Table for FindingRow {
-    const COLLECTOR: &'static str = ID;
-    const PATH: &'static str = "evidence/guardduty/findings.csv";
-}
-
 /// One row of `regions.csv`: a covered region, how it went, and its detectors (counts empty
 /// when the region could not be read).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,9 +90,4 @@ impl Default for RegionRow {
             enabled_detectors: None,
         }
     }
-}
-
-impl Table for RegionRow {
-    const COLLECTOR: &'static str = ID;
-    const PATH: &'static str = "evidence/guardduty/regions.csv";
 }

@@ -5,16 +5,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Document, Table};
-
-/// The collector id: its evidence folder, its registry entry and what rules name.
-pub const ID: &str = "iam-account-summary";
-
-/// Every file of this collector that the contract declares.
-pub static FILES: &[super::FileSpec] = &[
-    super::table::<VirtualMfaDeviceRow>(),
-    super::document::<RootAccount>(),
-];
+super::contract! {
+    id: "iam-account-summary",
+    tables: {
+        VirtualMfaDeviceRow => "virtual-mfa-devices.csv",
+    },
+    documents: {
+        RootAccount => "root-account.json",
+    },
+}
 
 /// One row of `virtual-mfa-devices.csv` (and of its JSON twin).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,11 +25,6 @@ pub struct VirtualMfaDeviceRow {
     pub enable_date: String,
     /// The serial ends `:mfa/root-account-mfa-device`: root's MFA is this virtual device.
     pub is_root_device: bool,
-}
-
-impl Table for VirtualMfaDeviceRow {
-    const COLLECTOR: &'static str = ID;
-    const PATH: &'static str = "evidence/iam-account-summary/virtual-mfa-devices.csv";
 }
 
 /// The kind of the root user's MFA device.
@@ -69,9 +63,4 @@ pub struct RootAccount {
     /// `null` when the virtual device list could not be read or root has none.
     pub root_virtual_mfa_serial: Option<String>,
     pub virtual_mfa_list_read: bool,
-}
-
-impl Document for RootAccount {
-    const COLLECTOR: &'static str = ID;
-    const PATH: &'static str = "evidence/iam-account-summary/root-account.json";
 }

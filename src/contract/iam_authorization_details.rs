@@ -14,19 +14,20 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{cell, cell::List, Document, Table};
+use super::{cell, cell::List};
 
-/// The collector id: its evidence folder, its registry entry and what rules name.
-pub const ID: &str = "iam-authorization-details";
-
-/// Every file of this collector that the contract declares.
-pub static FILES: &[super::FileSpec] = &[
-    super::document::<AuthorizationDetails>(),
-    super::table::<UserRow>(),
-    super::table::<GroupRow>(),
-    super::table::<RoleRow>(),
-    super::table::<PolicyRow>(),
-];
+super::contract! {
+    id: "iam-authorization-details",
+    tables: {
+        UserRow => "users.csv",
+        GroupRow => "groups.csv",
+        RoleRow => "roles.csv",
+        PolicyRow => "policies.csv",
+    },
+    documents: {
+        AuthorizationDetails => "authorization-details.json",
+    },
+}
 
 // ---- authorization-details.json ----
 
@@ -39,11 +40,6 @@ pub struct AuthorizationDetails {
     pub group_detail_list: Vec<Group>,
     pub role_detail_list: Vec<Role>,
     pub policies: Vec<ManagedPolicy>,
-}
-
-impl Document for AuthorizationDetails {
-    const COLLECTOR: &'static str = ID;
-    const PATH: &'static str = "evidence/iam-authorization-details/authorization-details.json";
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -214,11 +210,6 @@ pub struct UserRow {
     pub allows_admin: Option<bool>,
 }
 
-impl Table for UserRow {
-    const COLLECTOR: &'static str = ID;
-    const PATH: &'static str = "evidence/iam-authorization-details/users.csv";
-}
-
 /// `groups.csv`: one row per group.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupRow {
@@ -233,11 +224,6 @@ pub struct GroupRow {
     /// User names.
     pub members: List,
     pub allows_admin: Option<bool>,
-}
-
-impl Table for GroupRow {
-    const COLLECTOR: &'static str = ID;
-    const PATH: &'static str = "evidence/iam-authorization-details/groups.csv";
 }
 
 /// `roles.csv`: one row per role.
@@ -272,11 +258,6 @@ pub struct RoleRow {
     pub allows_admin: Option<bool>,
 }
 
-impl Table for RoleRow {
-    const COLLECTOR: &'static str = ID;
-    const PATH: &'static str = "evidence/iam-authorization-details/roles.csv";
-}
-
 impl RoleRow {
     pub fn created_time(&self) -> Option<DateTime<Utc>> {
         cell::parse_time(&self.created)
@@ -307,11 +288,6 @@ pub struct PolicyRow {
     /// Whether the document (the default version's for managed policies) allows `*` on `*`;
     /// empty when the document could not be read or the policy's details were not returned.
     pub allows_admin: Option<bool>,
-}
-
-impl Table for PolicyRow {
-    const COLLECTOR: &'static str = ID;
-    const PATH: &'static str = "evidence/iam-authorization-details/policies.csv";
 }
 
 /// `PolicyRow::via` of a policy the principal holds itself.

@@ -12,13 +12,15 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::{cell, Table};
+use super::cell;
 
-/// The collector id: its evidence folder, its registry entry and what rules name.
-pub const ID: &str = "iam-credential-report";
-
-/// Every file of this collector that the contract declares.
-pub static FILES: &[super::FileSpec] = &[super::table::<ReportRow>()];
+super::contract! {
+    id: "iam-credential-report",
+    tables: {
+        ReportRow => "credential-report.csv",
+    },
+    documents: {},
+}
 
 /// The credential report's name for the root user.
 pub const ROOT_USER: &str = "<root_account>";
@@ -48,11 +50,6 @@ pub struct ReportRow {
     pub key_2_last_rotated: String,
     #[serde(rename = "access_key_2_last_used_date")]
     pub key_2_last_used: String,
-}
-
-impl Table for ReportRow {
-    const COLLECTOR: &'static str = ID;
-    const PATH: &'static str = "evidence/iam-credential-report/credential-report.csv";
 }
 
 /// A boolean cell of AWS's report: `true` in any case is true, anything else false.

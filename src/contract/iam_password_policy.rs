@@ -2,13 +2,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Document;
-
-/// The collector id: its evidence folder, its registry entry and what rules name.
-pub const ID: &str = "iam-password-policy";
-
-/// Every file of this collector that the contract declares.
-pub static FILES: &[super::FileSpec] = &[super::document::<PasswordPolicyFile>()];
+super::contract! {
+    id: "iam-password-policy",
+    tables: {},
+    documents: {
+        PasswordPolicyFile => "password-policy.json",
+    },
+}
 
 /// `password-policy.json`: whether a policy is set, and the policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,11 +17,6 @@ pub struct PasswordPolicyFile {
     /// False when GetAccountPasswordPolicy answered NoSuchEntity: IAM's defaults apply.
     pub policy_present: bool,
     pub password_policy: Option<PasswordPolicy>,
-}
-
-impl Document for PasswordPolicyFile {
-    const COLLECTOR: &'static str = ID;
-    const PATH: &'static str = "evidence/iam-password-policy/password-policy.json";
 }
 
 /// The policy as the API returns it (absent numbers stay `null`).

@@ -2,13 +2,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{cell, Table};
+use super::cell;
 
-/// The collector id: its evidence folder, its registry entry and what rules name.
-pub const ID: &str = "kms-key-rotation";
-
-/// Every file of this collector that the contract declares.
-pub static FILES: &[super::FileSpec] = &[super::table::<KeyRow>()];
+super::contract! {
+    id: "kms-key-rotation",
+    tables: {
+        KeyRow => "keys.csv",
+    },
+    documents: {},
+}
 
 /// One row of `keys.csv`: a key of a covered region, whether rotation applies to it and, where
 /// it does, whether it is on. Values AWS did not return stay empty.
@@ -35,9 +37,4 @@ pub struct KeyRow {
     pub rotation_enabled: Option<bool>,
     pub rotation_period_days: Option<i32>,
     pub next_rotation_date: String,
-}
-
-impl Table for KeyRow {
-    const COLLECTOR: &'static str = ID;
-    const PATH: &'static str = "evidence/kms-key-rotation/keys.csv";
 }

@@ -13,6 +13,41 @@
 //!
 //! This module depends on the shared vocabulary only.
 
+/// Declares a collector's part of the contract, in its module: the collector id (`ID`), the
+/// [`Table`] and [`Document`] implementations of its files (named within its folder
+/// `evidence/<id>/`), and `FILES`, the list [`files`] gathers.
+macro_rules! contract {
+    (
+        id: $id:literal,
+        tables: { $($table:ty => $table_file:literal),* $(,)? },
+        documents: { $($document:ty => $document_file:literal),* $(,)? } $(,)?
+    ) => {
+        /// The collector id: its evidence folder, its registry entry and what rules name.
+        pub const ID: &str = $id;
+
+        $(
+            impl $crate::contract::Table for $table {
+                const COLLECTOR: &'static str = ID;
+                const PATH: &'static str = concat!("evidence/", $id, "/", $table_file);
+            }
+        )*
+
+        $(
+            impl $crate::contract::Document for $document {
+                const COLLECTOR: &'static str = ID;
+                const PATH: &'static str = concat!("evidence/", $id, "/", $document_file);
+            }
+        )*
+
+        /// Every file of this collector that the contract declares.
+        pub static FILES: &[$crate::contract::FileSpec] = &[
+            $($crate::contract::table::<$table>(),)*
+            $($crate::contract::document::<$document>(),)*
+        ];
+    };
+}
+use contract;
+
 pub mod cell;
 
 pub mod access_analyzer;

@@ -2,16 +2,17 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{cell, Document, Table};
+use super::cell;
 
-/// The collector id: its evidence folder, its registry entry and what rules name.
-pub const ID: &str = "s3-public-access";
-
-/// Every file of this collector that the contract declares.
-pub static FILES: &[super::FileSpec] = &[
-    super::document::<AccountPublicAccessBlock>(),
-    super::table::<BucketRow>(),
-];
+super::contract! {
+    id: "s3-public-access",
+    tables: {
+        BucketRow => "buckets.csv",
+    },
+    documents: {
+        AccountPublicAccessBlock => "account-public-access-block.json",
+    },
+}
 
 /// `account-public-access-block.json`: the account's S3 Block Public Access. All four flags
 /// are false when no block is set; the file is not written when the call failed.
@@ -24,11 +25,6 @@ pub struct AccountPublicAccessBlock {
     pub ignore_public_acls: bool,
     pub block_public_policy: bool,
     pub restrict_public_buckets: bool,
-}
-
-impl Document for AccountPublicAccessBlock {
-    const COLLECTOR: &'static str = ID;
-    const PATH: &'static str = "evidence/s3-public-access/account-public-access-block.json";
 }
 
 /// One row of `buckets.csv`: a bucket and its public access facts. An empty cell means unknown
@@ -59,9 +55,4 @@ pub struct BucketRow {
     pub publicly_accessible: Option<bool>,
     /// The operations that failed for this bucket.
     pub failed_calls: cell::List,
-}
-
-impl Table for BucketRow {
-    const COLLECTOR: &'static str = ID;
-    const PATH: &'static str = "evidence/s3-public-access/buckets.csv";
 }
