@@ -530,44 +530,49 @@ mod tests {
 
     #[test]
     fn every_other_key_says_why_it_is_out_of_scope() {
-        assert_eq!(
-            scope("AWS", "SYMMETRIC_DEFAULT", "AWS_KMS", "Enabled"),
-            out("AWS managed key")
-        );
-        assert_eq!(
-            scope("CUSTOMER", "RSA_2048", "AWS_KMS", "Enabled"),
-            out("asymmetric key spec RSA_2048")
-        );
-        assert_eq!(
-            scope("CUSTOMER", "ECC_NIST_P256", "AWS_KMS", "Enabled"),
-            out("asymmetric key spec ECC_NIST_P256")
-        );
-        assert_eq!(
-            scope("CUSTOMER", "HMAC_256", "AWS_KMS", "Enabled"),
-            out("HMAC key spec HMAC_256")
-        );
-        assert_eq!(
-            scope("CUSTOMER", "SYMMETRIC_DEFAULT", "EXTERNAL", "Enabled"),
-            out("origin EXTERNAL")
-        );
-        assert_eq!(
-            scope("CUSTOMER", "SYMMETRIC_DEFAULT", "AWS_KMS", "Disabled"),
-            out("key state Disabled")
-        );
-        assert_eq!(
-            scope(
-                "CUSTOMER",
-                "SYMMETRIC_DEFAULT",
-                "AWS_KMS",
-                "PendingDeletion"
+        let cases = [
+            (
+                ["AWS", "SYMMETRIC_DEFAULT", "AWS_KMS", "Enabled"],
+                "AWS managed key",
             ),
-            out("pending deletion")
-        );
-        // Every reason, in a fixed order.
-        assert_eq!(
-            scope("CUSTOMER", "RSA_4096", "EXTERNAL", "PendingImport"),
-            out("asymmetric key spec RSA_4096; origin EXTERNAL; key state PendingImport")
-        );
+            (
+                ["CUSTOMER", "RSA_2048", "AWS_KMS", "Enabled"],
+                "asymmetric key spec RSA_2048",
+            ),
+            (
+                ["CUSTOMER", "ECC_NIST_P256", "AWS_KMS", "Enabled"],
+                "asymmetric key spec ECC_NIST_P256",
+            ),
+            (
+                ["CUSTOMER", "HMAC_256", "AWS_KMS", "Enabled"],
+                "HMAC key spec HMAC_256",
+            ),
+            (
+                ["CUSTOMER", "SYMMETRIC_DEFAULT", "EXTERNAL", "Enabled"],
+                "origin EXTERNAL",
+            ),
+            (
+                ["CUSTOMER", "SYMMETRIC_DEFAULT", "AWS_KMS", "Disabled"],
+                "key state Disabled",
+            ),
+            (
+                [
+                    "CUSTOMER",
+                    "SYMMETRIC_DEFAULT",
+                    "AWS_KMS",
+                    "PendingDeletion",
+                ],
+                "pending deletion",
+            ),
+            // Every reason, in a fixed order.
+            (
+                ["CUSTOMER", "RSA_4096", "EXTERNAL", "PendingImport"],
+                "asymmetric key spec RSA_4096; origin EXTERNAL; key state PendingImport",
+            ),
+        ];
+        for ([manager, spec, origin, state], reason) in cases {
+            assert_eq!(scope(manager, spec, origin, state), out(reason), "{reason}");
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::iam_policy::{allows_admin, analyse_trust, is_aws_managed};
 use crate::contract::cell::List;
 use crate::contract::iam_authorization_details::{
-    through_group, Attached, AuthorizationDetails, GroupRow, InlinePolicy, ManagedPolicy,
+    through_group, Attached, AuthorizationDetails, Boundary, GroupRow, InlinePolicy, ManagedPolicy,
     PolicyRow, RoleRow, UserRow, DIRECT, INLINE,
 };
 
@@ -38,6 +38,23 @@ pub struct Tables {
 fn sorted_list<'a>(items: impl IntoIterator<Item = &'a str>) -> List {
     let set: BTreeSet<&str> = items.into_iter().collect();
     set.into_iter().collect()
+}
+
+/// The ARNs of attached managed policies, as a list cell.
+fn attached_arns(attached: &[Attached]) -> List {
+    sorted_list(attached.iter().map(|p| p.policy_arn.as_str()))
+}
+
+/// The names of inline policies, as a list cell.
+fn inline_names(inline: &[InlinePolicy]) -> List {
+    sorted_list(inline.iter().map(|p| p.policy_name.as_str()))
+}
+
+/// The permissions boundary's ARN, empty when there is none.
+fn boundary_arn(boundary: Option<&Boundary>) -> String {
+    boundary
+        .map(|b| b.permissions_boundary_arn.clone())
+        .unwrap_or_default()
 }
 
 /// `policies.csv` order: by principal, then by how it has the policy and the policy.
@@ -153,18 +170,8 @@ impl Tables {
                 group_id: group.group_id.clone(),
                 path: group.path.clone(),
                 created: group.create_date.clone().unwrap_or_default(),
-                attached_policy_arns: sorted_list(
-                    group
-                        .attached_managed_policies
-                        .iter()
-                        .map(|p| p.policy_arn.as_str()),
-                ),
-                inline_policy_names: sorted_list(
-                    group
-                        .group_policy_list
-                        .iter()
-                        .map(|p| p.policy_name.as_str()),
-                ),
+                attached_policy_arns: attached_arns(&group.attached_managed_policies),
+                inline_policy_names: inline_names(&group.group_policy_list),
                 member_count: group_members.len(),
                 members: sorted_list(group_members),
                 allows_admin: any_admin(rows.iter().map(|r| &r.allows_admin)),
@@ -203,19 +210,9 @@ impl Tables {
                 path: user.path.clone(),
                 created: user.create_date.clone().unwrap_or_default(),
                 groups: sorted_list(user.group_list.iter().map(String::as_str)),
-                attached_policy_arns: sorted_list(
-                    user.attached_managed_policies
-                        .iter()
-                        .map(|p| p.policy_arn.as_str()),
-                ),
-                inline_policy_names: sorted_list(
-                    user.user_policy_list.iter().map(|p| p.policy_name.as_str()),
-                ),
-                permissions_boundary_arn: user
-                    .permissions_boundary
-                    .as_ref()
-                    .map(|b| b.permissions_boundary_arn.clone())
-                    .unwrap_or_default(),
+                attached_policy_arns: attached_arns(&user.attached_managed_policies),
+                inline_policy_names: inline_names(&user.user_policy_list),
+                permissions_boundary_arn: boundary_arn(user.permissions_boundary.as_ref()),
                 tags_count: user.tags.len(),
                 allows_admin: any_admin(rows.iter().map(|r| &r.allows_admin)),
             });
@@ -262,19 +259,9 @@ impl Tables {
                     .and_then(|u| u.last_used_date.clone())
                     .unwrap_or_default(),
                 role_last_used_region: last_used.and_then(|u| u.region.clone()).unwrap_or_default(),
-                attached_policy_arns: sorted_list(
-                    role.attached_managed_policies
-                        .iter()
-                        .map(|p| p.policy_arn.as_str()),
-                ),
-                inline_policy_names: sorted_list(
-                    role.role_policy_list.iter().map(|p| p.policy_name.as_str()),
-                ),
-                permissions_boundary_arn: role
-                    .permissions_boundary
-                    .as_ref()
-                    .map(|b| b.permissions_boundary_arn.clone())
-                    .unwrap_or_default(),
+                attached_policy_arns: attached_arns(&role.attached_managed_policies),
+                inline_policy_names: inline_names(&role.role_policy_list),
+                permissions_boundary_arn: boundary_arn(role.permissions_boundary.as_ref()),
                 instance_profiles: sorted_list(
                     role.instance_profile_list
                         .iter()
