@@ -107,45 +107,48 @@ impl Tables {
 
         let mut missing = BTreeSet::new();
         let mut rows_of = |holder: &Holder<'_>, via: &str| -> Vec<PolicyRow> {
+            // One row of `policies.csv` for a policy this holder has.
+            let row =
+                |name: &str, arn: &str, kind: &str, version: Option<String>, admin| PolicyRow {
+                    principal_type: holder.principal_type.to_string(),
+                    principal_name: holder.name.to_string(),
+                    principal_arn: holder.arn.to_string(),
+                    via: via.to_string(),
+                    policy_name: name.to_string(),
+                    policy_arn: arn.to_string(),
+                    kind: kind.to_string(),
+                    default_version_id: version.unwrap_or_default(),
+                    allows_admin: admin,
+                };
             let mut rows = Vec::new();
             for policy in holder.attached {
                 let details = managed.get(policy.policy_arn.as_str());
                 if details.is_none() {
                     missing.insert(policy.policy_arn.clone());
                 }
-                rows.push(PolicyRow {
-                    principal_type: holder.principal_type.to_string(),
-                    principal_name: holder.name.to_string(),
-                    principal_arn: holder.arn.to_string(),
-                    via: via.to_string(),
-                    policy_name: policy.policy_name.clone(),
-                    policy_arn: policy.policy_arn.clone(),
-                    kind: if is_aws_managed(&policy.policy_arn) {
-                        "aws-managed"
-                    } else {
-                        "customer-managed"
-                    }
-                    .to_string(),
-                    default_version_id: details
-                        .and_then(|p| p.default_version_id.clone())
-                        .unwrap_or_default(),
-                    allows_admin: details
+                let kind = if is_aws_managed(&policy.policy_arn) {
+                    "aws-managed"
+                } else {
+                    "customer-managed"
+                };
+                rows.push(row(
+                    &policy.policy_name,
+                    &policy.policy_arn,
+                    kind,
+                    details.and_then(|p| p.default_version_id.clone()),
+                    details
                         .and_then(|p| p.default_document())
                         .and_then(allows_admin),
-                });
+                ));
             }
             for policy in holder.inline {
-                rows.push(PolicyRow {
-                    principal_type: holder.principal_type.to_string(),
-                    principal_name: holder.name.to_string(),
-                    principal_arn: holder.arn.to_string(),
-                    via: via.to_string(),
-                    policy_name: policy.policy_name.clone(),
-                    policy_arn: String::new(),
-                    kind: INLINE.to_string(),
-                    default_version_id: String::new(),
-                    allows_admin: allows_admin(&policy.policy_document),
-                });
+                rows.push(row(
+                    &policy.policy_name,
+                    "",
+                    INLINE,
+                    None,
+                    allows_admin(&policy.policy_document),
+                ));
             }
             rows
         };

@@ -47,17 +47,13 @@ pub fn coverage(selectors: &EventSelectors) -> Coverage {
 /// Basic selectors. An absent IncludeManagementEvents means true and an absent ReadWriteType
 /// means All: the defaults the CloudTrail API documents for EventSelector.
 pub fn basic_coverage(selectors: &[BasicSelector]) -> Coverage {
-    let mut read = false;
-    let mut write = false;
-    let mut excluded = BTreeSet::new();
-    let mut data_types = BTreeSet::new();
-    let mut data = false;
+    let mut tally = Tally::default();
     for selector in selectors {
         let read_write = selector.read_write_type.as_deref().unwrap_or("All");
         if selector.include_management_events.unwrap_or(true) {
-            read |= matches!(read_write, "All" | "ReadOnly");
-            write |= matches!(read_write, "All" | "WriteOnly");
-            excluded.extend(
+            tally.read |= matches!(read_write, "All" | "ReadOnly");
+            tally.write |= matches!(read_write, "All" | "WriteOnly");
+            tally.excluded.extend(
                 selector
                     .exclude_management_event_sources
                     .iter()
@@ -66,20 +62,36 @@ pub fn basic_coverage(selectors: &[BasicSelector]) -> Coverage {
             );
         }
         for resource in selector.data_resources.iter().flatten() {
-            data = true;
+            tally.data = true;
             if let Some(kind) = &resource.r#type {
-                data_types.insert(kind.clone());
+                tally.data_types.insert(kind.clone());
             }
         }
     }
-    Coverage {
-        selector_kind: SelectorKind::Basic,
-        management_events: ManagementEvents::from_flags(read, write),
-        management_read_events: read,
-        management_write_events: write,
-        management_excluded_sources: excluded.into_iter().collect(),
-        data_events: data,
-        data_resource_types: data_types.into_iter().collect(),
+    tally.coverage(SelectorKind::Basic)
+}
+
+/// What the selectors of one trail add up to, as they are read.
+#[derive(Default)]
+struct Tally {
+    read: bool,
+    write: bool,
+    excluded: BTreeSet<String>,
+    data: bool,
+    data_types: BTreeSet<String>,
+}
+
+impl Tally {
+    fn coverage(self, selector_kind: SelectorKind) -> Coverage {
+        Coverage {
+            selector_kind,
+            management_events: ManagementEvents::from_flags(self.read, self.write),
+            management_read_events: self.read,
+            management_write_events: self.write,
+            management_excluded_sources: self.excluded.into_iter().collect(),
+            data_events: self.data,
+            data_resource_types: self.data_types.into_iter().collect(),
+        }
     }
 }
 
@@ -105,11 +117,7 @@ fn contains(values: &Option<Vec<String>>, wanted: &str) -> bool {
 /// it excludes those (Equals `true`); without a `readOnly` field it records both. A selector
 /// with `eventCategory` Equals `Data` records data events of its `resources.type`.
 pub fn advanced_coverage(selectors: &[AdvancedSelector]) -> Coverage {
-    let mut read = false;
-    let mut write = false;
-    let mut excluded = BTreeSet::new();
-    let mut data_types = BTreeSet::new();
-    let mut data = false;
+    let mut tally = Tally::default();
     for selector in selectors {
         let categories: Vec<&FieldSelector> = fields(selector, "eventCategory").collect();
         if categories.iter().any(|f| contains(&f.equals, "Management")) {
@@ -122,28 +130,24 @@ pub fn advanced_coverage(selectors: &[AdvancedSelector]) -> Coverage {
                 r &= !contains(&read_only.not_equals, "true");
                 w &= !contains(&read_only.not_equals, "false");
             }
-            read |= r;
-            write |= w;
+            tally.read |= r;
+            tally.write |= w;
             for source in fields(selector, "eventSource") {
-                excluded.extend(source.not_equals.iter().flatten().cloned());
+                tally
+                    .excluded
+                    .extend(source.not_equals.iter().flatten().cloned());
             }
         }
         if categories.iter().any(|f| contains(&f.equals, "Data")) {
-            data = true;
+            tally.data = true;
             for kind in fields(selector, "resources.type") {
-                data_types.extend(kind.equals.iter().flatten().cloned());
+                tally
+                    .data_types
+                    .extend(kind.equals.iter().flatten().cloned());
             }
         }
     }
-    Coverage {
-        selector_kind: SelectorKind::Advanced,
-        management_events: ManagementEvents::from_flags(read, write),
-        management_read_events: read,
-        management_write_events: write,
-        management_excluded_sources: excluded.into_iter().collect(),
-        data_events: data,
-        data_resource_types: data_types.into_iter().collect(),
-    }
+    tally.coverage(SelectorKind::Advanced)
 }
 
 #[cfg(test)]

@@ -102,6 +102,28 @@ struct OpenGroup {
     rules: Vec<OpenRule>,
 }
 
+impl OpenGroup {
+    /// The finding on this group: it admits `what`, through the `offending` rules.
+    fn report(&self, input: &Input, out: &mut Out<'_>, what: &str, offending: &[String]) {
+        out.add(
+            arn(
+                input,
+                "ec2",
+                &self.region,
+                &format!("security-group/{}", self.id),
+            ),
+            self.region.as_str(),
+            format!(
+                "Security group {} ({}) admits {what}: {}.",
+                self.name,
+                self.id,
+                offending.join("; ")
+            ),
+            OpenRow::PATH,
+        );
+    }
+}
+
 /// The groups of `open-to-world.csv` in covered regions that were read, by region and id.
 fn open_groups(input: &Input) -> Result<Vec<OpenGroup>, String> {
     let rows = input.table::<OpenRow>()?;
@@ -165,22 +187,7 @@ fn sg_ports_rule(
         if offending.is_empty() {
             continue;
         }
-        out.add(
-            arn(
-                input,
-                "ec2",
-                &group.region,
-                &format!("security-group/{}", group.id),
-            ),
-            group.region.as_str(),
-            format!(
-                "Security group {} ({}) admits the internet to {what}: {}.",
-                group.name,
-                group.id,
-                offending.join("; ")
-            ),
-            OpenRow::PATH,
-        );
+        group.report(input, out, &format!("the internet to {what}"), &offending);
     }
     Ok(())
 }
@@ -213,22 +220,7 @@ fn sg_all_traffic_open(input: &Input, out: &mut Out<'_>) -> Result<(), String> {
         if offending.is_empty() {
             continue;
         }
-        out.add(
-            arn(
-                input,
-                "ec2",
-                &group.region,
-                &format!("security-group/{}", group.id),
-            ),
-            group.region.as_str(),
-            format!(
-                "Security group {} ({}) admits all traffic from the internet: {}.",
-                group.name,
-                group.id,
-                offending.join("; ")
-            ),
-            OpenRow::PATH,
-        );
+        group.report(input, out, "all traffic from the internet", &offending);
     }
     Ok(())
 }
