@@ -45,9 +45,7 @@ use crate::evidence::{CollectError, Evidence};
 use crate::vocab::Scope;
 use crate::vocab::{CallError, GLOBAL};
 
-mod access;
-
-use access::{
+use crate::judge::s3_access::{
     effective, public_grants, publicly_accessible, region_of_location, Block, BlockFlags, Policy,
 };
 

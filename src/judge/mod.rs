@@ -9,3 +9,4 @@ pub mod detection;
 pub mod iam_policy;
 pub mod iam_tables;
 pub mod network;
+pub mod s3_access;

@@ -3,15 +3,17 @@
 //! `buckets.csv`.
 //!
 //! A bucket row with `failed_calls` is skipped whole (its facts are incomplete), as is a bucket
-//! of a region that was not read. The bucket rules judge from the block in effect (the
-//! `effective_*` columns: the bucket's flag OR the account's); an unknown effective setting may
-//! be on, so only a setting known to be off is a gap.
+//! of a region that was not read. The bucket rules judge from the block in effect, worked out
+//! again from the recorded blocks (the bucket's flag OR the account's, `judge::s3_access`), not
+//! from the collector's `effective_*` columns; an unknown setting in effect (the account block
+//! could not be read) may be on, so only a setting known to be off is a gap.
 
 use super::{account_arn, and_list};
 use crate::contract::s3_public_access::{AccountPublicAccessBlock, BucketRow};
 use crate::contract::{Document, Table};
 use crate::controls::Control;
 use crate::findings::{Input, Needs, Out, RuleSpec};
+use crate::judge::s3_access::{effective, Block, Effective};
 use crate::vocab::Severity;
 
 const S3: &str = crate::contract::s3_public_access::ID;
@@ -78,17 +80,23 @@ fn bucket_flags(bucket: &BucketRow) -> [(Option<bool>, &'static str); 4] {
     ]
 }
 
-/// The four settings in effect for a bucket (its own OR the account's).
-fn effective_flags(bucket: &BucketRow) -> [(Option<bool>, &'static str); 4] {
+/// The four settings in effect for a bucket (its own OR the account's), as AWS names them.
+fn effective_flags(effective: &Effective) -> [(Option<bool>, &'static str); 4] {
     [
-        (bucket.effective_block_public_acls, "BlockPublicAcls"),
-        (bucket.effective_ignore_public_acls, "IgnorePublicAcls"),
-        (bucket.effective_block_public_policy, "BlockPublicPolicy"),
-        (
-            bucket.effective_restrict_public_buckets,
-            "RestrictPublicBuckets",
-        ),
+        (effective.block_public_acls, "BlockPublicAcls"),
+        (effective.ignore_public_acls, "IgnorePublicAcls"),
+        (effective.block_public_policy, "BlockPublicPolicy"),
+        (effective.restrict_public_buckets, "RestrictPublicBuckets"),
     ]
+}
+
+/// The account's block as recorded: unknown when its file is absent (the call failed).
+fn account_block(input: &Input) -> Result<Block, String> {
+    if !input.exists(AccountPublicAccessBlock::PATH) {
+        return Ok(Block::of_account(None));
+    }
+    let document = input.document::<AccountPublicAccessBlock>()?;
+    Ok(Block::of_account(Some(&document)))
 }
 
 fn s3_account_public_access_block(input: &Input, out: &mut Out<'_>) -> Result<(), String> {
@@ -120,13 +128,19 @@ fn s3_account_public_access_block(input: &Input, out: &mut Out<'_>) -> Result<()
     Ok(())
 }
 
-/// The bucket rows whose facts are complete, in regions that were read.
-fn buckets(input: &Input) -> Result<Vec<BucketRow>, String> {
+/// The bucket rows whose facts are complete, in regions that were read, each with the block in
+/// effect for it.
+fn buckets(input: &Input) -> Result<Vec<(BucketRow, Effective)>, String> {
     let rows = input.table::<BucketRow>()?;
+    let account = account_block(input)?;
     Ok(rows
         .into_iter()
         .filter(|row| row.failed_calls.is_empty())
         .filter(|row| input.region_collected(S3, &row.region))
+        .map(|row| {
+            let in_effect = effective(&Block::of_bucket(&row), &account);
+            (row, in_effect)
+        })
         .collect())
 }
 
@@ -138,10 +152,9 @@ fn bucket_region(row: &BucketRow) -> &str {
 }
 
 fn s3_bucket_public(input: &Input, out: &mut Out<'_>) -> Result<(), String> {
-    for bucket in buckets(input)? {
+    for (bucket, in_effect) in buckets(input)? {
         let mut how = Vec::new();
-        if bucket.policy_is_public == Some(true)
-            && bucket.effective_restrict_public_buckets == Some(false)
+        if bucket.policy_is_public == Some(true) && in_effect.restrict_public_buckets == Some(false)
         {
             how.push(
                 "its bucket policy is public and RestrictPublicBuckets is off for the bucket \
@@ -150,7 +163,7 @@ fn s3_bucket_public(input: &Input, out: &mut Out<'_>) -> Result<(), String> {
             );
         }
         let grants = &bucket.acl_public_grants;
-        if !grants.is_empty() && bucket.effective_ignore_public_acls == Some(false) {
+        if !grants.is_empty() && in_effect.ignore_public_acls == Some(false) {
             how.push(format!(
                 "its ACL grants {} and IgnorePublicAcls is off for the bucket and the account",
                 grants.iter().collect::<Vec<_>>().join(", ")
@@ -171,7 +184,7 @@ fn s3_bucket_public(input: &Input, out: &mut Out<'_>) -> Result<(), String> {
 }
 
 fn s3_bucket_public_access_block(input: &Input, out: &mut Out<'_>) -> Result<(), String> {
-    for bucket in buckets(input)? {
+    for (bucket, in_effect) in buckets(input)? {
         let own = match bucket.block_present {
             None => continue,
             Some(false) => None,
@@ -189,7 +202,7 @@ fn s3_bucket_public_access_block(input: &Input, out: &mut Out<'_>) -> Result<(),
         // The account block covers the bucket when every setting is on in effect.
         // An unknown effective setting (the account block could not be read and the bucket's
         // own is off) may be on: only a setting known to be off is a gap.
-        let effective_off: Vec<String> = effective_flags(&bucket)
+        let effective_off: Vec<String> = effective_flags(&in_effect)
             .into_iter()
             .filter(|(on, _)| *on == Some(false))
             .map(|(_, name)| name.to_string())
@@ -310,6 +323,26 @@ mod tests {
         assert_eq!(status, RuleStatus::NotEvaluated);
         assert!(reason.contains("GetPublicAccessBlock"), "{reason}");
         assert!(found.is_empty());
+    }
+
+    #[test]
+    fn the_block_in_effect_is_judged_from_the_recorded_blocks_not_the_effective_columns() {
+        // The columns claim every setting is on in effect; the blocks say none is.
+        let claimed_on = bucket("open", EAST, NONE, T, &["AllUsers:READ"], [T, T, T, T]);
+        let bundle = s3_bundle(Some(account_block(false, [false; 4])), &[claimed_on]);
+        assert_eq!(
+            bundle.hits("s3-bucket-public"),
+            [pair("arn:aws:s3:::open", EAST)]
+        );
+        assert_eq!(
+            bundle.hits("s3-bucket-public-access-block"),
+            [pair("arn:aws:s3:::open", EAST)]
+        );
+        // The columns claim every setting is off; the account block turns them all on.
+        let claimed_off = bucket("covered", EAST, NONE, T, &["AllUsers:READ"], [F, F, F, F]);
+        let bundle = s3_bundle(Some(account_block(true, [true; 4])), &[claimed_off]);
+        assert!(bundle.hits("s3-bucket-public").is_empty());
+        assert!(bundle.hits("s3-bucket-public-access-block").is_empty());
     }
 
     #[test]

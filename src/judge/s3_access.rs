@@ -1,7 +1,11 @@
 //! What a bucket's public access comes to (pure): the four flags of a public access block, the
 //! block in effect (the bucket's flag OR the account's, three-valued when a call failed),
 //! whether a policy or an ACL makes the bucket public, and what GetBucketLocation's answer
-//! means.
+//! means. The `s3-public-access` collector uses it for its convenience columns, and the S3 rules
+//! to judge the block in effect again from the recorded blocks ([`Block::of_bucket`],
+//! [`Block::of_account`]).
+
+use crate::contract::s3_public_access::{AccountPublicAccessBlock, BucketRow};
 
 /// Grantee group URIs that make an ACL grant public.
 const PUBLIC_GROUPS: &[(&str, &str)] = &[
@@ -49,6 +53,43 @@ impl Block {
             Block::Unknown => None,
             Block::Absent => Some(BlockFlags::default()),
             Block::Present(flags) => Some(*flags),
+        }
+    }
+
+    /// A bucket's own block as `buckets.csv` records it (unknown when its call failed).
+    pub fn of_bucket(row: &BucketRow) -> Block {
+        let flags = [
+            row.block_public_acls,
+            row.ignore_public_acls,
+            row.block_public_policy,
+            row.restrict_public_buckets,
+        ];
+        match (row.block_present, flags) {
+            (Some(false), _) => Block::Absent,
+            (Some(true), [Some(acls), Some(ignore), Some(policy), Some(restrict)]) => {
+                Block::Present(BlockFlags {
+                    block_public_acls: acls,
+                    ignore_public_acls: ignore,
+                    block_public_policy: policy,
+                    restrict_public_buckets: restrict,
+                })
+            }
+            _ => Block::Unknown,
+        }
+    }
+
+    /// The account's block as `account-public-access-block.json` records it; `None` (the file
+    /// is absent: the call failed) is unknown.
+    pub fn of_account(document: Option<&AccountPublicAccessBlock>) -> Block {
+        match document {
+            None => Block::Unknown,
+            Some(block) if !block.present => Block::Absent,
+            Some(block) => Block::Present(BlockFlags {
+                block_public_acls: block.block_public_acls,
+                ignore_public_acls: block.ignore_public_acls,
+                block_public_policy: block.block_public_policy,
+                restrict_public_buckets: block.restrict_public_buckets,
+            }),
         }
     }
 
