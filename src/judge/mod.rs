@@ -8,5 +8,6 @@
 pub mod detection;
 pub mod iam_policy;
 pub mod iam_tables;
+pub mod kms;
 pub mod network;
 pub mod s3_access;

@@ -9,6 +9,7 @@ use crate::contract::kms_key_rotation::KeyRow;
 use crate::contract::Table;
 use crate::controls::Control;
 use crate::findings::{Input, Needs, Out, RuleSpec};
+use crate::judge::kms::{rotation_scope, RotationScope};
 use crate::vocab::Severity;
 
 const KMS: &str = crate::contract::kms_key_rotation::ID;
@@ -27,13 +28,35 @@ pub(super) static RULES: &[RuleSpec] = &[RuleSpec {
     evaluate: kms_rotation,
 }];
 
+/// Whether rotation applies to the key, judged again from the attributes DescribeKey reported
+/// (an empty cell: not reported).
+fn in_scope(key: &KeyRow) -> bool {
+    let reported = |cell: &str| (!cell.is_empty()).then_some(cell.to_string());
+    let (manager, spec) = (reported(&key.key_manager), reported(&key.key_spec));
+    let (origin, state) = (reported(&key.origin), reported(&key.key_state));
+    rotation_scope(
+        manager.as_deref(),
+        spec.as_deref(),
+        origin.as_deref(),
+        state.as_deref(),
+    ) == RotationScope::InScope
+}
+
 fn kms_rotation(input: &Input, out: &mut Out<'_>) -> Result<(), String> {
     for key in &input.table::<KeyRow>()? {
         let region = key.region.as_str();
-        if !input.region_collected(KMS, region)
-            || key.in_scope != Some(true)
-            || key.rotation_enabled != Some(false)
-        {
+        if !input.region_collected(KMS, region) || !in_scope(key) {
+            continue;
+        }
+        let Some(enabled) = key.rotation_enabled else {
+            // In scope by the current logic, but the collector did not (or could not) ask.
+            out.partial(format!(
+                "key {} in {region}: no rotation status was collected",
+                key.key_id
+            ));
+            continue;
+        };
+        if enabled {
             continue;
         }
         let named = if key.aliases.is_empty() {
@@ -201,6 +224,24 @@ mod tests {
             bundle.hits("kms-rotation")[0].0,
             "arn:aws:kms:us-east-1:123456789012:key/k-off"
         );
+    }
+
+    #[test]
+    fn the_scope_is_judged_again_from_the_key_attributes() {
+        // The column says out of scope; the attributes put the key in scope, rotation off.
+        let mut stale = keys(Some(false));
+        stale[0].in_scope = Some(false);
+        let bundle = Bundle::new().table(&stale[..1]).collected(KMS);
+        assert_eq!(bundle.hits("kms-rotation").len(), 1);
+        // In scope without a rotation status: never a pass, the rule says what it lacks.
+        let bundle = Bundle::new().table(&keys(Some(false))[2..3]).collected(KMS);
+        let (status, reason, found) = bundle.outcome("kms-rotation");
+        assert_eq!(status, RuleStatus::Partial);
+        assert!(
+            reason.contains("key k-unknown in us-east-1: no rotation status"),
+            "{reason}"
+        );
+        assert!(found.is_empty());
     }
 
     #[test]
