@@ -18,28 +18,27 @@
 //! recorded as failed (in the manifest; it has no row in `regions.csv`); a trail whose status or
 //! selectors cannot be read keeps its row with those cells empty, and the collector is partial.
 //!
-//! The answers as returned are typed in `api`; what the selectors record is pure logic, in
-//! `selectors`.
+//! The answers as returned are typed in the evidence contract (`trails.json`) and converted in
+//! `api`; what the selectors record is pure logic, in `crate::judge::cloudtrail`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures_util::stream::{self, StreamExt};
-use serde::Serialize;
 
 use super::{for_each_region, Context, RegionOutput};
 use super::{CollectFuture, CollectorSpec};
-use crate::contract::cloudtrail::{RegionRow, TrailRow};
+use crate::contract::cloudtrail::{
+    Coverage, EventSelectors, RegionRow, TrailDescription, TrailRecord, TrailRow, TrailStatus,
+};
 use crate::controls::Control;
 use crate::evidence::{CollectError, Evidence};
 use crate::vocab::CallError;
 use crate::vocab::CollectorStatus;
 use crate::vocab::Scope;
 
-mod api;
-mod selectors;
+use crate::judge::cloudtrail::coverage;
 
-use api::{EventSelectors, TrailDescription, TrailStatus};
-use selectors::{coverage, Coverage};
+mod api;
 
 pub const SPEC: CollectorSpec = CollectorSpec {
     id: crate::contract::cloudtrail::ID,
@@ -74,23 +73,6 @@ pub fn home_region(trail: &TrailDescription, seen_in: &str) -> String {
 }
 
 // ---- Files ----
-
-/// One element of `trails.json`.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct TrailRecord {
-    /// Its row of `trails.csv` (not part of the JSON).
-    #[serde(skip)]
-    row: TrailRow,
-    trail: TrailDescription,
-    seen_in_regions: Vec<String>,
-    /// `null` when GetTrailStatus failed.
-    trail_status: Option<TrailStatus>,
-    /// `null` when GetEventSelectors failed.
-    event_selectors: Option<EventSelectors>,
-    /// What the selectors record; `null` when they could not be read.
-    coverage: Option<Coverage>,
-}
 
 /// A unique trail as discovered, before its status and selectors are read.
 struct Discovered {

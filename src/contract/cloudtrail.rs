@@ -10,7 +10,9 @@ super::contract! {
         TrailRow => "trails.csv",
         RegionRow => "regions.csv",
     },
-    documents: {},
+    documents: {
+        Vec<TrailRecord> => "trails.json",
+    },
 }
 
 /// Which form of selectors a trail uses.
@@ -118,4 +120,178 @@ pub struct RegionRow {
     /// Trails homed elsewhere (multi-region or organization trails seen from here).
     pub shadow_trails: u64,
     pub trail_arns: cell::List,
+}
+
+// ---- trails.json: the answers as the API returned them (PascalCase, absent members left out) ----
+
+/// One element of `trails.json`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TrailRecord {
+    /// Its row of `trails.csv` (not part of the JSON).
+    #[serde(skip)]
+    pub row: TrailRow,
+    pub trail: TrailDescription,
+    pub seen_in_regions: Vec<String>,
+    /// `null` when GetTrailStatus failed.
+    pub trail_status: Option<TrailStatus>,
+    /// `null` when GetEventSelectors failed.
+    pub event_selectors: Option<EventSelectors>,
+    /// What the selectors record; `null` when they could not be read.
+    pub coverage: Option<Coverage>,
+}
+
+/// The events a trail's selectors record, whatever their form. Selectors are a union: an event
+/// is recorded when any selector matches it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Coverage {
+    pub selector_kind: SelectorKind,
+    pub management_events: ManagementEvents,
+    pub management_read_events: bool,
+    pub management_write_events: bool,
+    /// Event sources a management selector leaves out (ExcludeManagementEventSources, or an
+    /// advanced `eventSource` NotEquals), e.g. `kms.amazonaws.com`.
+    pub management_excluded_sources: Vec<String>,
+    /// Whether any selector records data events.
+    pub data_events: bool,
+    /// The resource types of the selected data events (`AWS::S3::Object`, ...).
+    pub data_resource_types: Vec<String>,
+}
+
+/// One entry of DescribeTrails' trailList (the deprecated SnsTopicName is left out: SnsTopicARN
+/// names the topic).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TrailDescription {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(rename = "TrailARN", skip_serializing_if = "Option::is_none")]
+    pub trail_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub home_region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_multi_region_trail: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_organization_trail: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub include_global_service_events: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_file_validation_enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s3_bucket_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s3_key_prefix: Option<String>,
+    #[serde(rename = "SnsTopicARN", skip_serializing_if = "Option::is_none")]
+    pub sns_topic_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloud_watch_logs_log_group_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloud_watch_logs_role_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub has_custom_event_selectors: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub has_insight_selectors: Option<bool>,
+}
+
+/// GetTrailStatus as returned (times as RFC 3339 UTC).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TrailStatus {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_logging: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_delivery_error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_notification_error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_delivery_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_notification_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_logging_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_logging_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_cloud_watch_logs_delivery_error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_cloud_watch_logs_delivery_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_digest_delivery_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_digest_delivery_error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_delivery_attempt_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_notification_attempt_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_notification_attempt_succeeded: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_delivery_attempt_succeeded: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_logging_started: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_logging_stopped: Option<String>,
+}
+
+/// GetEventSelectors as returned: basic or advanced selectors.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EventSelectors {
+    #[serde(rename = "TrailARN", skip_serializing_if = "Option::is_none")]
+    pub trail_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_selectors: Option<Vec<BasicSelector>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advanced_event_selectors: Option<Vec<AdvancedSelector>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BasicSelector {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_write_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub include_management_events: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_resources: Option<Vec<DataResource>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exclude_management_event_sources: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DataResource {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AdvancedSelector {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub field_selectors: Vec<FieldSelector>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FieldSelector {
+    pub field: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub equals: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub starts_with: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ends_with: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_equals: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_starts_with: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_ends_with: Option<Vec<String>>,
 }

@@ -5,6 +5,7 @@
 //! No I/O and no AWS types: plain functions over JSON documents and plain values. Depends on the
 //! shared vocabulary and the evidence contract only.
 
+pub mod cloudtrail;
 pub mod detection;
 pub mod iam_policy;
 pub mod iam_tables;

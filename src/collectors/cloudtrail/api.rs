@@ -1,49 +1,15 @@
-//! The CloudTrail answers as the API returned them (PascalCase, absent members left out), as
-//! `trails.json` keeps them.
+//! The CloudTrail answers turned into the types `trails.json` keeps them as (declared in the
+//! evidence contract, `crate::contract::cloudtrail`).
 
 use aws_sdk_cloudtrail::operation::get_event_selectors::GetEventSelectorsOutput;
 use aws_sdk_cloudtrail::operation::get_trail_status::GetTrailStatusOutput;
 use aws_sdk_cloudtrail::types as api;
-use serde::Serialize;
 
 use crate::collectors::rfc3339;
-
-/// One entry of DescribeTrails' trailList (the deprecated SnsTopicName is left out: SnsTopicARN
-/// names the topic).
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct TrailDescription {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(rename = "TrailARN", skip_serializing_if = "Option::is_none")]
-    pub trail_arn: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub home_region: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub is_multi_region_trail: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub is_organization_trail: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub include_global_service_events: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub log_file_validation_enabled: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub kms_key_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub s3_bucket_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub s3_key_prefix: Option<String>,
-    #[serde(rename = "SnsTopicARN", skip_serializing_if = "Option::is_none")]
-    pub sns_topic_arn: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cloud_watch_logs_log_group_arn: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cloud_watch_logs_role_arn: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub has_custom_event_selectors: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub has_insight_selectors: Option<bool>,
-}
+use crate::contract::cloudtrail::{
+    AdvancedSelector, BasicSelector, DataResource, EventSelectors, FieldSelector, TrailDescription,
+    TrailStatus,
+};
 
 impl From<&api::Trail> for TrailDescription {
     fn from(t: &api::Trail) -> Self {
@@ -65,46 +31,6 @@ impl From<&api::Trail> for TrailDescription {
             has_insight_selectors: t.has_insight_selectors,
         }
     }
-}
-
-/// GetTrailStatus as returned (times as RFC 3339 UTC).
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct TrailStatus {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub is_logging: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub latest_delivery_error: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub latest_notification_error: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub latest_delivery_time: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub latest_notification_time: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub start_logging_time: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stop_logging_time: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub latest_cloud_watch_logs_delivery_error: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub latest_cloud_watch_logs_delivery_time: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub latest_digest_delivery_time: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub latest_digest_delivery_error: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub latest_delivery_attempt_time: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub latest_notification_attempt_time: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub latest_notification_attempt_succeeded: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub latest_delivery_attempt_succeeded: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub time_logging_started: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub time_logging_stopped: Option<String>,
 }
 
 impl From<&GetTrailStatusOutput> for TrailStatus {
@@ -132,66 +58,6 @@ impl From<&GetTrailStatusOutput> for TrailStatus {
             time_logging_stopped: s.time_logging_stopped.clone(),
         }
     }
-}
-
-/// GetEventSelectors as returned: basic or advanced selectors.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct EventSelectors {
-    #[serde(rename = "TrailARN", skip_serializing_if = "Option::is_none")]
-    pub trail_arn: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub event_selectors: Option<Vec<BasicSelector>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub advanced_event_selectors: Option<Vec<AdvancedSelector>>,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct BasicSelector {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub read_write_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub include_management_events: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub data_resources: Option<Vec<DataResource>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub exclude_management_event_sources: Option<Vec<String>>,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct DataResource {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub r#type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub values: Option<Vec<String>>,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct AdvancedSelector {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    pub field_selectors: Vec<FieldSelector>,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct FieldSelector {
-    pub field: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub equals: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub starts_with: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ends_with: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub not_equals: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub not_starts_with: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub not_ends_with: Option<Vec<String>>,
 }
 
 impl From<&GetEventSelectorsOutput> for EventSelectors {

@@ -2,6 +2,8 @@
 //! trail's log file validation, SSE-KMS encryption and delivery. Read from the `cloudtrail`
 //! collector's `trails.csv`.
 //!
+//! - Whether a trail records read and write management events is read again from its raw
+//!   event selectors in `trails.json` (`judge::cloudtrail`), not from the convenience columns.
 //! - `trails.csv` holds each trail once (deduplicated by ARN, in its home region), so the
 //!   per-trail rules give one finding per trail, never one per region it is seen in.
 //! - `cloudtrail-delivery` judges logging trails only: a stopped trail delivers nothing by
@@ -12,10 +14,11 @@
 
 use super::account_arn;
 use crate::contract::cell::parse_time;
-use crate::contract::cloudtrail::TrailRow;
+use crate::contract::cloudtrail::{TrailRecord, TrailRow};
 use crate::contract::Table;
 use crate::controls::Control;
 use crate::findings::{Input, Needs, Out, RuleSpec};
+use crate::judge::cloudtrail::coverage;
 use crate::vocab::Severity;
 
 const CLOUDTRAIL: &str = crate::contract::cloudtrail::ID;
@@ -78,7 +81,7 @@ pub(super) static RULES: &[RuleSpec] = &[
 
 /// Why a trail does not give the account-wide coverage CIS 3.1 asks for (`None` when it
 /// does), or `Err` when it might but a cell is unknown.
-fn multi_region_gap(trail: &TrailRow) -> Result<Option<String>, ()> {
+fn multi_region_gap(trail: &TrailRow, management: ReadWrite) -> Result<Option<String>, ()> {
     let mut gaps = Vec::new();
     let mut unknown = false;
     let mut check = |value: Option<bool>, gap: &str| match value {
@@ -88,7 +91,7 @@ fn multi_region_gap(trail: &TrailRow) -> Result<Option<String>, ()> {
     };
     check(trail.is_multi_region_trail, "single-region");
     check(trail.is_logging, "not logging");
-    match (trail.management_read_events, trail.management_write_events) {
+    match management {
         (Some(false), Some(false)) => check(Some(false), "no management events"),
         (read, write) => {
             check(read, "no read management events");
@@ -104,12 +107,43 @@ fn multi_region_gap(trail: &TrailRow) -> Result<Option<String>, ()> {
     }
 }
 
+/// Whether a trail records read and write management events (`None`: unknown).
+type ReadWrite = (Option<bool>, Option<bool>);
+
+/// Whether each trail (by ARN) records read and write management events, from its raw event
+/// selectors; unknown where they could not be read.
+fn management_events(input: &Input) -> Result<Vec<(String, ReadWrite)>, String> {
+    Ok(input
+        .document::<Vec<TrailRecord>>()?
+        .iter()
+        .filter_map(|record| {
+            let arn = record.trail.trail_arn.clone()?;
+            let read_write = match &record.event_selectors {
+                Some(selectors) => {
+                    let c = coverage(selectors);
+                    (
+                        Some(c.management_read_events),
+                        Some(c.management_write_events),
+                    )
+                }
+                None => (None, None),
+            };
+            Some((arn, read_write))
+        })
+        .collect())
+}
+
 fn cloudtrail_multi_region(input: &Input, out: &mut Out<'_>) -> Result<(), String> {
     let trails = input.table::<TrailRow>()?;
+    let management = management_events(input)?;
     let mut gaps = Vec::new();
     let mut unknown = Vec::new();
     for trail in &trails {
-        match multi_region_gap(trail) {
+        let read_write = management
+            .iter()
+            .find(|(arn, _)| *arn == trail.trail_arn)
+            .map_or((None, None), |(_, read_write)| *read_write);
+        match multi_region_gap(trail, read_write) {
             Ok(None) => return Ok(()),
             Ok(Some(gap)) => gaps.push(format!("{} ({gap})", trail.name)),
             Err(()) => unknown.push(trail.name.clone()),
@@ -238,6 +272,7 @@ fn cloudtrail_delivery(input: &Input, out: &mut Out<'_>) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contract::cloudtrail::{BasicSelector, EventSelectors, TrailDescription};
     use crate::findings::testkit::{pair, Bundle, EAST, WEST};
     use crate::findings::RuleStatus;
 
@@ -289,8 +324,42 @@ mod tests {
         }
     }
 
+    /// The raw selectors that record what a row's management columns say (none when unknown).
+    fn selectors(row: &TrailRow) -> Option<EventSelectors> {
+        let (read, write) = (row.management_read_events?, row.management_write_events?);
+        let read_write = match (read, write) {
+            (true, false) => "ReadOnly",
+            (false, true) => "WriteOnly",
+            _ => "All",
+        };
+        Some(EventSelectors {
+            trail_arn: Some(row.trail_arn.clone()),
+            event_selectors: Some(vec![BasicSelector {
+                read_write_type: Some(read_write.into()),
+                include_management_events: Some(read || write),
+                ..BasicSelector::default()
+            }]),
+            advanced_event_selectors: None,
+        })
+    }
+
+    /// `trails.csv` and `trails.json` for the rows.
     fn trails_bundle(rows: &[TrailRow]) -> Bundle {
-        Bundle::new().table(rows).collected(CLOUDTRAIL)
+        let records: Vec<TrailRecord> = rows
+            .iter()
+            .map(|row| TrailRecord {
+                trail: TrailDescription {
+                    trail_arn: Some(row.trail_arn.clone()),
+                    ..TrailDescription::default()
+                },
+                event_selectors: selectors(row),
+                ..TrailRecord::default()
+            })
+            .collect();
+        Bundle::new()
+            .table(rows)
+            .document(&records)
+            .collected(CLOUDTRAIL)
     }
 
     const T: Option<bool> = Some(true);
@@ -298,6 +367,41 @@ mod tests {
 
     fn good_trail(name: &str) -> TrailRow {
         trail(name, EAST, T, T, KEY, T, FRESH, "", T, T)
+    }
+
+    #[test]
+    fn management_events_are_read_again_from_the_raw_selectors() {
+        // The columns say read and write; the trail's raw selectors record writes only.
+        let mut claimed = good_trail("org");
+        let mut writes_only = claimed.clone();
+        writes_only.management_read_events = F;
+        let records = vec![TrailRecord {
+            trail: TrailDescription {
+                trail_arn: Some(claimed.trail_arn.clone()),
+                ..TrailDescription::default()
+            },
+            event_selectors: selectors(&writes_only),
+            ..TrailRecord::default()
+        }];
+        claimed.management_read_events = T;
+        let bundle = Bundle::new()
+            .table(&[claimed])
+            .document(&records)
+            .collected(CLOUDTRAIL);
+        let (_, _, found) = bundle.outcome("cloudtrail-multi-region");
+        assert_eq!(found.len(), 1);
+        assert!(found[0].detail.contains("org (no read management events)"));
+
+        // Without trails.json the rule is not evaluated, and says why.
+        let bundle = Bundle::new()
+            .table(&[good_trail("org")])
+            .collected(CLOUDTRAIL);
+        let (status, reason, _) = bundle.outcome("cloudtrail-multi-region");
+        assert_eq!(status, RuleStatus::NotEvaluated);
+        assert!(
+            reason.contains("evidence/cloudtrail/trails.json"),
+            "{reason}"
+        );
     }
 
     #[test]

@@ -1,31 +1,15 @@
 //! What a trail's event selectors record (pure), whatever their form: basic (EventSelectors)
-//! or advanced (AdvancedEventSelectors) selectors read into the same management/data coverage,
-//! the convenience columns of `trails.csv` and the `Coverage` of `trails.json`.
+//! or advanced (AdvancedEventSelectors) selectors read into the same management/data coverage.
+//! The `cloudtrail` collector writes it as the convenience columns of `trails.csv` and the
+//! `Coverage` of `trails.json`; the CloudTrail rules read it again from the raw selectors that
+//! `trails.json` keeps.
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
-
-use super::api::{AdvancedSelector, BasicSelector, EventSelectors, FieldSelector};
-use crate::contract::cloudtrail::{ManagementEvents, SelectorKind};
-
-/// The events a trail's selectors record, whatever their form. Selectors are a union: an event
-/// is recorded when any selector matches it.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Coverage {
-    pub selector_kind: SelectorKind,
-    pub management_events: ManagementEvents,
-    pub management_read_events: bool,
-    pub management_write_events: bool,
-    /// Event sources a management selector leaves out (ExcludeManagementEventSources, or an
-    /// advanced `eventSource` NotEquals), e.g. `kms.amazonaws.com`.
-    pub management_excluded_sources: Vec<String>,
-    /// Whether any selector records data events.
-    pub data_events: bool,
-    /// The resource types of the selected data events (`AWS::S3::Object`, ...).
-    pub data_resource_types: Vec<String>,
-}
+use crate::contract::cloudtrail::{
+    AdvancedSelector, BasicSelector, Coverage, EventSelectors, FieldSelector, ManagementEvents,
+    SelectorKind,
+};
 
 /// Reads a GetEventSelectors response. AWS returns one form or the other; should both come
 /// back, the basic form is read, as AWS replaces the advanced form when basic selectors are put.
@@ -153,7 +137,7 @@ pub fn advanced_coverage(selectors: &[AdvancedSelector]) -> Coverage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collectors::cloudtrail::api::DataResource;
+    use crate::contract::cloudtrail::DataResource;
 
     fn basic(read_write: Option<&str>, management: Option<bool>) -> BasicSelector {
         BasicSelector {
