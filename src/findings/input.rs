@@ -1,8 +1,10 @@
 //! What the rules read: the bundle's evidence files (by bundle path) and the collectors' states
 //! as the manifest records them.
 
-use std::collections::BTreeMap;
+use std::any::Any;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -45,6 +47,19 @@ pub struct Input {
     /// By collector id; a collector that was not run is absent.
     pub collectors: BTreeMap<String, CollectorState>,
     pub thresholds: Thresholds,
+    /// Documents already read, by path: several rules and the access review read the same
+    /// (large) `authorization-details.json`, which is parsed once.
+    documents: DocumentCache,
+}
+
+/// What [`Input::document`] has read, shared by the clones of one input.
+#[derive(Clone, Default)]
+struct DocumentCache(Arc<Mutex<HashMap<&'static str, Arc<dyn Any + Send + Sync>>>>);
+
+impl std::fmt::Debug for DocumentCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DocumentCache")
+    }
 }
 
 /// What is missing of the evidence a rule needs.
@@ -75,6 +90,7 @@ impl Input {
             regions,
             collectors: collectors.into_iter().map(|c| (c.id.clone(), c)).collect(),
             thresholds,
+            documents: DocumentCache::default(),
         }
     }
 
@@ -163,9 +179,25 @@ impl Input {
     }
 
     /// A document of the evidence contract, typed.
-    pub fn document<T: Document>(&self) -> Result<T, String> {
+    pub fn document<T: Document + Send + Sync + 'static>(&self) -> Result<Arc<T>, String> {
+        let cached = self
+            .documents
+            .0
+            .lock()
+            .expect("no panic while held")
+            .get(T::PATH)
+            .cloned();
+        if let Some(document) = cached.and_then(|d| d.downcast::<T>().ok()) {
+            return Ok(document);
+        }
         let bytes = self.read(T::PATH)?;
-        contract::parse_document(&bytes)
+        let document = Arc::new(contract::parse_document::<T>(&bytes)?);
+        self.documents
+            .0
+            .lock()
+            .expect("no panic while held")
+            .insert(T::PATH, document.clone());
+        Ok(document)
     }
 }
 
@@ -217,6 +249,40 @@ mod tests {
                 status: CollectorStatus::Failed,
             }],
         }
+    }
+
+    #[test]
+    fn a_document_is_read_and_parsed_once() {
+        use crate::contract::iam_password_policy::PasswordPolicyFile;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(PasswordPolicyFile::PATH);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, r#"{"PolicyPresent": false}"#).unwrap();
+        let i = Input::new(
+            dir.path(),
+            "123456789012",
+            "aws",
+            Utc::now(),
+            vec![],
+            vec![],
+            Thresholds::default(),
+        );
+        let first = i.document::<PasswordPolicyFile>().unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let again = i.clone().document::<PasswordPolicyFile>().unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        // A file that is not there is an error naming it, and is not cached as one.
+        let other = Input::new(
+            dir.path(),
+            "1",
+            "aws",
+            Utc::now(),
+            vec![],
+            vec![],
+            Thresholds::default(),
+        );
+        let err = other.document::<PasswordPolicyFile>().unwrap_err();
+        assert!(err.contains(PasswordPolicyFile::PATH), "{err}");
     }
 
     fn input(collectors: Vec<CollectorState>) -> Input {

@@ -44,7 +44,7 @@ fn password_policy(input: &Input, out: &mut Out<'_>) -> Result<(), String> {
         return Ok(());
     }
     // A policy without its settings requires nothing.
-    let policy = file.password_policy.unwrap_or_default();
+    let policy = file.password_policy.clone().unwrap_or_default();
     let mut gaps = Vec::new();
     let length = policy.minimum_password_length.unwrap_or(0);
     if length < MIN_PASSWORD_LENGTH {
