@@ -9,20 +9,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use common::{
-    binary, bundle_dir, collect, csv_rows, files_below, read_json, run, sha256_hex, text, Emulator,
-    ACCOUNT,
+    binary, bundle_dir, collect, collector_args, csv_rows, files_below, read_json, run, sha256_hex,
+    text, Emulator, ACCOUNT, IAM_ACCOUNT,
 };
 use serde_json::Value;
-
-/// The account-level IAM collectors this file is about (the regional ones have their own files).
-const IAM: [&str; 6] = [
-    "--collector",
-    "iam-credential-report",
-    "--collector",
-    "iam-account-summary",
-    "--collector",
-    "iam-password-policy",
-];
 
 /// What the seeded account holds, for assertions (and secrets that must never leak).
 struct Seeded {
@@ -93,7 +83,7 @@ async fn collect_writes_a_complete_verified_bundle() {
     let emulator = Emulator::start();
     let seeded = seed(&emulator, true).await;
     let out = tempfile::tempdir().unwrap();
-    let (code, summary) = collect(&emulator, out.path(), &IAM);
+    let (code, summary) = collect(&emulator, out.path(), &collector_args(&IAM_ACCOUNT));
     assert_eq!(code, 0, "summary: {summary:#}");
     assert_eq!(summary["status"], "complete");
     assert_eq!(summary["exit_code"], 0);
@@ -309,7 +299,7 @@ async fn credential_report_and_password_policy_hold_the_seeded_facts() {
     let emulator = Emulator::start();
     seed(&emulator, true).await;
     let out = tempfile::tempdir().unwrap();
-    let (code, summary) = collect(&emulator, out.path(), &IAM);
+    let (code, summary) = collect(&emulator, out.path(), &collector_args(&IAM_ACCOUNT));
     assert_eq!(code, 0, "{summary:#}");
     let dir = bundle_dir(&summary);
     let evidence = dir.join("evidence");
@@ -399,8 +389,8 @@ async fn two_runs_of_an_unchanged_account_hold_identical_evidence() {
     let emulator = Emulator::start();
     seed(&emulator, true).await;
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (_, first) = collect(&emulator, a.path(), &IAM);
-    let (_, second) = collect(&emulator, b.path(), &IAM);
+    let (_, first) = collect(&emulator, a.path(), &collector_args(&IAM_ACCOUNT));
+    let (_, second) = collect(&emulator, b.path(), &collector_args(&IAM_ACCOUNT));
     // Every file but index.html, which shows the run's id, times and call counts as the
     // manifest does: evidence, findings and access review are byte-identical.
     let files = |s: &Value| -> Vec<Value> {
@@ -486,7 +476,7 @@ async fn verify_reports_changed_missing_and_extra_files() {
     let emulator = Emulator::start();
     seed(&emulator, true).await;
     let out = tempfile::tempdir().unwrap();
-    let (_, summary) = collect(&emulator, out.path(), &IAM);
+    let (_, summary) = collect(&emulator, out.path(), &collector_args(&IAM_ACCOUNT));
     let dir = bundle_dir(&summary);
     let policy = "evidence/iam-password-policy/password-policy.json";
     let report = "evidence/iam-credential-report/credential-report.csv";
@@ -595,7 +585,7 @@ async fn a_refused_call_fails_its_collector_only_and_exits_3() {
             "--endpoint-url",
             &proxy.url,
         ])
-        .args(IAM)
+        .args(collector_args(&IAM_ACCOUNT))
         .arg("--out")
         .arg(out.path()));
     assert_eq!(output.status.code(), Some(3), "{}", text(&output.stderr));

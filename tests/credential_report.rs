@@ -259,17 +259,11 @@ async fn run_with(
     let healthy = healthy_account_rules();
     let rules: Vec<&Rule> = overrides.iter().chain(healthy.iter()).collect();
     let clients = common::mock::clients(&rules);
-    let config = common::mock::config(out, &IAM_COLLECTORS, &["us-east-1"]);
+    let config = common::mock::config(out, &common::IAM_ACCOUNT, &["us-east-1"]);
     soc2_evidence::run::collect_with(&config, clients)
         .await
         .expect("a bundle is written")
 }
-
-const IAM_COLLECTORS: [&str; 3] = [
-    "iam-credential-report",
-    "iam-account-summary",
-    "iam-password-policy",
-];
 
 #[tokio::test(start_paused = true)]
 async fn a_healthy_account_is_collected_completely() {

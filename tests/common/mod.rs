@@ -12,6 +12,37 @@ use std::time::{Duration, Instant};
 
 pub const ACCOUNT: &str = "123456789012";
 
+/// The account-level IAM collectors that complete against the emulator (exit 0) and quickly,
+/// but for `iam-authorization-details` (see [`iam_args`]).
+pub const IAM_ACCOUNT: [&str; 3] = [
+    "iam-credential-report",
+    "iam-account-summary",
+    "iam-password-policy",
+];
+
+/// `--collector ID` for each of `ids`, in order.
+pub fn collector_args(ids: &[&'static str]) -> Vec<&'static str> {
+    ids.iter().flat_map(|id| ["--collector", *id]).collect()
+}
+
+/// `--collector` arguments for every account-level IAM collector: [`IAM_ACCOUNT`] and
+/// `iam-authorization-details`.
+pub fn iam_args() -> Vec<&'static str> {
+    let mut ids = IAM_ACCOUNT.to_vec();
+    ids.push("iam-authorization-details");
+    collector_args(&ids)
+}
+
+/// The names in `dir`, sorted; None when it cannot be read (it does not exist, say).
+pub fn entry_names(dir: &Path) -> Option<Vec<String>> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .ok()?
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    Some(names)
+}
+
 pub struct Emulator {
     child: Child,
     pub url: String,
