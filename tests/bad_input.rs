@@ -185,8 +185,7 @@ fn a_region_the_endpoint_does_not_serve_costs_only_that_region() {
     assert!(started.elapsed() < Duration::from_secs(60));
     let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let dir = summary["bundle"]["directory"].as_str().unwrap();
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&fs::read(Path::new(dir).join("manifest.json")).unwrap()).unwrap();
+    let manifest = common::read_json(&Path::new(dir).join("manifest.json"));
     let record = &manifest["collectors"][0];
     assert_eq!(record["status"], "partial", "{record:#}");
     let regions: Vec<(&str, &str)> = record["regions"]

@@ -324,12 +324,7 @@ async fn credential_report_and_password_policy_hold_the_seeded_facts() {
     }
     // The parsed JSON twin holds the same rows, booleans typed.
     let json = read_json(&evidence.join("iam-credential-report/credential-report.json"));
-    let bob = json
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["user"] == "bob")
-        .unwrap();
+    let bob = common::find_by(&json, "user", "bob");
     assert_eq!(bob["password_enabled"], true);
     assert_eq!(bob["mfa_active"], false);
     let manifest = read_json(&dir.join("manifest.json"));

@@ -42,12 +42,7 @@ struct Run {
 
 impl Run {
     fn collector(&self, id: &str) -> &Value {
-        self.manifest["collectors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == id)
-            .unwrap_or_else(|| panic!("no collector {id} in the manifest"))
+        common::manifest_collector(&self.manifest, id)
     }
 
     fn collectors(&self) -> &Vec<Value> {
@@ -55,12 +50,7 @@ impl Run {
     }
 
     fn region<'a>(&'a self, id: &str, region: &str) -> &'a Value {
-        self.collector(id)["regions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["region"] == region)
-            .unwrap_or_else(|| panic!("{id} has no record for {region}"))
+        common::region_record(self.collector(id), region)
     }
 
     /// path -> sha256 of every evidence file.
@@ -128,9 +118,8 @@ fn collect_via(url: &str, out: &Path, extra: &[&str], env: &[(&str, &str)]) -> R
     let summary: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
         panic!("collect printed no JSON summary ({e}); exit {code}\nstderr:\n{stderr}")
     });
-    let dir = PathBuf::from(summary["bundle"]["directory"].as_str().unwrap());
-    let manifest = serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap())
-        .expect("manifest.json is JSON");
+    let dir = common::bundle_dir(&summary);
+    let manifest = common::read_json(&dir.join("manifest.json"));
     Run {
         code,
         summary,

@@ -814,12 +814,7 @@ fn with_policy_entry(sandbox: &Sandbox, entry: RawEntry) -> Vec<u8> {
 }
 
 fn listed_size(sandbox: &Sandbox, path: &str) -> u64 {
-    sandbox.manifest()["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["path"] == path)
-        .unwrap()["bytes"]
+    common::find_by(&sandbox.manifest()["files"], "path", path)["bytes"]
         .as_u64()
         .unwrap()
 }

@@ -222,12 +222,7 @@ async fn security_groups_and_world_open_rules_hold_exactly_the_seeded_facts() {
     assert_eq!(record["status"], "collected");
     assert_eq!(record["scope"], "regional");
     assert_eq!(record["controls"], serde_json::json!(["CC6.6"]));
-    let regions: Vec<&str> = record["regions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["region"].as_str().unwrap())
-        .collect();
+    let regions = common::strings_of(&record["regions"], "region");
     assert_eq!(regions, REGIONS);
 
     // Groups: the seeded ones and one default group per region's default VPC, nothing else.
@@ -273,12 +268,7 @@ async fn security_groups_and_world_open_rules_hold_exactly_the_seeded_facts() {
     }
     let docs = read_json(&evidence.join("security-groups.json"));
     assert_eq!(docs.as_array().unwrap().len(), 7);
-    let web = docs
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|g| g["GroupName"] == "web")
-        .unwrap();
+    let web = common::find_by(&docs, "GroupName", "web");
     assert_eq!(web["Region"], "us-east-1");
     // The two sources of tcp 443 share one permission, as in AWS; rules.csv splits them.
     assert_eq!(web["IpPermissions"].as_array().unwrap().len(), 2);

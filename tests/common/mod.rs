@@ -255,14 +255,54 @@ pub fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// The elements of a JSON array; fails, showing the value, when it is not one.
+pub fn elements(array: &serde_json::Value) -> &[serde_json::Value] {
+    array
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {array:#}"))
+}
+
+/// The element of the JSON array `array` whose `key` equals `value`; fails, showing the array,
+/// when there is none.
+pub fn find_by<'a>(array: &'a serde_json::Value, key: &str, value: &str) -> &'a serde_json::Value {
+    elements(array)
+        .iter()
+        .find(|e| e[key] == value)
+        .unwrap_or_else(|| panic!("no element with {key} = {value:?} in {array:#}"))
+}
+
+/// The string `key` of every element of the JSON array `array`, in order.
+pub fn strings_of<'a>(array: &'a serde_json::Value, key: &str) -> Vec<&'a str> {
+    elements(array)
+        .iter()
+        .map(|e| {
+            e[key]
+                .as_str()
+                .unwrap_or_else(|| panic!("no string {key} in {e:#}"))
+        })
+        .collect()
+}
+
 /// A collector's entry of a manifest.
 pub fn manifest_collector<'a>(manifest: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
-    manifest["collectors"]
-        .as_array()
-        .expect("collectors in the manifest")
+    find_by(&manifest["collectors"], "id", id)
+}
+
+/// The record of `region` in a collector's manifest entry.
+pub fn region_record<'a>(entry: &'a serde_json::Value, region: &str) -> &'a serde_json::Value {
+    find_by(&entry["regions"], "region", region)
+}
+
+/// The row of a CSV table (see [`csv_rows`]) whose `key` column holds `value`.
+pub fn csv_row<'a>(
+    table: &'a [std::collections::BTreeMap<String, String>],
+    key: &str,
+    value: &str,
+) -> &'a std::collections::BTreeMap<String, String> {
+    table
         .iter()
-        .find(|c| c["id"] == id)
-        .unwrap_or_else(|| panic!("{id} not in the manifest"))
+        .find(|r| r[key] == value)
+        .unwrap_or_else(|| panic!("no row with {key} = {value} in {table:#?}"))
 }
 
 /// Every file below `root`, as bundle paths with `/`, sorted.
