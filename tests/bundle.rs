@@ -466,6 +466,29 @@ fn verify_fails_with(target: &Path, expected: &str) {
     assert!(stdout.contains("NOT INTACT"), "{stdout}");
 }
 
+/// `verify` of a [`fresh_copy`] of the bundle directory `dir`, changed by `edit`, fails naming
+/// `expected`.
+fn copy_edited_fails(dir: &Path, edit: impl FnOnce(&Path), expected: &str) {
+    let work = tempfile::tempdir().unwrap();
+    let (copy, _) = fresh_copy(dir, work.path());
+    edit(&copy);
+    verify_fails_with(&copy, expected);
+}
+
+/// `verify` of a [`fresh_copy`] of the zip of `dir`, rewritten by [`rewrite_zip`] with `edit`
+/// and `extra`, fails naming `expected`.
+fn zip_rewritten_fails(
+    dir: &Path,
+    edit: impl Fn(&str, Vec<u8>) -> Option<Vec<u8>>,
+    extra: &[(&str, &[u8])],
+    expected: &str,
+) {
+    let work = tempfile::tempdir().unwrap();
+    let (_, zip) = fresh_copy(dir, work.path());
+    rewrite_zip(&zip, edit, extra);
+    verify_fails_with(&zip, expected);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn verify_reports_changed_missing_and_extra_files() {
     let emulator = Emulator::start();
@@ -477,33 +500,34 @@ async fn verify_reports_changed_missing_and_extra_files() {
     let report = "evidence/iam-credential-report/credential-report.csv";
 
     // Directory: one changed byte, one removed file, one added file.
-    let work = tempfile::tempdir().unwrap();
-    let (copy, _) = fresh_copy(&dir, work.path());
-    let mut bytes = fs::read(copy.join(policy)).unwrap();
-    bytes[5] ^= 0x01;
-    fs::write(copy.join(policy), bytes).unwrap();
-    verify_fails_with(&copy, &format!("changed: {policy}"));
-
-    let work = tempfile::tempdir().unwrap();
-    let (copy, _) = fresh_copy(&dir, work.path());
-    fs::remove_file(copy.join(report)).unwrap();
-    verify_fails_with(&copy, &format!("missing: {report}"));
-
-    let work = tempfile::tempdir().unwrap();
-    let (copy, _) = fresh_copy(&dir, work.path());
-    fs::write(copy.join("evidence/notes.txt"), "added later").unwrap();
-    verify_fails_with(&copy, "extra: evidence/notes.txt");
-
-    let work = tempfile::tempdir().unwrap();
-    let (copy, _) = fresh_copy(&dir, work.path());
-    fs::write(copy.join("manifest.json"), "{ not json").unwrap();
-    verify_fails_with(&copy, "manifest: manifest.json is not a readable manifest");
+    copy_edited_fails(
+        &dir,
+        |copy| {
+            let mut bytes = fs::read(copy.join(policy)).unwrap();
+            bytes[5] ^= 0x01;
+            fs::write(copy.join(policy), bytes).unwrap();
+        },
+        &format!("changed: {policy}"),
+    );
+    copy_edited_fails(
+        &dir,
+        |copy| fs::remove_file(copy.join(report)).unwrap(),
+        &format!("missing: {report}"),
+    );
+    copy_edited_fails(
+        &dir,
+        |copy| fs::write(copy.join("evidence/notes.txt"), "added later").unwrap(),
+        "extra: evidence/notes.txt",
+    );
+    copy_edited_fails(
+        &dir,
+        |copy| fs::write(copy.join("manifest.json"), "{ not json").unwrap(),
+        "manifest: manifest.json is not a readable manifest",
+    );
 
     // Zip: the same three edits, entry by entry.
-    let work = tempfile::tempdir().unwrap();
-    let (_, zip) = fresh_copy(&dir, work.path());
-    rewrite_zip(
-        &zip,
+    zip_rewritten_fails(
+        &dir,
         |name, mut bytes| {
             if name.ends_with(policy) {
                 bytes[5] ^= 0x01;
@@ -511,26 +535,20 @@ async fn verify_reports_changed_missing_and_extra_files() {
             Some(bytes)
         },
         &[],
+        &format!("changed: {policy}"),
     );
-    verify_fails_with(&zip, &format!("changed: {policy}"));
-
-    let work = tempfile::tempdir().unwrap();
-    let (_, zip) = fresh_copy(&dir, work.path());
-    rewrite_zip(
-        &zip,
+    zip_rewritten_fails(
+        &dir,
         |name, bytes| (!name.ends_with(report)).then_some(bytes),
         &[],
+        &format!("missing: {report}"),
     );
-    verify_fails_with(&zip, &format!("missing: {report}"));
-
-    let work = tempfile::tempdir().unwrap();
-    let (_, zip) = fresh_copy(&dir, work.path());
-    rewrite_zip(
-        &zip,
+    zip_rewritten_fails(
+        &dir,
         |_, bytes| Some(bytes),
         &[("evidence/notes.txt", b"added later")],
+        "extra: evidence/notes.txt",
     );
-    verify_fails_with(&zip, "extra: evidence/notes.txt");
 
     // A changed byte of the zip file itself is caught by the .zip.sha256 beside it.
     let work = tempfile::tempdir().unwrap();

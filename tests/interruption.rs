@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::proxy::Proxy;
-use common::{binary, entry_names, iam_args, Emulator};
+use common::{binary, entry_names, fresh_out, iam_args, Emulator};
 
 /// The prefix of the temporary entries a run keeps in the output directory while it works.
 const TEMP_PREFIX: &str = soc2_evidence::bundle::writer::TEMP_PREFIX;
@@ -53,6 +53,16 @@ fn held_run(emulator: &Emulator, service: &'static str, out: &Path) -> (Proxy, R
     };
     running.wait_for(&arrived, moment);
     (proxy, running)
+}
+
+/// [`held_run`] held while the collectors work: checks that the temporary bundle exists, and
+/// is the only one, and returns its name too.
+fn held_while_collecting(emulator: &Emulator, out: &Path) -> (Proxy, Running, String) {
+    let (proxy, running) = held_run(emulator, "iam", out);
+    let temp = temporary(out);
+    assert_eq!(temp.len(), 1, "the temporary bundle exists: {temp:?}");
+    assert!(out.join(&temp[0]).is_dir());
+    (proxy, running, temp[0].clone())
 }
 
 /// The binary running `collect` in the background, its output going to files.
@@ -210,12 +220,8 @@ fn assert_interrupted(ended: &Ended, signal: &str, code: i32, out: &Path, tempor
 #[test]
 fn sigint_while_collectors_work_removes_the_temporary_bundle_and_exits_130() {
     let emulator = Emulator::start();
-    let work = tempfile::tempdir().unwrap();
-    let out = work.path().join("evidence");
-    let (_proxy, running) = held_run(&emulator, "iam", &out);
-    let temp = temporary(&out);
-    assert_eq!(temp.len(), 1, "the temporary bundle exists: {temp:?}");
-    assert!(out.join(&temp[0]).is_dir());
+    let (_work, out) = fresh_out();
+    let (_proxy, running, temp) = held_while_collecting(&emulator, &out);
 
     running.signal("INT");
     let signalled = Instant::now();
@@ -226,29 +232,25 @@ fn sigint_while_collectors_work_removes_the_temporary_bundle_and_exits_130() {
         "took {:?}",
         signalled.elapsed()
     );
-    assert_interrupted(&ended, "SIGINT", 130, &out, Some(&temp[0]));
+    assert_interrupted(&ended, "SIGINT", 130, &out, Some(&temp));
     assert!(out.is_dir(), "the output directory itself stays");
 }
 
 #[test]
 fn sigterm_stops_the_run_the_same_way_and_exits_143() {
     let emulator = Emulator::start();
-    let work = tempfile::tempdir().unwrap();
-    let out = work.path().join("evidence");
-    let (_proxy, running) = held_run(&emulator, "iam", &out);
-    let temp = temporary(&out);
-    assert_eq!(temp.len(), 1);
+    let (_work, out) = fresh_out();
+    let (_proxy, running, temp) = held_while_collecting(&emulator, &out);
 
     running.signal("TERM");
     let ended = running.wait(Duration::from_secs(15));
-    assert_interrupted(&ended, "SIGTERM", 143, &out, Some(&temp[0]));
+    assert_interrupted(&ended, "SIGTERM", 143, &out, Some(&temp));
 }
 
 #[test]
 fn sigint_before_the_bundle_is_started_writes_nothing_and_exits_130() {
     let emulator = Emulator::start();
-    let work = tempfile::tempdir().unwrap();
-    let out = work.path().join("evidence");
+    let (_work, out) = fresh_out();
     let (_proxy, running) = held_run(&emulator, "sts", &out);
 
     running.signal("INT");
@@ -328,8 +330,7 @@ fn kill_while_finishing(emulator: &Emulator, out: &Path) -> bool {
 #[test]
 fn sigkill_at_any_moment_never_leaves_a_partial_bundle_and_the_next_run_cleans_up() {
     let emulator = Emulator::start();
-    let work = tempfile::tempdir().unwrap();
-    let out = work.path().join("evidence");
+    let (_work, out) = fresh_out();
     let mut killed_pids = Vec::new();
 
     // 1. While the account is being identified: nothing exists yet.
@@ -435,8 +436,7 @@ fn dead_pid() -> u32 {
 #[test]
 fn leftovers_of_a_live_process_and_foreign_entries_are_never_touched() {
     let emulator = Emulator::start();
-    let work = tempfile::tempdir().unwrap();
-    let out = work.path().join("evidence");
+    let (_work, out) = fresh_out();
     fs::create_dir_all(&out).unwrap();
     let dead = dead_pid();
     // A process that is alive for the whole test: another run at work, as far as anyone knows.

@@ -33,6 +33,14 @@ pub fn iam_args() -> Vec<&'static str> {
     collector_args(&ids)
 }
 
+/// A fresh scratch directory, and inside it the path of an output directory `evidence` that
+/// does not exist yet.
+pub fn fresh_out() -> (tempfile::TempDir, PathBuf) {
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("evidence");
+    (work, out)
+}
+
 /// The names in `dir`, sorted; None when it cannot be read (it does not exist, say).
 pub fn entry_names(dir: &Path) -> Option<Vec<String>> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
