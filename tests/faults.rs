@@ -142,17 +142,7 @@ async fn seed_more(emulator: &Emulator) {
                 .send()
                 .await
                 .unwrap();
-            let mut bucket = s3.create_bucket().bucket(format!("data-{i}-{region}"));
-            if region != "us-east-1" {
-                bucket = bucket.create_bucket_configuration(
-                    aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                        .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
-                            region,
-                        ))
-                        .build(),
-                );
-            }
-            bucket.send().await.unwrap();
+            common::seed::create_bucket(&s3, &format!("data-{i}-{region}"), region).await;
         }
     }
     let iam = aws_sdk_iam::Client::new(&common::sdk_config(emulator, "us-east-1"));

@@ -92,24 +92,8 @@ async fn group(
     name: &str,
     rules: Vec<aws_sdk_ec2::types::IpPermission>,
 ) -> String {
-    let id = ec2
-        .create_security_group()
-        .group_name(name)
-        .description(format!("{name} group"))
-        .vpc_id(vpc)
-        .send()
-        .await
-        .unwrap()
-        .group_id()
-        .unwrap()
-        .to_string();
-    ec2.authorize_security_group_ingress()
-        .group_id(&id)
-        .set_ip_permissions(Some(rules))
-        .send()
-        .await
-        .unwrap();
-    id
+    let description = format!("{name} group");
+    common::seed::security_group(ec2, name, &description, Some(vpc), rules).await
 }
 
 /// The region's default VPC and its default security group, which moto creates.
@@ -364,17 +348,8 @@ async fn security_groups_and_world_open_rules_hold_exactly_the_seeded_facts() {
 // ---- s3-public-access against the emulator ----
 
 async fn bucket(emulator: &Emulator, region: &str, name: &str) -> aws_sdk_s3::Client {
-    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
     let s3 = s3(emulator, region);
-    let mut create = s3.create_bucket().bucket(name);
-    if region != "us-east-1" {
-        create = create.create_bucket_configuration(
-            CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::from(region))
-                .build(),
-        );
-    }
-    create.send().await.unwrap();
+    common::seed::create_bucket(&s3, name, region).await;
     s3
 }
 
@@ -426,12 +401,7 @@ async fn seed_buckets(emulator: &Emulator) {
     // eu-west-1: media with a public-read ACL and no block of its own; data with a policy for
     // the account only and a block on new public ACLs and policies.
     let s3 = bucket(emulator, "eu-west-1", "audit-media-euw1").await;
-    s3.put_bucket_acl()
-        .bucket("audit-media-euw1")
-        .acl(aws_sdk_s3::types::BucketCannedAcl::PublicRead)
-        .send()
-        .await
-        .unwrap();
+    common::seed::public_read(&s3, "audit-media-euw1").await;
     bucket(emulator, "eu-west-1", "audit-data-euw1").await;
     s3.put_bucket_policy()
         .bucket("audit-data-euw1")

@@ -8,6 +8,60 @@ use super::{binary, run, sdk_config, text, Emulator};
 /// The regions [`seed`] fills; the first one serves global services.
 pub const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
 
+/// Creates bucket `name` in `region` (with the location constraint S3 wants outside
+/// us-east-1).
+pub async fn create_bucket(s3: &aws_sdk_s3::Client, name: &str, region: &str) {
+    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+    let mut create = s3.create_bucket().bucket(name);
+    if region != "us-east-1" {
+        create = create.create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(region))
+                .build(),
+        );
+    }
+    create.send().await.unwrap();
+}
+
+/// Makes bucket `name` readable by everyone (the public-read canned ACL).
+pub async fn public_read(s3: &aws_sdk_s3::Client, name: &str) {
+    s3.put_bucket_acl()
+        .bucket(name)
+        .acl(aws_sdk_s3::types::BucketCannedAcl::PublicRead)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Creates security group `name` in `vpc` (the region's default VPC when None) admitting
+/// `rules`; returns its id.
+pub async fn security_group(
+    ec2: &aws_sdk_ec2::Client,
+    name: &str,
+    description: &str,
+    vpc: Option<&str>,
+    rules: Vec<aws_sdk_ec2::types::IpPermission>,
+) -> String {
+    let id = ec2
+        .create_security_group()
+        .group_name(name)
+        .description(description)
+        .set_vpc_id(vpc.map(String::from))
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_string();
+    ec2.authorize_security_group_ingress()
+        .group_id(&id)
+        .set_ip_permissions(Some(rules))
+        .send()
+        .await
+        .unwrap();
+    id
+}
+
 /// A little of everything, in both regions: a user, security groups, KMS keys, a multi-region
 /// trail and buckets. No GuardDuty detector and no Access Analyzer (moto has none).
 pub async fn seed(emulator: &Emulator) {
@@ -16,30 +70,17 @@ pub async fn seed(emulator: &Emulator) {
     for region in REGIONS {
         let config = sdk_config(emulator, region);
         let ec2 = aws_sdk_ec2::Client::new(&config);
-        let group = ec2
-            .create_security_group()
-            .group_name("ssh-open")
-            .description("ssh from anywhere")
-            .send()
-            .await
-            .unwrap();
-        ec2.authorize_security_group_ingress()
-            .group_id(group.group_id().unwrap())
-            .ip_permissions(
-                aws_sdk_ec2::types::IpPermission::builder()
-                    .ip_protocol("tcp")
-                    .from_port(22)
-                    .to_port(22)
-                    .ip_ranges(
-                        aws_sdk_ec2::types::IpRange::builder()
-                            .cidr_ip("0.0.0.0/0")
-                            .build(),
-                    )
+        let ssh = aws_sdk_ec2::types::IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(22)
+            .to_port(22)
+            .ip_ranges(
+                aws_sdk_ec2::types::IpRange::builder()
+                    .cidr_ip("0.0.0.0/0")
                     .build(),
             )
-            .send()
-            .await
-            .unwrap();
+            .build();
+        security_group(&ec2, "ssh-open", "ssh from anywhere", None, vec![ssh]).await;
         let kms = aws_sdk_kms::Client::new(&config);
         let key = kms.create_key().send().await.unwrap();
         kms.enable_key_rotation()
@@ -48,15 +89,7 @@ pub async fn seed(emulator: &Emulator) {
             .await
             .unwrap();
         let s3 = aws_sdk_s3::Client::new(&config);
-        let mut bucket = s3.create_bucket().bucket(format!("logs-{region}"));
-        if region != "us-east-1" {
-            bucket = bucket.create_bucket_configuration(
-                aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region))
-                    .build(),
-            );
-        }
-        bucket.send().await.unwrap();
+        create_bucket(&s3, &format!("logs-{region}"), region).await;
     }
     let trail = aws_sdk_cloudtrail::Client::new(&sdk_config(emulator, "us-east-1"));
     trail
@@ -108,36 +141,19 @@ pub async fn seed_findings(emulator: &Emulator) {
         .unwrap();
 
     let s3 = aws_sdk_s3::Client::new(&sdk_config(emulator, "us-east-1"));
-    s3.put_bucket_acl()
-        .bucket("logs-us-east-1")
-        .acl(aws_sdk_s3::types::BucketCannedAcl::PublicRead)
-        .send()
-        .await
-        .unwrap();
+    public_read(&s3, "logs-us-east-1").await;
 
     let ec2 = aws_sdk_ec2::Client::new(&sdk_config(emulator, "eu-west-1"));
-    let group = ec2
-        .create_security_group()
-        .group_name("wide-open")
-        .description("everything from anywhere")
-        .send()
-        .await
-        .unwrap();
-    ec2.authorize_security_group_ingress()
-        .group_id(group.group_id().unwrap())
-        .ip_permissions(
-            aws_sdk_ec2::types::IpPermission::builder()
-                .ip_protocol("-1")
-                .ipv6_ranges(
-                    aws_sdk_ec2::types::Ipv6Range::builder()
-                        .cidr_ipv6("::/0")
-                        .build(),
-                )
+    let everything = aws_sdk_ec2::types::IpPermission::builder()
+        .ip_protocol("-1")
+        .ipv6_ranges(
+            aws_sdk_ec2::types::Ipv6Range::builder()
+                .cidr_ipv6("::/0")
                 .build(),
         )
-        .send()
-        .await
-        .unwrap();
+        .build();
+    let description = "everything from anywhere";
+    security_group(&ec2, "wide-open", description, None, vec![everything]).await;
 }
 
 /// [`seed_findings`] plus what the golden copies (tests/golden.rs) also pin down: a group with a
