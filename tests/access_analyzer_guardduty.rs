@@ -50,12 +50,7 @@ const WEST: &str = "eu-west-1";
 // Region-scoped mocks
 
 fn denied(operation: &str) -> ErrorMetadata {
-    ErrorMetadata::builder()
-        .code("AccessDeniedException")
-        .message(format!(
-            "User: arn:aws:sts::123456789012:assumed-role/audit-readonly/ci is not authorized to perform: {operation}"
-        ))
-        .build()
+    common::mock::not_authorized("AccessDeniedException", operation)
 }
 
 fn rows(dir: &Path, collector: &str, file: &str) -> Vec<BTreeMap<String, String>> {

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -29,13 +28,8 @@ use aws_sdk_kms::types::{
 };
 use aws_sdk_kms::Client as Kms;
 use aws_smithy_mocks::{mock, Rule};
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextMut;
-use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::DateTime;
-use common::mock::meta;
+use common::mock::{meta, request_region};
 use common::{
     bundle_dir, collect, csv_rows, manifest_collector, read_json, sdk_config, Emulator, ACCOUNT,
 };
@@ -533,45 +527,6 @@ async fn an_account_without_trails_or_keys_is_collected_as_empty_tables() {
 
 // ---- Mocks ----
 
-thread_local! {
-    /// The region of the request being matched (tests run on a current-thread runtime).
-    static REQUEST_REGION: RefCell<String> = const { RefCell::new(String::new()) };
-}
-
-/// Tells mock rules which region a request goes to: it runs before the mock interceptor
-/// picks a rule (every `modify_before_serialization` hook runs before any
-/// `read_before_serialization` hook).
-#[derive(Debug)]
-struct RecordRegion;
-
-impl Intercept for RecordRegion {
-    fn name(&self) -> &'static str {
-        "records the region of the request for mock rules"
-    }
-
-    fn modify_before_serialization(
-        &self,
-        _context: &mut BeforeSerializationInterceptorContextMut<'_>,
-        _runtime_components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let region = cfg
-            .load::<aws_types::region::Region>()
-            .map(|r| r.to_string())
-            .unwrap_or_default();
-        REQUEST_REGION.with(|current| *current.borrow_mut() = region);
-        Ok(())
-    }
-}
-
-fn request_region() -> String {
-    REQUEST_REGION.with(|current| current.borrow().clone())
-}
-
-fn clients(rules: &[&Rule]) -> soc2_evidence::aws::Clients {
-    common::mock::clients(rules).with_interceptor(SharedInterceptor::new(RecordRegion))
-}
-
 /// Runs one collector in process and returns its evidence folder and sink.
 async fn run_collector<F, Fut>(
     id: &str,
@@ -588,7 +543,7 @@ where
     F: FnOnce(soc2_evidence::collectors::Context, Evidence) -> Fut,
     Fut: std::future::Future<Output = Evidence>,
 {
-    let clients = clients(rules);
+    let clients = common::mock::clients_telling_region(rules);
     let ctx = common::mock::context(&clients, regions);
     let counts = ctx.clients.clone();
     let root = tempfile::tempdir().unwrap();
