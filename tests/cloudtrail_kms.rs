@@ -31,7 +31,8 @@ use aws_smithy_mocks::{mock, Rule};
 use aws_smithy_types::DateTime;
 use common::mock::{meta, request_region};
 use common::{
-    bundle_dir, collect, csv_rows, manifest_collector, read_json, sdk_config, Emulator, ACCOUNT,
+    collect_expecting, csv_rows, manifest_collector, read_json, sdk_config, Collected, Emulator,
+    ACCOUNT,
 };
 use serde_json::Value;
 use soc2_evidence::collectors::{cloudtrail, kms_key_rotation};
@@ -203,14 +204,11 @@ async fn trails_are_listed_once_with_status_and_selectors_from_their_home_region
     let emulator = Emulator::start();
     let keys = seed_keys(&emulator).await;
     seed_trails(&emulator, &keys.rotated_arn).await;
-    let out = tempfile::tempdir().unwrap();
-    let (code, summary) = collect(
+    let Collected { out: _out, dir, .. } = collect_expecting(
         &emulator,
-        out.path(),
         &["--collector", "cloudtrail", "--region", "eu-west-1"],
+        0,
     );
-    assert_eq!(code, 0, "summary: {summary:#}");
-    let dir = bundle_dir(&summary);
     let manifest = read_json(&dir.join("manifest.json"));
     let record = manifest_collector(&manifest, "cloudtrail");
     assert_eq!(record["status"], "collected", "{record:#}");
@@ -343,14 +341,11 @@ async fn trails_are_listed_once_with_status_and_selectors_from_their_home_region
 async fn every_key_is_listed_with_its_scope_and_rotation() {
     let emulator = Emulator::start();
     let keys = seed_keys(&emulator).await;
-    let out = tempfile::tempdir().unwrap();
-    let (code, summary) = collect(
+    let Collected { out: _out, dir, .. } = collect_expecting(
         &emulator,
-        out.path(),
         &["--collector", "kms-key-rotation", "--region", "eu-west-1"],
+        0,
     );
-    assert_eq!(code, 0, "summary: {summary:#}");
-    let dir = bundle_dir(&summary);
     let manifest = read_json(&dir.join("manifest.json"));
     let record = manifest_collector(&manifest, "kms-key-rotation");
     assert_eq!(record["status"], "collected", "{record:#}");
@@ -480,19 +475,16 @@ async fn every_key_is_listed_with_its_scope_and_rotation() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_account_without_trails_or_keys_is_collected_as_empty_tables() {
     let emulator = Emulator::start();
-    let out = tempfile::tempdir().unwrap();
-    let (code, summary) = collect(
+    let Collected { out: _out, dir, .. } = collect_expecting(
         &emulator,
-        out.path(),
         &[
             "--collector",
             "cloudtrail",
             "--collector",
             "kms-key-rotation",
         ],
+        0,
     );
-    assert_eq!(code, 0, "summary: {summary:#}");
-    let dir = bundle_dir(&summary);
     let manifest = read_json(&dir.join("manifest.json"));
     for id in ["cloudtrail", "kms-key-rotation"] {
         assert_eq!(

@@ -5,27 +5,23 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::seed::{collect_through, seed, REGIONS};
+use common::seed::{collect_through_expecting, seed, REGIONS};
 use common::{
-    binary, bundle_dir, elements, manifest_collector, read_json, region_record, run, strings_of,
+    binary, elements, manifest_collector, read_json, region_record, run, strings_of, Collected,
     Emulator,
 };
-use serde_json::Value;
-
-fn manifest_of(summary: &Value) -> Value {
-    read_json(&bundle_dir(summary).join("manifest.json"))
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_collector_runs_and_the_manifest_accounts_for_regions_and_calls() {
     let emulator = Emulator::start();
     seed(&emulator).await;
-    let out = tempfile::tempdir().unwrap();
-    let (code, summary) = collect_through(&emulator.url, out.path(), &[]);
-    let manifest = manifest_of(&summary);
-
     // moto implements no Access Analyzer: that collector fails, visibly, and nothing else.
-    assert_eq!(code, 3, "{summary:#}");
+    let Collected {
+        out: _out,
+        summary,
+        dir,
+    } = collect_through_expecting(&emulator.url, &[], 3);
+    let manifest = read_json(&dir.join("manifest.json"));
     let ids = strings_of(&manifest["collectors"], "id");
     let registry: Vec<&str> = soc2_evidence::registry::ids();
     assert_eq!(ids, registry, "every collector, in registry order");
@@ -90,10 +86,13 @@ async fn a_region_refused_for_one_collector_leaves_every_other_collector_and_reg
         (request.service == "kms" && request.region == "eu-west-1")
             .then(|| common::proxy::json_access_denied("kms:ListKeys"))
     });
-    let out = tempfile::tempdir().unwrap();
-    let (code, summary) = collect_through(&proxy.url, out.path(), &["--skip", "access-analyzer"]);
-    assert_eq!(code, 3, "{summary:#}");
-    let manifest = manifest_of(&summary);
+    let skip = ["--skip", "access-analyzer"];
+    let Collected {
+        out: _out,
+        summary,
+        dir,
+    } = collect_through_expecting(&proxy.url, &skip, 3);
+    let manifest = read_json(&dir.join("manifest.json"));
     for c in elements(&manifest["collectors"]) {
         if c["id"] != "kms-key-rotation" {
             assert_eq!(c["status"], "collected", "{c:#}");
@@ -109,7 +108,6 @@ async fn a_region_refused_for_one_collector_leaves_every_other_collector_and_reg
         assert_eq!(status_of("eu-west-1"), "failed");
         assert_eq!(status_of("us-east-1"), "collected");
         // The refused region's key is absent, the other region's key is there.
-        let dir = bundle_dir(&summary);
         let keys = common::csv_rows(&dir.join("evidence/kms-key-rotation/keys.csv"));
         assert_eq!(keys.len(), 1, "{keys:?}");
         assert_eq!(keys[0]["region"], "us-east-1");

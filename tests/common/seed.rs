@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::{binary, run, sdk_config, text, Emulator};
+use super::{binary, run, sdk_config, text, Collected, Emulator};
 
 /// The regions [`seed`] fills; the first one serves global services.
 pub const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
@@ -215,4 +215,11 @@ pub fn collect_through(url: &str, out: &Path, extra: &[&str]) -> (i32, serde_jso
     let summary = serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("no JSON summary ({e}): {}", text(&output.stderr)));
     (output.status.code().unwrap(), summary)
+}
+
+/// [`collect_through`] `url` into a fresh directory, which must exit with `expected`.
+pub fn collect_through_expecting(url: &str, extra: &[&str], expected: i32) -> Collected {
+    let out = tempfile::tempdir().unwrap();
+    let result = collect_through(url, out.path(), extra);
+    Collected::expect(out, result, expected)
 }
