@@ -20,8 +20,8 @@ use aws_sdk_iam::types::{
 use aws_sdk_iam::Client as Iam;
 use aws_smithy_mocks::mock;
 use common::{
-    collect_expecting, csv_rows, find_by, manifest_collector, read_json, strings_of, Collected,
-    Emulator, ACCOUNT,
+    collect_expecting, csv_rows, find_by, manifest_collector, read_json, strings_of, Emulator,
+    ACCOUNT,
 };
 use futures_util::StreamExt;
 use serde_json::{json, Value};
@@ -226,7 +226,7 @@ fn strings(rows: &[&[&str]]) -> Vec<Vec<String>> {
 async fn the_tables_hold_exactly_the_seeded_account() {
     let emulator = Emulator::start();
     seed(&emulator).await;
-    let Collected { out: _out, dir, .. } = collect_expecting(&emulator, &["--collector", ID], 0);
+    let (_out, _, dir) = collect_expecting(&emulator, &["--collector", ID], 0);
     let manifest = read_json(&dir.join("manifest.json"));
     let entry = manifest_collector(&manifest, ID);
     assert_eq!(entry["status"], "collected", "{entry:#}");
@@ -714,7 +714,7 @@ async fn seed_many(emulator: &Emulator, prefix: &str, users: usize, roles: usize
 }
 
 fn collect_calls(emulator: &Emulator) -> (u64, usize, usize) {
-    let Collected { out: _out, dir, .. } = collect_expecting(emulator, &["--collector", ID], 0);
+    let (_out, _, dir) = collect_expecting(emulator, &["--collector", ID], 0);
     let manifest = read_json(&dir.join("manifest.json"));
     let entry = manifest_collector(&manifest, ID);
     assert_eq!(entry["status"], "collected");

@@ -8,11 +8,11 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use common::collect_expecting;
 use common::{
     binary, bundle_dir, collect, collector_args, csv_rows, files_below, read_json, run, sha256_hex,
     text, Emulator, ACCOUNT, IAM_ACCOUNT,
 };
-use common::{collect_expecting, Collected};
 use serde_json::Value;
 
 /// What the seeded account holds, for assertions (and secrets that must never leak).
@@ -299,8 +299,7 @@ async fn collect_writes_a_complete_verified_bundle() {
 async fn credential_report_and_password_policy_hold_the_seeded_facts() {
     let emulator = Emulator::start();
     seed(&emulator, true).await;
-    let Collected { out: _out, dir, .. } =
-        collect_expecting(&emulator, &collector_args(&IAM_ACCOUNT), 0);
+    let (_out, _, dir) = collect_expecting(&emulator, &collector_args(&IAM_ACCOUNT), 0);
     let evidence = dir.join("evidence");
 
     let rows = csv_rows(&evidence.join("iam-credential-report/credential-report.csv"));
@@ -358,8 +357,7 @@ async fn credential_report_and_password_policy_hold_the_seeded_facts() {
 async fn an_account_without_password_policy_is_collected_as_no_policy() {
     let emulator = Emulator::start();
     seed(&emulator, false).await;
-    let Collected { out: _out, dir, .. } =
-        collect_expecting(&emulator, &["--collector", "iam-password-policy"], 0);
+    let (_out, _, dir) = collect_expecting(&emulator, &["--collector", "iam-password-policy"], 0);
     let policy = read_json(&dir.join("evidence/iam-password-policy/password-policy.json"));
     assert_eq!(policy["PolicyPresent"], false);
     assert_eq!(policy["PasswordPolicy"], Value::Null);

@@ -31,8 +31,7 @@ use aws_smithy_mocks::{mock, Rule};
 use aws_smithy_types::DateTime;
 use common::mock::{meta, request_region};
 use common::{
-    collect_expecting, csv_rows, manifest_collector, read_json, sdk_config, Collected, Emulator,
-    ACCOUNT,
+    collect_expecting, csv_rows, manifest_collector, read_json, sdk_config, Emulator, ACCOUNT,
 };
 use serde_json::Value;
 use soc2_evidence::collectors::{cloudtrail, kms_key_rotation};
@@ -204,7 +203,7 @@ async fn trails_are_listed_once_with_status_and_selectors_from_their_home_region
     let emulator = Emulator::start();
     let keys = seed_keys(&emulator).await;
     seed_trails(&emulator, &keys.rotated_arn).await;
-    let Collected { out: _out, dir, .. } = collect_expecting(
+    let (_out, _, dir) = collect_expecting(
         &emulator,
         &["--collector", "cloudtrail", "--region", "eu-west-1"],
         0,
@@ -341,7 +340,7 @@ async fn trails_are_listed_once_with_status_and_selectors_from_their_home_region
 async fn every_key_is_listed_with_its_scope_and_rotation() {
     let emulator = Emulator::start();
     let keys = seed_keys(&emulator).await;
-    let Collected { out: _out, dir, .. } = collect_expecting(
+    let (_out, _, dir) = collect_expecting(
         &emulator,
         &["--collector", "kms-key-rotation", "--region", "eu-west-1"],
         0,
@@ -475,16 +474,8 @@ async fn every_key_is_listed_with_its_scope_and_rotation() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_account_without_trails_or_keys_is_collected_as_empty_tables() {
     let emulator = Emulator::start();
-    let Collected { out: _out, dir, .. } = collect_expecting(
-        &emulator,
-        &[
-            "--collector",
-            "cloudtrail",
-            "--collector",
-            "kms-key-rotation",
-        ],
-        0,
-    );
+    let both = common::collector_args(&["cloudtrail", "kms-key-rotation"]);
+    let (_out, _, dir) = collect_expecting(&emulator, &both, 0);
     let manifest = read_json(&dir.join("manifest.json"));
     for id in ["cloudtrail", "kms-key-rotation"] {
         assert_eq!(

@@ -9,8 +9,7 @@ use std::path::{Path, PathBuf};
 
 use common::seed::{collect_through, collect_through_expecting, seed_findings};
 use common::{
-    binary, bundle_dir, csv_rows, read_json, run, sha256_hex, strings_of, text, Collected,
-    Emulator, ACCOUNT,
+    binary, bundle_dir, csv_rows, read_json, run, sha256_hex, strings_of, text, Emulator, ACCOUNT,
 };
 use serde_json::Value;
 
@@ -118,11 +117,8 @@ async fn the_seeded_account_yields_exactly_the_expected_findings_and_report_repr
     let emulator = Emulator::start();
     seed_findings(&emulator).await;
     // moto has no Access Analyzer: incomplete evidence (3) wins over findings (4).
-    let Collected {
-        out: _out,
-        summary,
-        dir,
-    } = collect_through_expecting(&emulator.url, &["--fail-on", "critical"], 3);
+    let (_out, summary, dir) =
+        collect_through_expecting(&emulator.url, &["--fail-on", "critical"], 3);
 
     let found = findings_of(&dir);
     let expected = expected_findings(&dir);

@@ -7,8 +7,7 @@ use std::path::PathBuf;
 
 use common::seed::{collect_through_expecting, seed, REGIONS};
 use common::{
-    binary, elements, manifest_collector, read_json, region_record, run, strings_of, Collected,
-    Emulator,
+    binary, elements, manifest_collector, read_json, region_record, run, strings_of, Emulator,
 };
 
 #[tokio::test(flavor = "multi_thread")]
@@ -16,11 +15,7 @@ async fn every_collector_runs_and_the_manifest_accounts_for_regions_and_calls() 
     let emulator = Emulator::start();
     seed(&emulator).await;
     // moto implements no Access Analyzer: that collector fails, visibly, and nothing else.
-    let Collected {
-        out: _out,
-        summary,
-        dir,
-    } = collect_through_expecting(&emulator.url, &[], 3);
+    let (_out, summary, dir) = collect_through_expecting(&emulator.url, &[], 3);
     let manifest = read_json(&dir.join("manifest.json"));
     let ids = strings_of(&manifest["collectors"], "id");
     let registry: Vec<&str> = soc2_evidence::registry::ids();
@@ -87,11 +82,7 @@ async fn a_region_refused_for_one_collector_leaves_every_other_collector_and_reg
             .then(|| common::proxy::json_access_denied("kms:ListKeys"))
     });
     let skip = ["--skip", "access-analyzer"];
-    let Collected {
-        out: _out,
-        summary,
-        dir,
-    } = collect_through_expecting(&proxy.url, &skip, 3);
+    let (_out, summary, dir) = collect_through_expecting(&proxy.url, &skip, 3);
     let manifest = read_json(&dir.join("manifest.json"));
     for c in elements(&manifest["collectors"]) {
         if c["id"] != "kms-key-rotation" {

@@ -5,9 +5,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{
-    collect_expecting, csv_rows, manifest_collector, read_json, Collected, Emulator, ACCOUNT,
-};
+use common::{collect_expecting, csv_rows, manifest_collector, read_json, Emulator, ACCOUNT};
 use serde_json::Value;
 
 const REGIONS: [&str; 2] = ["eu-west-1", "us-east-1"];
@@ -189,16 +187,13 @@ async fn security_groups_and_world_open_rules_hold_exactly_the_seeded_facts() {
     .await;
     ids.insert(("eu-west-1", "wide"), id);
 
-    let Collected { out: _out, dir, .. } = collect_expecting(
-        &emulator,
-        &[
-            "--collector",
-            "ec2-security-groups",
-            "--region",
-            "eu-west-1",
-        ],
-        0,
-    );
+    let args = [
+        "--collector",
+        "ec2-security-groups",
+        "--region",
+        "eu-west-1",
+    ];
+    let (_out, _, dir) = collect_expecting(&emulator, &args, 0);
     let evidence = dir.join("evidence/ec2-security-groups");
     let manifest = read_json(&dir.join("manifest.json"));
     let record = manifest_collector(&manifest, "ec2-security-groups");
@@ -438,8 +433,7 @@ async fn seed_buckets(emulator: &Emulator) {
 async fn bucket_public_access_holds_exactly_the_seeded_facts() {
     let emulator = Emulator::start();
     seed_buckets(&emulator).await;
-    let Collected { out: _out, dir, .. } =
-        collect_expecting(&emulator, &["--collector", "s3-public-access"], 0);
+    let (_out, _, dir) = collect_expecting(&emulator, &["--collector", "s3-public-access"], 0);
     let evidence = dir.join("evidence/s3-public-access");
 
     let account = read_json(&evidence.join("account-public-access-block.json"));
@@ -544,8 +538,7 @@ async fn bucket_public_access_holds_exactly_the_seeded_facts() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_account_without_block_or_buckets_is_collected_as_such() {
     let emulator = Emulator::start();
-    let Collected { out: _out, dir, .. } =
-        collect_expecting(&emulator, &["--collector", "s3-public-access"], 0);
+    let (_out, _, dir) = collect_expecting(&emulator, &["--collector", "s3-public-access"], 0);
     let evidence = dir.join("evidence/s3-public-access");
     let account = read_json(&evidence.join("account-public-access-block.json"));
     assert_eq!(account["present"], false);

@@ -223,34 +223,27 @@ pub fn collect(emulator: &Emulator, out: &Path, extra: &[&str]) -> (i32, serde_j
     (code, summary)
 }
 
-/// A `collect --json` run into a fresh temporary directory, its exit status checked.
-pub struct Collected {
-    /// The output directory: the bundle lives as long as it does.
-    pub out: tempfile::TempDir,
-    /// The JSON summary.
-    pub summary: serde_json::Value,
-    /// The bundle directory the summary names.
-    pub dir: PathBuf,
-}
+/// What [`collect_expecting`] returns: the output directory (the bundle lives as long as it
+/// does), the JSON summary and the bundle directory.
+pub type Collected = (tempfile::TempDir, serde_json::Value, PathBuf);
 
-impl Collected {
-    /// The run into `out` that ended with `code` and `summary`, which must be exit `expected`.
-    pub fn expect(
-        out: tempfile::TempDir,
-        (code, summary): (i32, serde_json::Value),
-        expected: i32,
-    ) -> Collected {
-        assert_eq!(code, expected, "summary: {summary:#}");
-        let dir = bundle_dir(&summary);
-        Collected { out, summary, dir }
-    }
+/// A run into `out` that ended with `code` and `summary`: checks that it exited `expected` and
+/// finds its bundle.
+pub fn expect_exit(
+    out: tempfile::TempDir,
+    (code, summary): (i32, serde_json::Value),
+    expected: i32,
+) -> Collected {
+    assert_eq!(code, expected, "summary: {summary:#}");
+    let dir = bundle_dir(&summary);
+    (out, summary, dir)
 }
 
 /// [`collect`] against the emulator into a fresh directory, which must exit with `expected`.
 pub fn collect_expecting(emulator: &Emulator, extra: &[&str], expected: i32) -> Collected {
     let out = tempfile::tempdir().unwrap();
     let result = collect(emulator, out.path(), extra);
-    Collected::expect(out, result, expected)
+    expect_exit(out, result, expected)
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {

@@ -221,5 +221,5 @@ pub fn collect_through(url: &str, out: &Path, extra: &[&str]) -> (i32, serde_jso
 pub fn collect_through_expecting(url: &str, extra: &[&str], expected: i32) -> Collected {
     let out = tempfile::tempdir().unwrap();
     let result = collect_through(url, out.path(), extra);
-    Collected::expect(out, result, expected)
+    super::expect_exit(out, result, expected)
 }
