@@ -10,57 +10,22 @@ use serde_json::Value;
 
 const REGIONS: [&str; 2] = ["eu-west-1", "us-east-1"];
 
-fn credentials() -> aws_credential_types::Credentials {
-    aws_credential_types::Credentials::new("testing", "testing", None, None, "tests")
+/// The binary's own clients (the run's SDK set-up: S3 path-style and S3 Control at the
+/// emulator's address) over the emulator, for seeding it.
+fn clients(emulator: &Emulator) -> soc2_evidence::aws::CountedClients {
+    soc2_evidence::aws::Clients::new(common::sdk_config(emulator, "us-east-1"), 4).counted()
 }
 
 fn ec2(emulator: &Emulator, region: &str) -> aws_sdk_ec2::Client {
-    let config = aws_sdk_ec2::Config::builder()
-        .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
-        .region(aws_sdk_ec2::config::Region::new(region.to_string()))
-        .endpoint_url(&emulator.url)
-        .credentials_provider(credentials())
-        .build();
-    aws_sdk_ec2::Client::from_conf(config)
+    clients(emulator).ec2(region)
 }
 
 fn s3(emulator: &Emulator, region: &str) -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new(region.to_string()))
-        .endpoint_url(&emulator.url)
-        .force_path_style(true)
-        .credentials_provider(credentials())
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
-}
-
-/// The SDK's s3control endpoint rules put the account id in front of the host; the emulator
-/// is reached at its own address instead.
-#[derive(Debug)]
-struct FixedEndpoint(String);
-
-impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for FixedEndpoint {
-    fn resolve_endpoint<'a>(
-        &'a self,
-        _params: &'a aws_sdk_s3control::config::endpoint::Params,
-    ) -> aws_sdk_s3control::config::endpoint::EndpointFuture<'a> {
-        aws_sdk_s3control::config::endpoint::EndpointFuture::ready(Ok(
-            aws_smithy_types::endpoint::Endpoint::builder()
-                .url(self.0.clone())
-                .build(),
-        ))
-    }
+    clients(emulator).s3(region)
 }
 
 fn s3control(emulator: &Emulator) -> aws_sdk_s3control::Client {
-    let config = aws_sdk_s3control::Config::builder()
-        .behavior_version(aws_sdk_s3control::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3control::config::Region::new("us-east-1"))
-        .endpoint_resolver(FixedEndpoint(emulator.url.clone()))
-        .credentials_provider(credentials())
-        .build();
-    aws_sdk_s3control::Client::from_conf(config)
+    clients(emulator).s3control()
 }
 
 // ---- ec2-security-groups against the emulator ----
