@@ -859,8 +859,7 @@ fn pages() -> [GetAccountAuthorizationDetailsOutput; 3] {
             )
             .build()
     };
-    let admin =
-        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+    let admin = common::seed::EVERYTHING_POLICY;
     let page_3 = GetAccountAuthorizationDetailsOutput::builder()
         .user_detail_list(user("cat"))
         .policies(managed("AdministratorAccess", 1, 0, admin))

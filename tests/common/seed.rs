@@ -8,6 +8,26 @@ use super::{binary, run, sdk_config, text, Collected, Emulator};
 /// The regions [`seed`] fills; the first one serves global services.
 pub const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
 
+/// A policy document allowing every action on every resource.
+pub const EVERYTHING_POLICY: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+
+/// An ingress permission without a description: `protocol` (`-1` for all traffic) on `port`
+/// (None for every port) from `cidr` (IPv6 when it holds a `:`).
+pub fn open_to(protocol: &str, port: Option<i32>, cidr: &str) -> aws_sdk_ec2::types::IpPermission {
+    use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range};
+    let permission = IpPermission::builder()
+        .ip_protocol(protocol)
+        .set_from_port(port)
+        .set_to_port(port);
+    if cidr.contains(':') {
+        permission.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(cidr).build())
+    } else {
+        permission.ip_ranges(IpRange::builder().cidr_ip(cidr).build())
+    }
+    .build()
+}
+
 /// Creates bucket `name` in `region` (with the location constraint S3 wants outside
 /// us-east-1).
 pub async fn create_bucket(s3: &aws_sdk_s3::Client, name: &str, region: &str) {
@@ -70,16 +90,7 @@ pub async fn seed(emulator: &Emulator) {
     for region in REGIONS {
         let config = sdk_config(emulator, region);
         let ec2 = aws_sdk_ec2::Client::new(&config);
-        let ssh = aws_sdk_ec2::types::IpPermission::builder()
-            .ip_protocol("tcp")
-            .from_port(22)
-            .to_port(22)
-            .ip_ranges(
-                aws_sdk_ec2::types::IpRange::builder()
-                    .cidr_ip("0.0.0.0/0")
-                    .build(),
-            )
-            .build();
+        let ssh = open_to("tcp", Some(22), "0.0.0.0/0");
         security_group(&ec2, "ssh-open", "ssh from anywhere", None, vec![ssh]).await;
         let kms = aws_sdk_kms::Client::new(&config);
         let key = kms.create_key().send().await.unwrap();
@@ -119,9 +130,7 @@ pub async fn seed_findings(emulator: &Emulator) {
     let admin = iam
         .create_policy()
         .policy_name("everything")
-        .policy_document(
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
-        )
+        .policy_document(EVERYTHING_POLICY)
         .send()
         .await
         .unwrap();
@@ -144,14 +153,7 @@ pub async fn seed_findings(emulator: &Emulator) {
     public_read(&s3, "logs-us-east-1").await;
 
     let ec2 = aws_sdk_ec2::Client::new(&sdk_config(emulator, "eu-west-1"));
-    let everything = aws_sdk_ec2::types::IpPermission::builder()
-        .ip_protocol("-1")
-        .ipv6_ranges(
-            aws_sdk_ec2::types::Ipv6Range::builder()
-                .cidr_ipv6("::/0")
-                .build(),
-        )
-        .build();
+    let everything = open_to("-1", None, "::/0");
     let description = "everything from anywhere";
     security_group(&ec2, "wide-open", description, None, vec![everything]).await;
 }
@@ -171,9 +173,7 @@ pub async fn seed_golden(emulator: &Emulator) {
     iam.put_group_policy()
         .group_name("ops-admins")
         .policy_name("ops-everything")
-        .policy_document(
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
-        )
+        .policy_document(EVERYTHING_POLICY)
         .send()
         .await
         .unwrap();
