@@ -55,16 +55,6 @@ fn held_run(emulator: &Emulator, service: &'static str, out: &Path) -> (Proxy, R
     (proxy, running)
 }
 
-/// [`held_run`] held while the collectors work: checks that the temporary bundle exists, and
-/// is the only one, and returns its name too.
-fn held_while_collecting(emulator: &Emulator, out: &Path) -> (Proxy, Running, String) {
-    let (proxy, running) = held_run(emulator, "iam", out);
-    let temp = temporary(out);
-    assert_eq!(temp.len(), 1, "the temporary bundle exists: {temp:?}");
-    assert!(out.join(&temp[0]).is_dir());
-    (proxy, running, temp[0].clone())
-}
-
 /// The binary running `collect` in the background, its output going to files.
 struct Running {
     child: Child,
@@ -217,34 +207,37 @@ fn assert_interrupted(ended: &Ended, signal: &str, code: i32, out: &Path, tempor
     );
 }
 
-#[test]
-fn sigint_while_collectors_work_removes_the_temporary_bundle_and_exits_130() {
+/// Sends SIG`signal` to a run held while its collectors work (its temporary bundle exists, and
+/// is the only one) and checks that it was interrupted cleanly with exit `code` (see
+/// [`assert_interrupted`]). Returns the scratch directory, the output directory and how long the
+/// run took to end after the signal.
+fn interrupt_while_collecting(signal: &str, code: i32) -> (tempfile::TempDir, PathBuf, Duration) {
     let emulator = Emulator::start();
-    let (_work, out) = fresh_out();
-    let (_proxy, running, temp) = held_while_collecting(&emulator, &out);
+    let (work, out) = fresh_out();
+    let (_proxy, running) = held_run(&emulator, "iam", &out);
+    let temp = temporary(&out);
+    assert_eq!(temp.len(), 1, "the temporary bundle exists: {temp:?}");
+    assert!(out.join(&temp[0]).is_dir());
 
-    running.signal("INT");
+    running.signal(signal);
     let signalled = Instant::now();
     let ended = running.wait(Duration::from_secs(15));
+    let took = signalled.elapsed();
+    assert_interrupted(&ended, &format!("SIG{signal}"), code, &out, Some(&temp[0]));
+    (work, out, took)
+}
+
+#[test]
+fn sigint_while_collectors_work_removes_the_temporary_bundle_and_exits_130() {
+    let (_work, out, took) = interrupt_while_collecting("INT", 130);
     // The collectors waiting on held-back requests are stopped, not waited for.
-    assert!(
-        signalled.elapsed() < HOLD / 4,
-        "took {:?}",
-        signalled.elapsed()
-    );
-    assert_interrupted(&ended, "SIGINT", 130, &out, Some(&temp));
+    assert!(took < HOLD / 4, "took {took:?}");
     assert!(out.is_dir(), "the output directory itself stays");
 }
 
 #[test]
 fn sigterm_stops_the_run_the_same_way_and_exits_143() {
-    let emulator = Emulator::start();
-    let (_work, out) = fresh_out();
-    let (_proxy, running, temp) = held_while_collecting(&emulator, &out);
-
-    running.signal("TERM");
-    let ended = running.wait(Duration::from_secs(15));
-    assert_interrupted(&ended, "SIGTERM", 143, &out, Some(&temp));
+    interrupt_while_collecting("TERM", 143);
 }
 
 #[test]
