@@ -30,24 +30,13 @@ fn s3control(emulator: &Emulator) -> aws_sdk_s3control::Client {
 
 // ---- ec2-security-groups against the emulator ----
 
-/// One ingress permission from one CIDR.
+/// One ingress permission from one CIDR; an IPv4 range is described as `PROTOCOL FROM-TO`.
 fn ingress(protocol: &str, from: i32, to: i32, cidr: &str) -> aws_sdk_ec2::types::IpPermission {
-    use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range};
-    let permission = IpPermission::builder()
-        .ip_protocol(protocol)
-        .from_port(from)
-        .to_port(to);
-    if cidr.contains(':') {
-        permission.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(cidr).build())
-    } else {
-        permission.ip_ranges(
-            IpRange::builder()
-                .cidr_ip(cidr)
-                .description(format!("{protocol} {from}-{to}"))
-                .build(),
-        )
+    let mut permission = common::seed::open_to(protocol, Some((from, to)), cidr);
+    for range in permission.ip_ranges.iter_mut().flatten() {
+        range.description = Some(format!("{protocol} {from}-{to}"));
     }
-    .build()
+    permission
 }
 
 /// Creates a group in the region's default VPC with the given ingress rules; returns its id.

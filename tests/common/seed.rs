@@ -12,14 +12,18 @@ pub const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
 pub const EVERYTHING_POLICY: &str =
     r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
 
-/// An ingress permission without a description: `protocol` (`-1` for all traffic) on `port`
-/// (None for every port) from `cidr` (IPv6 when it holds a `:`).
-pub fn open_to(protocol: &str, port: Option<i32>, cidr: &str) -> aws_sdk_ec2::types::IpPermission {
+/// An ingress permission without a description: `protocol` (`-1` for all traffic) on the port
+/// range `ports` (None for every port) from `cidr` (IPv6 when it holds a `:`).
+pub fn open_to(
+    protocol: &str,
+    ports: Option<(i32, i32)>,
+    cidr: &str,
+) -> aws_sdk_ec2::types::IpPermission {
     use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range};
     let permission = IpPermission::builder()
         .ip_protocol(protocol)
-        .set_from_port(port)
-        .set_to_port(port);
+        .set_from_port(ports.map(|(from, _)| from))
+        .set_to_port(ports.map(|(_, to)| to));
     if cidr.contains(':') {
         permission.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(cidr).build())
     } else {
@@ -90,7 +94,7 @@ pub async fn seed(emulator: &Emulator) {
     for region in REGIONS {
         let config = sdk_config(emulator, region);
         let ec2 = aws_sdk_ec2::Client::new(&config);
-        let ssh = open_to("tcp", Some(22), "0.0.0.0/0");
+        let ssh = open_to("tcp", Some((22, 22)), "0.0.0.0/0");
         security_group(&ec2, "ssh-open", "ssh from anywhere", None, vec![ssh]).await;
         let kms = aws_sdk_kms::Client::new(&config);
         let key = kms.create_key().send().await.unwrap();
