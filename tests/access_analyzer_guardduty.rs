@@ -35,7 +35,7 @@ use aws_sdk_guardduty::types::{
 use aws_sdk_guardduty::Client as GuardDuty;
 use aws_smithy_mocks::{mock, Rule};
 use aws_smithy_types::error::ErrorMetadata;
-use common::{collect, csv_rows, Emulator};
+use common::{collect, csv_row, csv_rows, Emulator};
 use soc2_evidence::bundle::manifest::BundleStatus;
 use soc2_evidence::collectors::{access_analyzer, guardduty};
 use soc2_evidence::error::ExitCode;
@@ -50,12 +50,7 @@ const WEST: &str = "eu-west-1";
 // Region-scoped mocks
 
 fn denied(operation: &str) -> ErrorMetadata {
-    ErrorMetadata::builder()
-        .code("AccessDeniedException")
-        .message(format!(
-            "User: arn:aws:sts::123456789012:assumed-role/audit-readonly/ci is not authorized to perform: {operation}"
-        ))
-        .build()
+    common::mock::not_authorized("AccessDeniedException", operation)
 }
 
 fn rows(dir: &Path, collector: &str, file: &str) -> Vec<BTreeMap<String, String>> {
@@ -68,20 +63,8 @@ fn headers(dir: &Path, collector: &str, file: &str) -> Vec<String> {
     reader.headers().unwrap().iter().map(String::from).collect()
 }
 
-fn row<'a>(
-    table: &'a [BTreeMap<String, String>],
-    key: &str,
-    value: &str,
-) -> &'a BTreeMap<String, String> {
-    table
-        .iter()
-        .find(|r| r[key] == value)
-        .unwrap_or_else(|| panic!("no row with {key} = {value} in {table:#?}"))
-}
-
 fn read_json(dir: &Path, collector: &str, file: &str) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(dir.join("evidence").join(collector).join(file)).unwrap())
-        .unwrap()
+    common::read_json(&dir.join("evidence").join(collector).join(file))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -288,7 +271,7 @@ async fn analyzers_of_every_type_and_their_active_findings_over_pages() {
 
     let analyzers = rows(dir.path(), "access-analyzer", "analyzers.csv");
     assert_eq!(analyzers.len(), 3, "{analyzers:#?}");
-    let account = row(&analyzers, "arn", ACCOUNT_ANALYZER);
+    let account = csv_row(&analyzers, "arn", ACCOUNT_ANALYZER);
     assert_eq!(account["region"], EAST);
     assert_eq!(account["name"], "ConsoleAnalyzer-3f2c");
     assert_eq!(account["type"], "ACCOUNT");
@@ -296,12 +279,12 @@ async fn analyzers_of_every_type_and_their_active_findings_over_pages() {
     assert_eq!(account["status"], "ACTIVE");
     assert_eq!(account["created_at"], "2025-01-01T00:00:00Z");
     assert_eq!(account["active_findings"], "3");
-    let unused = row(&analyzers, "arn", UNUSED_ANALYZER);
+    let unused = csv_row(&analyzers, "arn", UNUSED_ANALYZER);
     assert_eq!(unused["type"], "ACCOUNT_UNUSED_ACCESS");
     assert_eq!(unused["kind"], "unused-access");
     assert_eq!(unused["unused_access_age_days"], "90");
     assert_eq!(unused["active_findings"], "2");
-    let org = row(&analyzers, "arn", ORG_ANALYZER);
+    let org = csv_row(&analyzers, "arn", ORG_ANALYZER);
     assert_eq!(org["status"], "FAILED");
     assert_eq!(org["status_reason"], "AWS_SERVICE_ACCESS_DISABLED");
     assert_eq!(
@@ -314,14 +297,14 @@ async fn analyzers_of_every_type_and_their_active_findings_over_pages() {
     assert!(findings
         .iter()
         .all(|f| f["region"] == EAST && f["status"] == "ACTIVE"));
-    let bucket = row(&findings, "resource", "arn:aws:s3:::acme-public-assets");
+    let bucket = csv_row(&findings, "resource", "arn:aws:s3:::acme-public-assets");
     assert_eq!(bucket["finding_type"], "ExternalAccess");
     assert_eq!(bucket["resource_type"], "AWS::S3::Bucket");
     assert_eq!(bucket["analyzer_arn"], ACCOUNT_ANALYZER);
     assert_eq!(bucket["analyzer_type"], "ACCOUNT");
     assert_eq!(bucket["resource_owner_account"], "123456789012");
     assert_eq!(bucket["created_at"], "2025-11-01T00:00:00Z");
-    let unused_role = row(
+    let unused_role = csv_row(
         &findings,
         "resource",
         "arn:aws:iam::123456789012:role/legacy-deployer",
@@ -331,7 +314,7 @@ async fn analyzers_of_every_type_and_their_active_findings_over_pages() {
     let ids: Vec<&str> = findings.iter().map(|f| f["id"].as_str()).collect();
     let mut sorted = ids.clone();
     sorted.sort_by_key(|id| {
-        let f = row(&findings, "id", id);
+        let f = csv_row(&findings, "id", id);
         (
             f["region"].clone(),
             f["analyzer_arn"].clone(),
@@ -342,12 +325,12 @@ async fn analyzers_of_every_type_and_their_active_findings_over_pages() {
 
     let regions_table = rows(dir.path(), "access-analyzer", "regions.csv");
     assert_eq!(regions_table.len(), 2);
-    let east = row(&regions_table, "region", EAST);
+    let east = csv_row(&regions_table, "region", EAST);
     assert_eq!(east["status"], "collected");
     assert_eq!(east["analyzers"], "3");
     assert_eq!(east["active_analyzers"], "2");
     assert_eq!(east["active_external_access_analyzers"], "1");
-    let west = row(&regions_table, "region", WEST);
+    let west = csv_row(&regions_table, "region", WEST);
     assert_eq!(west["status"], "collected");
     assert_eq!(west["analyzers"], "0");
     assert_eq!(west["active_analyzers"], "0");
@@ -491,11 +474,11 @@ async fn access_analyzer_denied_in_one_region_is_partial_and_names_region_and_op
 
     let dir = &outcome.paths.directory;
     let regions = rows(dir, "access-analyzer", "regions.csv");
-    let east = row(&regions, "region", EAST);
+    let east = csv_row(&regions, "region", EAST);
     assert_eq!(east["status"], "failed");
     assert_eq!(east["analyzers"], "", "unknown, not zero");
     assert_eq!(east["active_analyzers"], "");
-    let west = row(&regions, "region", WEST);
+    let west = csv_row(&regions, "region", WEST);
     assert_eq!(west["status"], "collected");
     assert_eq!(west["active_analyzers"], "1");
     let analyzers = rows(dir, "access-analyzer", "analyzers.csv");
@@ -832,13 +815,13 @@ async fn detector_counts_by_band_and_high_findings_over_pages_and_batches() {
         ids.iter().map(String::as_str).collect::<Vec<_>>(),
         "every id once, sorted"
     );
-    let critical = row(&findings, "id", &ids[10]);
+    let critical = csv_row(&findings, "id", &ids[10]);
     assert_eq!(critical["severity"], "9.0");
     assert_eq!(critical["severity_band"], "critical");
     assert_eq!(critical["type"], "AttackSequence:S3/CompromisedData");
     assert_eq!(critical["resource_type"], "AccessKey");
     assert_eq!(critical["resource_id"], "ASIAEXAMPLEKEY");
-    let high = row(&findings, "id", &ids[11]);
+    let high = csv_row(&findings, "id", &ids[11]);
     assert_eq!(high["severity"], "8.0");
     assert_eq!(high["severity_band"], "high");
     assert_eq!(high["type"], "UnauthorizedAccess:EC2/SSHBruteForce");
@@ -853,7 +836,7 @@ async fn detector_counts_by_band_and_high_findings_over_pages_and_batches() {
 
     let regions = rows(dir.path(), "guardduty", "regions.csv");
     assert_eq!(regions.len(), 2);
-    let east = row(&regions, "region", EAST);
+    let east = csv_row(&regions, "region", EAST);
     assert_eq!(
         (
             east["status"].as_str(),
@@ -862,7 +845,7 @@ async fn detector_counts_by_band_and_high_findings_over_pages_and_batches() {
         ),
         ("collected", "1", "1")
     );
-    let west_row = row(&regions, "region", WEST);
+    let west_row = csv_row(&regions, "region", WEST);
     assert_eq!(
         (
             west_row["status"].as_str(),
@@ -1008,10 +991,10 @@ async fn guardduty_denied_in_one_region_is_partial_and_names_region_and_operatio
 
     let dir = &outcome.paths.directory;
     let regions = rows(dir, "guardduty", "regions.csv");
-    let east = row(&regions, "region", EAST);
+    let east = csv_row(&regions, "region", EAST);
     assert_eq!(east["status"], "failed");
     assert_eq!(east["detectors"], "", "unknown, not zero");
-    let west = row(&regions, "region", WEST);
+    let west = csv_row(&regions, "region", WEST);
     assert_eq!(
         (
             west["status"].as_str(),
@@ -1166,7 +1149,7 @@ async fn guardduty_on_the_emulator_reads_detectors_and_records_what_moto_lacks()
 
     let regions = rows(dir, "guardduty", "regions.csv");
     assert_eq!(regions.len(), 2);
-    let east = row(&regions, "region", EAST);
+    let east = csv_row(&regions, "region", EAST);
     assert_eq!(
         (
             east["status"].as_str(),
@@ -1175,7 +1158,7 @@ async fn guardduty_on_the_emulator_reads_detectors_and_records_what_moto_lacks()
         ),
         ("partial", "1", "1")
     );
-    let west = row(&regions, "region", WEST);
+    let west = csv_row(&regions, "region", WEST);
     assert_eq!(
         (
             west["status"].as_str(),
@@ -1194,8 +1177,7 @@ async fn guardduty_on_the_emulator_reads_detectors_and_records_what_moto_lacks()
     );
     assert!(rows(dir, "guardduty", "findings.csv").is_empty());
 
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let manifest = common::read_json(&dir.join("manifest.json"));
     let record = &manifest["collectors"][0];
     assert_eq!(
         record["notes"]["regions_without_enabled_detector"],

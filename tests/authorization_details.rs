@@ -19,7 +19,10 @@ use aws_sdk_iam::types::{
 };
 use aws_sdk_iam::Client as Iam;
 use aws_smithy_mocks::mock;
-use common::{bundle_dir, collect, csv_rows, manifest_collector, read_json, Emulator, ACCOUNT};
+use common::{
+    collect_expecting, csv_rows, find_by, manifest_collector, read_json, strings_of, Emulator,
+    ACCOUNT,
+};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 use soc2_evidence::collectors::iam_authorization_details;
@@ -223,10 +226,7 @@ fn strings(rows: &[&[&str]]) -> Vec<Vec<String>> {
 async fn the_tables_hold_exactly_the_seeded_account() {
     let emulator = Emulator::start();
     seed(&emulator).await;
-    let out = tempfile::tempdir().unwrap();
-    let (code, summary) = collect(&emulator, out.path(), &["--collector", ID]);
-    assert_eq!(code, 0, "summary: {summary:#}");
-    let dir = bundle_dir(&summary);
+    let (_out, _, dir) = collect_expecting(&emulator, &["--collector", ID], 0);
     let manifest = read_json(&dir.join("manifest.json"));
     let entry = manifest_collector(&manifest, ID);
     assert_eq!(entry["status"], "collected", "{entry:#}");
@@ -241,12 +241,7 @@ async fn the_tables_hold_exactly_the_seeded_account() {
         entry["notes"].get("unparsed_documents").is_none(),
         "{entry:#}"
     );
-    let mut files: Vec<&str> = entry["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["path"].as_str().unwrap())
-        .collect();
+    let mut files = strings_of(&entry["files"], "path");
     files.sort();
     assert_eq!(
         files,
@@ -660,23 +655,14 @@ async fn the_tables_hold_exactly_the_seeded_account() {
         read_s3["PolicyVersionList"][0]["Document"],
         json!({"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": "*"}})
     );
-    let vendor_safe = details["RoleDetailList"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["RoleName"] == "vendor-safe")
-        .unwrap();
+    let vendor_safe = find_by(&details["RoleDetailList"], "RoleName", "vendor-safe");
     assert_eq!(
         vendor_safe["AssumeRolePolicyDocument"]["Statement"][0]["Condition"],
         json!({"StringEquals": {"sts:ExternalId": "s3cr3t-but-not-a-credential"}})
     );
     assert_eq!(
-        details["RoleDetailList"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["RoleName"] == "ops")
-            .unwrap()["PermissionsBoundary"]["PermissionsBoundaryArn"],
+        find_by(&details["RoleDetailList"], "RoleName", "ops")["PermissionsBoundary"]
+            ["PermissionsBoundaryArn"],
         policy("boundary-s3")
     );
     assert_eq!(
@@ -728,10 +714,7 @@ async fn seed_many(emulator: &Emulator, prefix: &str, users: usize, roles: usize
 }
 
 fn collect_calls(emulator: &Emulator) -> (u64, usize, usize) {
-    let out = tempfile::tempdir().unwrap();
-    let (code, summary) = collect(emulator, out.path(), &["--collector", ID]);
-    assert_eq!(code, 0, "summary: {summary:#}");
-    let dir = bundle_dir(&summary);
+    let (_out, _, dir) = collect_expecting(emulator, &["--collector", ID], 0);
     let manifest = read_json(&dir.join("manifest.json"));
     let entry = manifest_collector(&manifest, ID);
     assert_eq!(entry["status"], "collected");
@@ -876,8 +859,7 @@ fn pages() -> [GetAccountAuthorizationDetailsOutput; 3] {
             )
             .build()
     };
-    let admin =
-        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+    let admin = common::seed::EVERYTHING_POLICY;
     let page_3 = GetAccountAuthorizationDetailsOutput::builder()
         .user_detail_list(user("cat"))
         .policies(managed("AdministratorAccess", 1, 0, admin))
@@ -1047,12 +1029,7 @@ async fn three_pages_are_read_with_their_markers_and_merged() {
         "Grant 100% + ünïcode & \"quotes\""
     );
     // AWS managed policies: the attached one and the boundary are kept, the unused one is not.
-    let arns: Vec<&str> = details["Policies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["Arn"].as_str().unwrap())
-        .collect();
+    let arns = strings_of(&details["Policies"], "Arn");
     assert_eq!(
         arns,
         [

@@ -10,19 +10,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::{binary, run, text, Emulator, ACCOUNT};
-
-/// The account-level collectors: complete against the emulator (exit 0) and quick.
-const IAM: [&str; 8] = [
-    "--collector",
-    "iam-credential-report",
-    "--collector",
-    "iam-account-summary",
-    "--collector",
-    "iam-password-policy",
-    "--collector",
-    "iam-authorization-details",
-];
+use common::{binary, entry_names, iam_args, run, text, Emulator, ACCOUNT};
 
 /// Loopback port 9 (discard): nothing listens, connections are refused at once. A test that
 /// points here proves its check happens before any AWS call, or fails fast if it does not.
@@ -38,13 +26,9 @@ fn assert_message(output: &Output, code: i32, parts: &[&str]) -> String {
     stderr
 }
 
+/// The names in `dir` (which must exist), sorted.
 fn names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
+    entry_names(dir).unwrap_or_else(|| panic!("{} cannot be read", dir.display()))
 }
 
 fn profile_files(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
@@ -201,8 +185,7 @@ fn a_region_the_endpoint_does_not_serve_costs_only_that_region() {
     assert!(started.elapsed() < Duration::from_secs(60));
     let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let dir = summary["bundle"]["directory"].as_str().unwrap();
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&fs::read(Path::new(dir).join("manifest.json")).unwrap()).unwrap();
+    let manifest = common::read_json(&Path::new(dir).join("manifest.json"));
     let record = &manifest["collectors"][0];
     assert_eq!(record["status"], "partial", "{record:#}");
     let regions: Vec<(&str, &str)> = record["regions"]
@@ -285,7 +268,7 @@ fn collect_with_file_limit(emulator: &Emulator, out: &Path, blocks: u32) -> Outp
         .args(["collect", "--endpoint-url", &emulator.url])
         .args(["--region", "us-east-1", "--out"])
         .arg(out)
-        .args(IAM);
+        .args(iam_args());
     run(&mut cmd)
 }
 
@@ -375,7 +358,7 @@ fn an_existing_bundle_directory_is_never_overwritten() {
         .args(["collect", "--endpoint-url", &emulator.url])
         .args(["--region", "us-east-1", "--out"])
         .arg(out)
-        .args(IAM));
+        .args(iam_args()));
     assert_message(
         &output,
         1,
@@ -410,7 +393,7 @@ fn an_existing_bundle_zip_is_never_overwritten() {
         .args(["collect", "--endpoint-url", &emulator.url])
         .args(["--region", "us-east-1", "--out"])
         .arg(out)
-        .args(IAM));
+        .args(iam_args()));
     let stderr = assert_message(
         &output,
         1,

@@ -8,21 +8,12 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use common::collect_expecting;
 use common::{
-    binary, bundle_dir, collect, csv_rows, files_below, read_json, run, sha256_hex, text, Emulator,
-    ACCOUNT,
+    binary, bundle_dir, collect, collector_args, csv_rows, files_below, read_json, run, sha256_hex,
+    text, Emulator, ACCOUNT, IAM_ACCOUNT,
 };
 use serde_json::Value;
-
-/// The account-level IAM collectors this file is about (the regional ones have their own files).
-const IAM: [&str; 6] = [
-    "--collector",
-    "iam-credential-report",
-    "--collector",
-    "iam-account-summary",
-    "--collector",
-    "iam-password-policy",
-];
 
 /// What the seeded account holds, for assertions (and secrets that must never leak).
 struct Seeded {
@@ -93,7 +84,7 @@ async fn collect_writes_a_complete_verified_bundle() {
     let emulator = Emulator::start();
     let seeded = seed(&emulator, true).await;
     let out = tempfile::tempdir().unwrap();
-    let (code, summary) = collect(&emulator, out.path(), &IAM);
+    let (code, summary) = collect(&emulator, out.path(), &collector_args(&IAM_ACCOUNT));
     assert_eq!(code, 0, "summary: {summary:#}");
     assert_eq!(summary["status"], "complete");
     assert_eq!(summary["exit_code"], 0);
@@ -308,10 +299,7 @@ async fn collect_writes_a_complete_verified_bundle() {
 async fn credential_report_and_password_policy_hold_the_seeded_facts() {
     let emulator = Emulator::start();
     seed(&emulator, true).await;
-    let out = tempfile::tempdir().unwrap();
-    let (code, summary) = collect(&emulator, out.path(), &IAM);
-    assert_eq!(code, 0, "{summary:#}");
-    let dir = bundle_dir(&summary);
+    let (_out, _, dir) = collect_expecting(&emulator, &collector_args(&IAM_ACCOUNT), 0);
     let evidence = dir.join("evidence");
 
     let rows = csv_rows(&evidence.join("iam-credential-report/credential-report.csv"));
@@ -334,12 +322,7 @@ async fn credential_report_and_password_policy_hold_the_seeded_facts() {
     }
     // The parsed JSON twin holds the same rows, booleans typed.
     let json = read_json(&evidence.join("iam-credential-report/credential-report.json"));
-    let bob = json
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["user"] == "bob")
-        .unwrap();
+    let bob = common::find_by(&json, "user", "bob");
     assert_eq!(bob["password_enabled"], true);
     assert_eq!(bob["mfa_active"], false);
     let manifest = read_json(&dir.join("manifest.json"));
@@ -374,14 +357,7 @@ async fn credential_report_and_password_policy_hold_the_seeded_facts() {
 async fn an_account_without_password_policy_is_collected_as_no_policy() {
     let emulator = Emulator::start();
     seed(&emulator, false).await;
-    let out = tempfile::tempdir().unwrap();
-    let (code, summary) = collect(
-        &emulator,
-        out.path(),
-        &["--collector", "iam-password-policy"],
-    );
-    assert_eq!(code, 0, "{summary:#}");
-    let dir = bundle_dir(&summary);
+    let (_out, _, dir) = collect_expecting(&emulator, &["--collector", "iam-password-policy"], 0);
     let policy = read_json(&dir.join("evidence/iam-password-policy/password-policy.json"));
     assert_eq!(policy["PolicyPresent"], false);
     assert_eq!(policy["PasswordPolicy"], Value::Null);
@@ -399,8 +375,8 @@ async fn two_runs_of_an_unchanged_account_hold_identical_evidence() {
     let emulator = Emulator::start();
     seed(&emulator, true).await;
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (_, first) = collect(&emulator, a.path(), &IAM);
-    let (_, second) = collect(&emulator, b.path(), &IAM);
+    let (_, first) = collect(&emulator, a.path(), &collector_args(&IAM_ACCOUNT));
+    let (_, second) = collect(&emulator, b.path(), &collector_args(&IAM_ACCOUNT));
     // Every file but index.html, which shows the run's id, times and call counts as the
     // manifest does: evidence, findings and access review are byte-identical.
     let files = |s: &Value| -> Vec<Value> {
@@ -481,44 +457,68 @@ fn verify_fails_with(target: &Path, expected: &str) {
     assert!(stdout.contains("NOT INTACT"), "{stdout}");
 }
 
+/// `verify` of a [`fresh_copy`] of the bundle directory `dir`, changed by `edit`, fails naming
+/// `expected`.
+fn copy_edited_fails(dir: &Path, edit: impl FnOnce(&Path), expected: &str) {
+    let work = tempfile::tempdir().unwrap();
+    let (copy, _) = fresh_copy(dir, work.path());
+    edit(&copy);
+    verify_fails_with(&copy, expected);
+}
+
+/// `verify` of a [`fresh_copy`] of the zip of `dir`, rewritten by [`rewrite_zip`] with `edit`
+/// and `extra`, fails naming `expected`.
+fn zip_rewritten_fails(
+    dir: &Path,
+    edit: impl Fn(&str, Vec<u8>) -> Option<Vec<u8>>,
+    extra: &[(&str, &[u8])],
+    expected: &str,
+) {
+    let work = tempfile::tempdir().unwrap();
+    let (_, zip) = fresh_copy(dir, work.path());
+    rewrite_zip(&zip, edit, extra);
+    verify_fails_with(&zip, expected);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn verify_reports_changed_missing_and_extra_files() {
     let emulator = Emulator::start();
     seed(&emulator, true).await;
     let out = tempfile::tempdir().unwrap();
-    let (_, summary) = collect(&emulator, out.path(), &IAM);
+    let (_, summary) = collect(&emulator, out.path(), &collector_args(&IAM_ACCOUNT));
     let dir = bundle_dir(&summary);
     let policy = "evidence/iam-password-policy/password-policy.json";
     let report = "evidence/iam-credential-report/credential-report.csv";
 
     // Directory: one changed byte, one removed file, one added file.
-    let work = tempfile::tempdir().unwrap();
-    let (copy, _) = fresh_copy(&dir, work.path());
-    let mut bytes = fs::read(copy.join(policy)).unwrap();
-    bytes[5] ^= 0x01;
-    fs::write(copy.join(policy), bytes).unwrap();
-    verify_fails_with(&copy, &format!("changed: {policy}"));
-
-    let work = tempfile::tempdir().unwrap();
-    let (copy, _) = fresh_copy(&dir, work.path());
-    fs::remove_file(copy.join(report)).unwrap();
-    verify_fails_with(&copy, &format!("missing: {report}"));
-
-    let work = tempfile::tempdir().unwrap();
-    let (copy, _) = fresh_copy(&dir, work.path());
-    fs::write(copy.join("evidence/notes.txt"), "added later").unwrap();
-    verify_fails_with(&copy, "extra: evidence/notes.txt");
-
-    let work = tempfile::tempdir().unwrap();
-    let (copy, _) = fresh_copy(&dir, work.path());
-    fs::write(copy.join("manifest.json"), "{ not json").unwrap();
-    verify_fails_with(&copy, "manifest: manifest.json is not a readable manifest");
+    copy_edited_fails(
+        &dir,
+        |copy| {
+            let mut bytes = fs::read(copy.join(policy)).unwrap();
+            bytes[5] ^= 0x01;
+            fs::write(copy.join(policy), bytes).unwrap();
+        },
+        &format!("changed: {policy}"),
+    );
+    copy_edited_fails(
+        &dir,
+        |copy| fs::remove_file(copy.join(report)).unwrap(),
+        &format!("missing: {report}"),
+    );
+    copy_edited_fails(
+        &dir,
+        |copy| fs::write(copy.join("evidence/notes.txt"), "added later").unwrap(),
+        "extra: evidence/notes.txt",
+    );
+    copy_edited_fails(
+        &dir,
+        |copy| fs::write(copy.join("manifest.json"), "{ not json").unwrap(),
+        "manifest: manifest.json is not a readable manifest",
+    );
 
     // Zip: the same three edits, entry by entry.
-    let work = tempfile::tempdir().unwrap();
-    let (_, zip) = fresh_copy(&dir, work.path());
-    rewrite_zip(
-        &zip,
+    zip_rewritten_fails(
+        &dir,
         |name, mut bytes| {
             if name.ends_with(policy) {
                 bytes[5] ^= 0x01;
@@ -526,26 +526,20 @@ async fn verify_reports_changed_missing_and_extra_files() {
             Some(bytes)
         },
         &[],
+        &format!("changed: {policy}"),
     );
-    verify_fails_with(&zip, &format!("changed: {policy}"));
-
-    let work = tempfile::tempdir().unwrap();
-    let (_, zip) = fresh_copy(&dir, work.path());
-    rewrite_zip(
-        &zip,
+    zip_rewritten_fails(
+        &dir,
         |name, bytes| (!name.ends_with(report)).then_some(bytes),
         &[],
+        &format!("missing: {report}"),
     );
-    verify_fails_with(&zip, &format!("missing: {report}"));
-
-    let work = tempfile::tempdir().unwrap();
-    let (_, zip) = fresh_copy(&dir, work.path());
-    rewrite_zip(
-        &zip,
+    zip_rewritten_fails(
+        &dir,
         |_, bytes| Some(bytes),
         &[("evidence/notes.txt", b"added later")],
+        "extra: evidence/notes.txt",
     );
-    verify_fails_with(&zip, "extra: evidence/notes.txt");
 
     // A changed byte of the zip file itself is caught by the .zip.sha256 beside it.
     let work = tempfile::tempdir().unwrap();
@@ -595,7 +589,7 @@ async fn a_refused_call_fails_its_collector_only_and_exits_3() {
             "--endpoint-url",
             &proxy.url,
         ])
-        .args(IAM)
+        .args(collector_args(&IAM_ACCOUNT))
         .arg("--out")
         .arg(out.path()));
     assert_eq!(output.status.code(), Some(3), "{}", text(&output.stderr));

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -29,15 +28,10 @@ use aws_sdk_kms::types::{
 };
 use aws_sdk_kms::Client as Kms;
 use aws_smithy_mocks::{mock, Rule};
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextMut;
-use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::DateTime;
-use common::mock::meta;
+use common::mock::{meta, request_region};
 use common::{
-    bundle_dir, collect, csv_rows, manifest_collector, read_json, sdk_config, Emulator, ACCOUNT,
+    collect_expecting, csv_rows, manifest_collector, read_json, sdk_config, Emulator, ACCOUNT,
 };
 use serde_json::Value;
 use soc2_evidence::collectors::{cloudtrail, kms_key_rotation};
@@ -209,14 +203,11 @@ async fn trails_are_listed_once_with_status_and_selectors_from_their_home_region
     let emulator = Emulator::start();
     let keys = seed_keys(&emulator).await;
     seed_trails(&emulator, &keys.rotated_arn).await;
-    let out = tempfile::tempdir().unwrap();
-    let (code, summary) = collect(
+    let (_out, _, dir) = collect_expecting(
         &emulator,
-        out.path(),
         &["--collector", "cloudtrail", "--region", "eu-west-1"],
+        0,
     );
-    assert_eq!(code, 0, "summary: {summary:#}");
-    let dir = bundle_dir(&summary);
     let manifest = read_json(&dir.join("manifest.json"));
     let record = manifest_collector(&manifest, "cloudtrail");
     assert_eq!(record["status"], "collected", "{record:#}");
@@ -349,14 +340,11 @@ async fn trails_are_listed_once_with_status_and_selectors_from_their_home_region
 async fn every_key_is_listed_with_its_scope_and_rotation() {
     let emulator = Emulator::start();
     let keys = seed_keys(&emulator).await;
-    let out = tempfile::tempdir().unwrap();
-    let (code, summary) = collect(
+    let (_out, _, dir) = collect_expecting(
         &emulator,
-        out.path(),
         &["--collector", "kms-key-rotation", "--region", "eu-west-1"],
+        0,
     );
-    assert_eq!(code, 0, "summary: {summary:#}");
-    let dir = bundle_dir(&summary);
     let manifest = read_json(&dir.join("manifest.json"));
     let record = manifest_collector(&manifest, "kms-key-rotation");
     assert_eq!(record["status"], "collected", "{record:#}");
@@ -486,19 +474,8 @@ async fn every_key_is_listed_with_its_scope_and_rotation() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_account_without_trails_or_keys_is_collected_as_empty_tables() {
     let emulator = Emulator::start();
-    let out = tempfile::tempdir().unwrap();
-    let (code, summary) = collect(
-        &emulator,
-        out.path(),
-        &[
-            "--collector",
-            "cloudtrail",
-            "--collector",
-            "kms-key-rotation",
-        ],
-    );
-    assert_eq!(code, 0, "summary: {summary:#}");
-    let dir = bundle_dir(&summary);
+    let both = common::collector_args(&["cloudtrail", "kms-key-rotation"]);
+    let (_out, _, dir) = collect_expecting(&emulator, &both, 0);
     let manifest = read_json(&dir.join("manifest.json"));
     for id in ["cloudtrail", "kms-key-rotation"] {
         assert_eq!(
@@ -533,45 +510,6 @@ async fn an_account_without_trails_or_keys_is_collected_as_empty_tables() {
 
 // ---- Mocks ----
 
-thread_local! {
-    /// The region of the request being matched (tests run on a current-thread runtime).
-    static REQUEST_REGION: RefCell<String> = const { RefCell::new(String::new()) };
-}
-
-/// Tells mock rules which region a request goes to: it runs before the mock interceptor
-/// picks a rule (every `modify_before_serialization` hook runs before any
-/// `read_before_serialization` hook).
-#[derive(Debug)]
-struct RecordRegion;
-
-impl Intercept for RecordRegion {
-    fn name(&self) -> &'static str {
-        "records the region of the request for mock rules"
-    }
-
-    fn modify_before_serialization(
-        &self,
-        _context: &mut BeforeSerializationInterceptorContextMut<'_>,
-        _runtime_components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let region = cfg
-            .load::<aws_types::region::Region>()
-            .map(|r| r.to_string())
-            .unwrap_or_default();
-        REQUEST_REGION.with(|current| *current.borrow_mut() = region);
-        Ok(())
-    }
-}
-
-fn request_region() -> String {
-    REQUEST_REGION.with(|current| current.borrow().clone())
-}
-
-fn clients(rules: &[&Rule]) -> soc2_evidence::aws::Clients {
-    common::mock::clients(rules).with_interceptor(SharedInterceptor::new(RecordRegion))
-}
-
 /// Runs one collector in process and returns its evidence folder and sink.
 async fn run_collector<F, Fut>(
     id: &str,
@@ -588,7 +526,7 @@ where
     F: FnOnce(soc2_evidence::collectors::Context, Evidence) -> Fut,
     Fut: std::future::Future<Output = Evidence>,
 {
-    let clients = clients(rules);
+    let clients = common::mock::clients_telling_region(rules);
     let ctx = common::mock::context(&clients, regions);
     let counts = ctx.clients.clone();
     let root = tempfile::tempdir().unwrap();

@@ -6,13 +6,10 @@ mod common;
 use std::time::Duration;
 
 use aws_sdk_iam::config::retry::RetryConfig;
-use aws_sdk_iam::error::ErrorMetadata;
 use aws_sdk_iam::operation::generate_credential_report::{
     GenerateCredentialReportError, GenerateCredentialReportOutput,
 };
-use aws_sdk_iam::operation::get_account_password_policy::{
-    GetAccountPasswordPolicyError, GetAccountPasswordPolicyOutput,
-};
+use aws_sdk_iam::operation::get_account_password_policy::GetAccountPasswordPolicyError;
 use aws_sdk_iam::operation::get_account_summary::{
     GetAccountSummaryError, GetAccountSummaryOutput,
 };
@@ -28,9 +25,11 @@ use aws_sdk_iam::types::error::{
     CredentialReportExpiredException, CredentialReportNotPresentException,
     CredentialReportNotReadyException, LimitExceededException, NoSuchEntityException,
 };
-use aws_sdk_iam::types::{PasswordPolicy, ReportFormatType, ReportStateType, SummaryKeyType};
+use aws_sdk_iam::types::{ReportFormatType, ReportStateType, SummaryKeyType};
 use aws_sdk_iam::Client as Iam;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use common::mock::{meta, not_authorized};
+use common::read_json;
 use soc2_evidence::bundle::manifest::BundleStatus;
 use soc2_evidence::collectors::iam_credential_report::{fetch, ReportTiming};
 use soc2_evidence::error::ExitCode;
@@ -39,12 +38,9 @@ use tokio::time::Instant;
 
 const REPORT: &[u8] = include_bytes!("../fixtures/credential-report.csv");
 
+/// The run's credential report timing: 60 s deadline, backoff from 1 s up to 8 s.
 fn timing() -> ReportTiming {
-    ReportTiming {
-        deadline: Duration::from_secs(60),
-        first_backoff: Duration::from_secs(1),
-        max_backoff: Duration::from_secs(8),
-    }
+    common::mock::settings().credential_report
 }
 
 fn state(state: ReportStateType) -> GenerateCredentialReportOutput {
@@ -58,13 +54,6 @@ fn report() -> GetCredentialReportOutput {
         .content(Blob::new(REPORT))
         .report_format(ReportFormatType::TextCsv)
         .generated_time(DateTime::from_secs(1_763_800_000))
-        .build()
-}
-
-fn meta(code: &str) -> ErrorMetadata {
-    ErrorMetadata::builder()
-        .code(code)
-        .message(format!("{code} (mocked)"))
         .build()
 }
 
@@ -239,16 +228,13 @@ fn healthy_account_rules() -> Vec<Rule> {
                 .build()
                 .unwrap()
         }),
-        mock!(Iam::get_account_password_policy).then_output(|| {
-            GetAccountPasswordPolicyOutput::builder()
-                .password_policy(
-                    PasswordPolicy::builder()
-                        .minimum_password_length(14)
-                        .build(),
-                )
-                .build()
-        }),
+        common::mock::password_policy(),
     ]
+}
+
+/// A JSON file of the bundle a run wrote, by its path in the bundle.
+fn bundle_json(outcome: &soc2_evidence::run::CollectOutcome, path: &str) -> serde_json::Value {
+    read_json(&outcome.paths.directory.join(path))
 }
 
 /// `overrides` come first, so they win over the healthy account's rules for the same call.
@@ -259,17 +245,11 @@ async fn run_with(
     let healthy = healthy_account_rules();
     let rules: Vec<&Rule> = overrides.iter().chain(healthy.iter()).collect();
     let clients = common::mock::clients(&rules);
-    let config = common::mock::config(out, &IAM_COLLECTORS, &["us-east-1"]);
+    let config = common::mock::config(out, &common::IAM_ACCOUNT, &["us-east-1"]);
     soc2_evidence::run::collect_with(&config, clients)
         .await
         .expect("a bundle is written")
 }
-
-const IAM_COLLECTORS: [&str; 3] = [
-    "iam-credential-report",
-    "iam-account-summary",
-    "iam-password-policy",
-];
 
 #[tokio::test(start_paused = true)]
 async fn a_healthy_account_is_collected_completely() {
@@ -287,16 +267,8 @@ async fn a_healthy_account_is_collected_completely() {
     }
     // 1 STS + 2 credential report + 3 account summary + 1 password policy.
     assert_eq!(m.run.api_calls, 7);
-    let root: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(
-            outcome
-                .paths
-                .directory
-                .join("evidence/iam-account-summary/root-account.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let root: serde_json::Value =
+        bundle_json(&outcome, "evidence/iam-account-summary/root-account.json");
     assert_eq!(root["mfa_enabled"], true);
     assert_eq!(root["mfa_device"], "hardware");
 }
@@ -305,12 +277,7 @@ async fn a_healthy_account_is_collected_completely() {
 async fn access_denied_fails_one_collector_and_the_others_are_collected() {
     let out = tempfile::tempdir().unwrap();
     let denied = mock!(Iam::get_account_summary).then_error(|| {
-        GetAccountSummaryError::generic(
-            ErrorMetadata::builder()
-                .code("AccessDenied")
-                .message("User: arn:aws:sts::123456789012:assumed-role/audit-readonly/ci is not authorized to perform: iam:GetAccountSummary")
-                .build(),
-        )
+        GetAccountSummaryError::generic(not_authorized("AccessDenied", "iam:GetAccountSummary"))
     });
     let outcome = run_with(vec![denied], out.path()).await;
     assert_eq!(outcome.exit_code(), ExitCode::Incomplete);
@@ -337,10 +304,7 @@ async fn access_denied_fails_one_collector_and_the_others_are_collected() {
     // The incomplete bundle is still a whole, verifiable bundle that says what is missing.
     let report = soc2_evidence::bundle::verify::verify(&outcome.paths.zip).unwrap();
     assert!(report.intact, "{:?}", report.problems);
-    let written: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(outcome.paths.directory.join("manifest.json")).unwrap(),
-    )
-    .unwrap();
+    let written = bundle_json(&outcome, "manifest.json");
     assert_eq!(
         written["collectors"][1]["errors"][0]["code"],
         "AccessDenied"
@@ -358,16 +322,8 @@ async fn a_failed_side_call_makes_the_collector_partial() {
     let summary = &outcome.manifest.collectors[1];
     assert_eq!(summary.status, CollectorStatus::Partial);
     assert_eq!(summary.errors[0].operation, "ListVirtualMFADevices");
-    let root: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(
-            outcome
-                .paths
-                .directory
-                .join("evidence/iam-account-summary/root-account.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let root: serde_json::Value =
+        bundle_json(&outcome, "evidence/iam-account-summary/root-account.json");
     // Without the device list the kind of root MFA cannot be told: said so, not guessed.
     assert_eq!(root["mfa_device"], "unknown");
     assert_eq!(root["virtual_mfa_list_read"], false);
@@ -390,15 +346,9 @@ async fn no_password_policy_is_collected_as_no_policy() {
     assert_eq!(policy.status, CollectorStatus::Collected);
     assert!(policy.errors.is_empty());
     assert_eq!(policy.notes["policy_present"], false);
-    let file: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(
-            outcome
-                .paths
-                .directory
-                .join("evidence/iam-password-policy/password-policy.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let file = bundle_json(
+        &outcome,
+        "evidence/iam-password-policy/password-policy.json",
+    );
     assert_eq!(file["PolicyPresent"], false);
 }

@@ -42,12 +42,20 @@ struct Run {
 
 impl Run {
     fn collector(&self, id: &str) -> &Value {
-        self.manifest["collectors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == id)
-            .unwrap_or_else(|| panic!("no collector {id} in the manifest"))
+        common::manifest_collector(&self.manifest, id)
+    }
+
+    /// The summary and the messages, for failure messages.
+    fn context(&self) -> String {
+        format!("{:#}\n{}", self.summary, self.stderr)
+    }
+
+    /// The run ended incomplete (exit 3) within `limit`; returns [`Run::context`].
+    fn assert_incomplete_within(&self, limit: Duration) -> String {
+        let context = self.context();
+        assert_eq!(self.code, 3, "{context}");
+        assert!(self.elapsed < limit, "took {:?}", self.elapsed);
+        context
     }
 
     fn collectors(&self) -> &Vec<Value> {
@@ -55,12 +63,7 @@ impl Run {
     }
 
     fn region<'a>(&'a self, id: &str, region: &str) -> &'a Value {
-        self.collector(id)["regions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["region"] == region)
-            .unwrap_or_else(|| panic!("{id} has no record for {region}"))
+        common::region_record(self.collector(id), region)
     }
 
     /// path -> sha256 of every evidence file.
@@ -128,9 +131,8 @@ fn collect_via(url: &str, out: &Path, extra: &[&str], env: &[(&str, &str)]) -> R
     let summary: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
         panic!("collect printed no JSON summary ({e}); exit {code}\nstderr:\n{stderr}")
     });
-    let dir = PathBuf::from(summary["bundle"]["directory"].as_str().unwrap());
-    let manifest = serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap())
-        .expect("manifest.json is JSON");
+    let dir = common::bundle_dir(&summary);
+    let manifest = common::read_json(&dir.join("manifest.json"));
     Run {
         code,
         summary,
@@ -153,17 +155,7 @@ async fn seed_more(emulator: &Emulator) {
                 .send()
                 .await
                 .unwrap();
-            let mut bucket = s3.create_bucket().bucket(format!("data-{i}-{region}"));
-            if region != "us-east-1" {
-                bucket = bucket.create_bucket_configuration(
-                    aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                        .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
-                            region,
-                        ))
-                        .build(),
-                );
-            }
-            bucket.send().await.unwrap();
+            common::seed::create_bucket(&s3, &format!("data-{i}-{region}"), region).await;
         }
     }
     let iam = aws_sdk_iam::Client::new(&common::sdk_config(emulator, "us-east-1"));
@@ -402,7 +394,7 @@ async fn twenty_percent_transient_faults_change_nothing_but_the_retry_counts() {
         let out = tempfile::tempdir().unwrap();
         // The tool's default retry settings: nothing passed.
         let run = collect_via(&proxy.url, out.path(), &[], &[]);
-        let context = format!("seed {seed}: {:#}\n{}", run.summary, run.stderr);
+        let context = format!("seed {seed}: {}", run.context());
         assert_eq!(run.code, 0, "{context}");
         assert_eq!(run.manifest["status"], "complete", "{context}");
         assert_eq!(run.manifest["run"]["options"]["max_attempts"], 8);
@@ -550,7 +542,7 @@ async fn an_operation_that_always_fails_costs_exactly_its_collector_and_region()
         let out = tempfile::tempdir().unwrap();
         // Three attempts keep the test quick; the default would only wait longer.
         let run = collect_via(&proxy.url, out.path(), &["--max-attempts", "3"], &[]);
-        let context = format!("{operation}: {:#}\n{}", run.summary, run.stderr);
+        let context = format!("{operation}: {}", run.context());
         assert_eq!(run.code, 3, "{context}");
         assert_eq!(run.manifest["status"], "incomplete");
         for c in run.collectors() {
@@ -623,13 +615,7 @@ async fn a_server_that_stops_answering_does_not_hang_the_run() {
     );
     let proxy = FaultProxy::start(&emulator.url, plan);
     let run = collect_via(&proxy.url, out.path(), &timeouts, &[]);
-    let context = format!("{:#}\n{}", run.summary, run.stderr);
-    assert_eq!(run.code, 3, "{context}");
-    assert!(
-        run.elapsed < Duration::from_secs(40),
-        "took {:?}",
-        run.elapsed
-    );
+    let context = run.assert_incomplete_within(Duration::from_secs(40));
     let kms = &run.collector("kms-key-rotation")["errors"][0];
     assert_eq!(kms["region"], "eu-west-1", "{context}");
     assert_eq!(kms["operation"], "ListKeys");
@@ -677,13 +663,7 @@ async fn a_server_that_stops_answering_does_not_hang_the_run() {
     let proxy = FaultProxy::start(&emulator.url, plan);
     let out = tempfile::tempdir().unwrap();
     let run = collect_via(&proxy.url, out.path(), &timeouts, &[]);
-    let context = format!("{:#}\n{}", run.summary, run.stderr);
-    assert_eq!(run.code, 3, "{context}");
-    assert!(
-        run.elapsed < Duration::from_secs(60),
-        "took {:?}",
-        run.elapsed
-    );
+    run.assert_incomplete_within(Duration::from_secs(60));
     for c in run.collectors() {
         assert_ne!(c["status"], "collected", "{c:#}");
         let errors = c["errors"].as_array().unwrap();
@@ -848,10 +828,7 @@ fn check_attempts(
     let mut extra = vec!["--collector", "kms-key-rotation"];
     extra.extend(flags);
     let run = collect_via(&proxy.url, out.path(), &extra, env);
-    let context = format!(
-        "{fault:?} {flags:?} {env:?}: {:#}\n{}",
-        run.summary, run.stderr
-    );
+    let context = format!("{fault:?} {flags:?} {env:?}: {}", run.context());
     assert_eq!(run.code, 3, "{context}");
     assert_eq!(
         proxy.requests("kms", "ListKeys", "eu-west-1") as u64,
@@ -938,7 +915,7 @@ async fn the_concurrency_bound_holds_on_the_wire_and_queueing_is_no_timeout() {
         ],
         &[],
     );
-    let context = format!("{:#}\n{}", run.summary, run.stderr);
+    let context = run.context();
     assert_eq!(run.code, 0, "{context}");
     for c in run.collectors() {
         assert_eq!(c["status"], "collected", "{c:#}");

@@ -5,31 +5,19 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::seed::{collect_through, seed, REGIONS};
-use common::{binary, run, Emulator};
-use serde_json::Value;
-
-fn manifest_of(summary: &Value) -> Value {
-    let dir = PathBuf::from(summary["bundle"]["directory"].as_str().unwrap());
-    serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
-}
+use common::seed::{collect_through_expecting, seed, REGIONS};
+use common::{
+    binary, elements, manifest_collector, read_json, region_record, run, strings_of, Emulator,
+};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_collector_runs_and_the_manifest_accounts_for_regions_and_calls() {
     let emulator = Emulator::start();
     seed(&emulator).await;
-    let out = tempfile::tempdir().unwrap();
-    let (code, summary) = collect_through(&emulator.url, out.path(), &[]);
-    let manifest = manifest_of(&summary);
-
     // moto implements no Access Analyzer: that collector fails, visibly, and nothing else.
-    assert_eq!(code, 3, "{summary:#}");
-    let ids: Vec<&str> = manifest["collectors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap())
-        .collect();
+    let (_out, summary, dir) = collect_through_expecting(&emulator.url, &[], 3);
+    let manifest = read_json(&dir.join("manifest.json"));
+    let ids = strings_of(&manifest["collectors"], "id");
     let registry: Vec<&str> = soc2_evidence::registry::ids();
     assert_eq!(ids, registry, "every collector, in registry order");
     assert_eq!(
@@ -38,7 +26,7 @@ async fn every_collector_runs_and_the_manifest_accounts_for_regions_and_calls() 
     );
 
     let mut calls = 0;
-    for c in manifest["collectors"].as_array().unwrap() {
+    for c in elements(&manifest["collectors"]) {
         let id = c["id"].as_str().unwrap();
         let expected = if id == "access-analyzer" {
             "failed"
@@ -46,40 +34,27 @@ async fn every_collector_runs_and_the_manifest_accounts_for_regions_and_calls() 
             "collected"
         };
         assert_eq!(c["status"], expected, "{c:#}");
-        let regions: Vec<&str> = c["regions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["region"].as_str().unwrap())
-            .collect();
+        let regions = strings_of(&c["regions"], "region");
         if c["scope"] == "regional" {
             // Each covered region is accounted for, with its own calls.
             for region in REGIONS {
-                let record = c["regions"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .find(|r| r["region"] == region)
-                    .unwrap_or_else(|| panic!("{id} has no record for {region}: {regions:?}"));
+                assert!(
+                    regions.contains(&region),
+                    "{id} has no record for {region}: {regions:?}"
+                );
+                let record = region_record(c, region);
                 assert!(record["api_calls"].as_u64().unwrap() >= 1, "{id} {record}");
                 assert_eq!(record["status"], expected, "{id} {record}");
             }
         }
-        let region_calls: u64 = c["regions"]
-            .as_array()
-            .unwrap()
+        let region_calls: u64 = elements(&c["regions"])
             .iter()
             .map(|r| r["api_calls"].as_u64().unwrap())
             .sum();
         assert_eq!(region_calls, c["api_calls"].as_u64().unwrap(), "{id}");
         calls += c["api_calls"].as_u64().unwrap();
     }
-    let analyzer = manifest["collectors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == "access-analyzer")
-        .unwrap();
+    let analyzer = manifest_collector(&manifest, "access-analyzer");
     let errors = &analyzer["errors"];
     assert_eq!(errors.as_array().unwrap().len(), 2, "{errors:#}");
     for error in errors.as_array().unwrap() {
@@ -106,11 +81,10 @@ async fn a_region_refused_for_one_collector_leaves_every_other_collector_and_reg
         (request.service == "kms" && request.region == "eu-west-1")
             .then(|| common::proxy::json_access_denied("kms:ListKeys"))
     });
-    let out = tempfile::tempdir().unwrap();
-    let (code, summary) = collect_through(&proxy.url, out.path(), &["--skip", "access-analyzer"]);
-    assert_eq!(code, 3, "{summary:#}");
-    let manifest = manifest_of(&summary);
-    for c in manifest["collectors"].as_array().unwrap() {
+    let skip = ["--skip", "access-analyzer"];
+    let (_out, summary, dir) = collect_through_expecting(&proxy.url, &skip, 3);
+    let manifest = read_json(&dir.join("manifest.json"));
+    for c in elements(&manifest["collectors"]) {
         if c["id"] != "kms-key-rotation" {
             assert_eq!(c["status"], "collected", "{c:#}");
             continue;
@@ -121,19 +95,10 @@ async fn a_region_refused_for_one_collector_leaves_every_other_collector_and_reg
         assert_eq!(errors[0]["region"], "eu-west-1");
         assert_eq!(errors[0]["operation"], "ListKeys");
         assert_eq!(errors[0]["code"], "AccessDeniedException");
-        let status_of = |region: &str| {
-            c["regions"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|r| r["region"] == region)
-                .unwrap()["status"]
-                .clone()
-        };
+        let status_of = |region: &str| region_record(c, region)["status"].clone();
         assert_eq!(status_of("eu-west-1"), "failed");
         assert_eq!(status_of("us-east-1"), "collected");
         // The refused region's key is absent, the other region's key is there.
-        let dir = PathBuf::from(summary["bundle"]["directory"].as_str().unwrap());
         let keys = common::csv_rows(&dir.join("evidence/kms-key-rotation/keys.csv"));
         assert_eq!(keys.len(), 1, "{keys:?}");
         assert_eq!(keys[0]["region"], "us-east-1");

@@ -16,9 +16,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_sdk_iam::operation::get_account_password_policy::GetAccountPasswordPolicyOutput;
-use aws_sdk_iam::types::PasswordPolicy;
-use aws_smithy_mocks::mock;
 use common::{binary, sha256_hex, text};
 use soc2_evidence::bundle::verify::{
     parse_manifest, verify_zip_reader, MAX_ENTRIES, MAX_MANIFEST_BYTES,
@@ -43,15 +40,7 @@ fn real_bundle(out: &Path) -> (PathBuf, PathBuf) {
         .build()
         .unwrap();
     let outcome = runtime.block_on(async {
-        let policy = mock!(aws_sdk_iam::Client::get_account_password_policy).then_output(|| {
-            GetAccountPasswordPolicyOutput::builder()
-                .password_policy(
-                    PasswordPolicy::builder()
-                        .minimum_password_length(14)
-                        .build(),
-                )
-                .build()
-        });
+        let policy = common::mock::password_policy();
         let identity = common::mock::caller_identity();
         let clients = common::mock::clients(&[&identity, &policy]);
         let config = common::mock::config(out, &["iam-password-policy"], &["us-east-1"]);
@@ -814,12 +803,7 @@ fn with_policy_entry(sandbox: &Sandbox, entry: RawEntry) -> Vec<u8> {
 }
 
 fn listed_size(sandbox: &Sandbox, path: &str) -> u64 {
-    sandbox.manifest()["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["path"] == path)
-        .unwrap()["bytes"]
+    common::find_by(&sandbox.manifest()["files"], "path", path)["bytes"]
         .as_u64()
         .unwrap()
 }

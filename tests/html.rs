@@ -10,7 +10,6 @@ use std::process::Command;
 
 use common::seed::{collect_through, seed};
 use common::{csv_rows, text, Emulator};
-use serde_json::Value;
 
 fn chromium() -> PathBuf {
     let path = std::env::var_os("SOC2_CHROMIUM")
@@ -104,9 +103,8 @@ async fn index_html_is_self_contained_links_inside_the_bundle_and_renders_in_a_b
     seed(&emulator).await;
     let out = tempfile::tempdir().unwrap();
     let (_, summary) = collect_through(&emulator.url, out.path(), &[]);
-    let dir = PathBuf::from(summary["bundle"]["directory"].as_str().unwrap());
-    let manifest: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let dir = common::bundle_dir(&summary);
+    let manifest = common::read_json(&dir.join("manifest.json"));
     let page = std::fs::read_to_string(dir.join("index.html")).unwrap();
 
     // Self-contained: no script, no URL of any other host, no CSS fetch.

@@ -17,22 +17,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::proxy::Proxy;
-use common::{binary, Emulator};
+use common::{binary, entry_names, fresh_out, iam_args, Emulator};
 
 /// The prefix of the temporary entries a run keeps in the output directory while it works.
 const TEMP_PREFIX: &str = soc2_evidence::bundle::writer::TEMP_PREFIX;
-
-/// The account-level collectors: complete against the emulator (exit 0) and quick.
-const IAM: [&str; 8] = [
-    "--collector",
-    "iam-credential-report",
-    "--collector",
-    "iam-account-summary",
-    "--collector",
-    "iam-password-policy",
-    "--collector",
-    "iam-authorization-details",
-];
 
 /// How long the proxy holds a request back: far longer than any test waits after a signal.
 const HOLD: Duration = Duration::from_secs(20);
@@ -50,6 +38,21 @@ fn holding_proxy(emulator: &Emulator, service: &'static str) -> (Proxy, Arc<Atom
         None
     });
     (proxy, arrived)
+}
+
+/// `collect` of the IAM collectors into `out`, through a proxy that holds back the requests to
+/// `service` (see [`holding_proxy`]), returned once the first of them has arrived: the run is
+/// caught at a known moment. The proxy must outlive the run.
+fn held_run(emulator: &Emulator, service: &'static str, out: &Path) -> (Proxy, Running) {
+    let (proxy, arrived) = holding_proxy(emulator, service);
+    let mut running = Running::start(&proxy.url, out, &iam_args());
+    let moment = match service {
+        "sts" => "the account was being identified",
+        "iam" => "a collector called IAM",
+        _ => service,
+    };
+    running.wait_for(&arrived, moment);
+    (proxy, running)
 }
 
 /// The binary running `collect` in the background, its output going to files.
@@ -156,14 +159,7 @@ impl Drop for Running {
 
 /// The names in `dir` (none when it does not exist), sorted.
 fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = match fs::read_dir(dir) {
-        Ok(read) => read
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect(),
-        Err(_) => Vec::new(),
-    };
-    names.sort();
-    names
+    entry_names(dir).unwrap_or_default()
 }
 
 fn temporary(dir: &Path) -> Vec<String> {
@@ -211,55 +207,44 @@ fn assert_interrupted(ended: &Ended, signal: &str, code: i32, out: &Path, tempor
     );
 }
 
-#[test]
-fn sigint_while_collectors_work_removes_the_temporary_bundle_and_exits_130() {
+/// Sends SIG`signal` to a run held while its collectors work (its temporary bundle exists, and
+/// is the only one) and checks that it was interrupted cleanly with exit `code` (see
+/// [`assert_interrupted`]). Returns the scratch directory, the output directory and how long the
+/// run took to end after the signal.
+fn interrupt_while_collecting(signal: &str, code: i32) -> (tempfile::TempDir, PathBuf, Duration) {
     let emulator = Emulator::start();
-    let (proxy, iam_called) = holding_proxy(&emulator, "iam");
-    let work = tempfile::tempdir().unwrap();
-    let out = work.path().join("evidence");
-    let mut running = Running::start(&proxy.url, &out, &IAM);
-    running.wait_for(&iam_called, "a collector called IAM");
+    let (work, out) = fresh_out();
+    let (_proxy, running) = held_run(&emulator, "iam", &out);
     let temp = temporary(&out);
     assert_eq!(temp.len(), 1, "the temporary bundle exists: {temp:?}");
     assert!(out.join(&temp[0]).is_dir());
 
-    running.signal("INT");
+    running.signal(signal);
     let signalled = Instant::now();
     let ended = running.wait(Duration::from_secs(15));
+    let took = signalled.elapsed();
+    assert_interrupted(&ended, &format!("SIG{signal}"), code, &out, Some(&temp[0]));
+    (work, out, took)
+}
+
+#[test]
+fn sigint_while_collectors_work_removes_the_temporary_bundle_and_exits_130() {
+    let (_work, out, took) = interrupt_while_collecting("INT", 130);
     // The collectors waiting on held-back requests are stopped, not waited for.
-    assert!(
-        signalled.elapsed() < HOLD / 4,
-        "took {:?}",
-        signalled.elapsed()
-    );
-    assert_interrupted(&ended, "SIGINT", 130, &out, Some(&temp[0]));
+    assert!(took < HOLD / 4, "took {took:?}");
     assert!(out.is_dir(), "the output directory itself stays");
 }
 
 #[test]
 fn sigterm_stops_the_run_the_same_way_and_exits_143() {
-    let emulator = Emulator::start();
-    let (proxy, iam_called) = holding_proxy(&emulator, "iam");
-    let work = tempfile::tempdir().unwrap();
-    let out = work.path().join("evidence");
-    let mut running = Running::start(&proxy.url, &out, &IAM);
-    running.wait_for(&iam_called, "a collector called IAM");
-    let temp = temporary(&out);
-    assert_eq!(temp.len(), 1);
-
-    running.signal("TERM");
-    let ended = running.wait(Duration::from_secs(15));
-    assert_interrupted(&ended, "SIGTERM", 143, &out, Some(&temp[0]));
+    interrupt_while_collecting("TERM", 143);
 }
 
 #[test]
 fn sigint_before_the_bundle_is_started_writes_nothing_and_exits_130() {
     let emulator = Emulator::start();
-    let (proxy, sts_called) = holding_proxy(&emulator, "sts");
-    let work = tempfile::tempdir().unwrap();
-    let out = work.path().join("evidence");
-    let mut running = Running::start(&proxy.url, &out, &IAM);
-    running.wait_for(&sts_called, "the account was being identified");
+    let (_work, out) = fresh_out();
+    let (_proxy, running) = held_run(&emulator, "sts", &out);
 
     running.signal("INT");
     let ended = running.wait(Duration::from_secs(15));
@@ -311,7 +296,7 @@ fn assert_no_partial_bundle(out: &Path) {
 /// zip appears, i.e. while the bundle is being finished. Returns whether the kill landed before
 /// anything was placed under a final name.
 fn kill_while_finishing(emulator: &Emulator, out: &Path) -> bool {
-    let mut running = Running::start(&emulator.url, out, &IAM);
+    let mut running = Running::start(&emulator.url, out, &iam_args());
     let before = finals(out);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -338,24 +323,19 @@ fn kill_while_finishing(emulator: &Emulator, out: &Path) -> bool {
 #[test]
 fn sigkill_at_any_moment_never_leaves_a_partial_bundle_and_the_next_run_cleans_up() {
     let emulator = Emulator::start();
-    let work = tempfile::tempdir().unwrap();
-    let out = work.path().join("evidence");
+    let (_work, out) = fresh_out();
     let mut killed_pids = Vec::new();
 
     // 1. While the account is being identified: nothing exists yet.
     {
-        let (proxy, sts_called) = holding_proxy(&emulator, "sts");
-        let mut running = Running::start(&proxy.url, &out, &IAM);
-        running.wait_for(&sts_called, "the account was being identified");
+        let (_proxy, mut running) = held_run(&emulator, "sts", &out);
         running.child.kill().unwrap();
         assert_eq!(running.wait(Duration::from_secs(15)).signal, Some(9));
         assert!(!out.exists());
     }
     // 2. While collectors work: the temporary bundle stays behind, under its temporary name.
     {
-        let (proxy, iam_called) = holding_proxy(&emulator, "iam");
-        let mut running = Running::start(&proxy.url, &out, &IAM);
-        running.wait_for(&iam_called, "a collector called IAM");
+        let (_proxy, mut running) = held_run(&emulator, "iam", &out);
         killed_pids.push(running.pid());
         running.child.kill().unwrap();
         assert_eq!(running.wait(Duration::from_secs(15)).signal, Some(9));
@@ -403,7 +383,7 @@ fn sigkill_at_any_moment_never_leaves_a_partial_bundle_and_the_next_run_cleans_u
             .args(["collect", "--json", "--endpoint-url", &emulator.url])
             .args(["--region", "us-east-1", "--out"])
             .arg(&out)
-            .args(IAM),
+            .args(iam_args()),
     );
     let stderr = common::text(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
@@ -449,8 +429,7 @@ fn dead_pid() -> u32 {
 #[test]
 fn leftovers_of_a_live_process_and_foreign_entries_are_never_touched() {
     let emulator = Emulator::start();
-    let work = tempfile::tempdir().unwrap();
-    let out = work.path().join("evidence");
+    let (_work, out) = fresh_out();
     fs::create_dir_all(&out).unwrap();
     let dead = dead_pid();
     // A process that is alive for the whole test: another run at work, as far as anyone knows.
@@ -481,7 +460,7 @@ fn leftovers_of_a_live_process_and_foreign_entries_are_never_touched() {
             .args(["collect", "--endpoint-url", &emulator.url])
             .args(["--region", "us-east-1", "--out"])
             .arg(&out)
-            .args(IAM),
+            .args(iam_args()),
     );
     let _ = alive.kill();
     let _ = alive.wait();

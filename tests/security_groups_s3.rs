@@ -5,84 +5,38 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{bundle_dir, collect, csv_rows, manifest_collector, read_json, Emulator, ACCOUNT};
+use common::{collect_expecting, csv_rows, manifest_collector, read_json, Emulator, ACCOUNT};
 use serde_json::Value;
 
 const REGIONS: [&str; 2] = ["eu-west-1", "us-east-1"];
 
-fn credentials() -> aws_credential_types::Credentials {
-    aws_credential_types::Credentials::new("testing", "testing", None, None, "tests")
+/// The binary's own clients (the run's SDK set-up: S3 path-style and S3 Control at the
+/// emulator's address) over the emulator, for seeding it.
+fn clients(emulator: &Emulator) -> soc2_evidence::aws::CountedClients {
+    soc2_evidence::aws::Clients::new(common::sdk_config(emulator, "us-east-1"), 4).counted()
 }
 
 fn ec2(emulator: &Emulator, region: &str) -> aws_sdk_ec2::Client {
-    let config = aws_sdk_ec2::Config::builder()
-        .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
-        .region(aws_sdk_ec2::config::Region::new(region.to_string()))
-        .endpoint_url(&emulator.url)
-        .credentials_provider(credentials())
-        .build();
-    aws_sdk_ec2::Client::from_conf(config)
+    clients(emulator).ec2(region)
 }
 
 fn s3(emulator: &Emulator, region: &str) -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new(region.to_string()))
-        .endpoint_url(&emulator.url)
-        .force_path_style(true)
-        .credentials_provider(credentials())
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
-}
-
-/// The SDK's s3control endpoint rules put the account id in front of the host; the emulator
-/// is reached at its own address instead.
-#[derive(Debug)]
-struct FixedEndpoint(String);
-
-impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for FixedEndpoint {
-    fn resolve_endpoint<'a>(
-        &'a self,
-        _params: &'a aws_sdk_s3control::config::endpoint::Params,
-    ) -> aws_sdk_s3control::config::endpoint::EndpointFuture<'a> {
-        aws_sdk_s3control::config::endpoint::EndpointFuture::ready(Ok(
-            aws_smithy_types::endpoint::Endpoint::builder()
-                .url(self.0.clone())
-                .build(),
-        ))
-    }
+    clients(emulator).s3(region)
 }
 
 fn s3control(emulator: &Emulator) -> aws_sdk_s3control::Client {
-    let config = aws_sdk_s3control::Config::builder()
-        .behavior_version(aws_sdk_s3control::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3control::config::Region::new("us-east-1"))
-        .endpoint_resolver(FixedEndpoint(emulator.url.clone()))
-        .credentials_provider(credentials())
-        .build();
-    aws_sdk_s3control::Client::from_conf(config)
+    clients(emulator).s3control()
 }
 
 // ---- ec2-security-groups against the emulator ----
 
-/// One ingress permission from one CIDR.
+/// One ingress permission from one CIDR; an IPv4 range is described as `PROTOCOL FROM-TO`.
 fn ingress(protocol: &str, from: i32, to: i32, cidr: &str) -> aws_sdk_ec2::types::IpPermission {
-    use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range};
-    let permission = IpPermission::builder()
-        .ip_protocol(protocol)
-        .from_port(from)
-        .to_port(to);
-    if cidr.contains(':') {
-        permission.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(cidr).build())
-    } else {
-        permission.ip_ranges(
-            IpRange::builder()
-                .cidr_ip(cidr)
-                .description(format!("{protocol} {from}-{to}"))
-                .build(),
-        )
+    let mut permission = common::seed::open_to(protocol, Some((from, to)), cidr);
+    for range in permission.ip_ranges.iter_mut().flatten() {
+        range.description = Some(format!("{protocol} {from}-{to}"));
     }
-    .build()
+    permission
 }
 
 /// Creates a group in the region's default VPC with the given ingress rules; returns its id.
@@ -92,24 +46,8 @@ async fn group(
     name: &str,
     rules: Vec<aws_sdk_ec2::types::IpPermission>,
 ) -> String {
-    let id = ec2
-        .create_security_group()
-        .group_name(name)
-        .description(format!("{name} group"))
-        .vpc_id(vpc)
-        .send()
-        .await
-        .unwrap()
-        .group_id()
-        .unwrap()
-        .to_string();
-    ec2.authorize_security_group_ingress()
-        .group_id(&id)
-        .set_ip_permissions(Some(rules))
-        .send()
-        .await
-        .unwrap();
-    id
+    let description = format!("{name} group");
+    common::seed::security_group(ec2, name, &description, Some(vpc), rules).await
 }
 
 /// The region's default VPC and its default security group, which moto creates.
@@ -203,31 +141,20 @@ async fn security_groups_and_world_open_rules_hold_exactly_the_seeded_facts() {
     .await;
     ids.insert(("eu-west-1", "wide"), id);
 
-    let out = tempfile::tempdir().unwrap();
-    let (code, summary) = collect(
-        &emulator,
-        out.path(),
-        &[
-            "--collector",
-            "ec2-security-groups",
-            "--region",
-            "eu-west-1",
-        ],
-    );
-    assert_eq!(code, 0, "{summary:#}");
-    let dir = bundle_dir(&summary);
+    let args = [
+        "--collector",
+        "ec2-security-groups",
+        "--region",
+        "eu-west-1",
+    ];
+    let (_out, _, dir) = collect_expecting(&emulator, &args, 0);
     let evidence = dir.join("evidence/ec2-security-groups");
     let manifest = read_json(&dir.join("manifest.json"));
     let record = manifest_collector(&manifest, "ec2-security-groups");
     assert_eq!(record["status"], "collected");
     assert_eq!(record["scope"], "regional");
     assert_eq!(record["controls"], serde_json::json!(["CC6.6"]));
-    let regions: Vec<&str> = record["regions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["region"].as_str().unwrap())
-        .collect();
+    let regions = common::strings_of(&record["regions"], "region");
     assert_eq!(regions, REGIONS);
 
     // Groups: the seeded ones and one default group per region's default VPC, nothing else.
@@ -273,12 +200,7 @@ async fn security_groups_and_world_open_rules_hold_exactly_the_seeded_facts() {
     }
     let docs = read_json(&evidence.join("security-groups.json"));
     assert_eq!(docs.as_array().unwrap().len(), 7);
-    let web = docs
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|g| g["GroupName"] == "web")
-        .unwrap();
+    let web = common::find_by(&docs, "GroupName", "web");
     assert_eq!(web["Region"], "us-east-1");
     // The two sources of tcp 443 share one permission, as in AWS; rules.csv splits them.
     assert_eq!(web["IpPermissions"].as_array().unwrap().len(), 2);
@@ -374,17 +296,8 @@ async fn security_groups_and_world_open_rules_hold_exactly_the_seeded_facts() {
 // ---- s3-public-access against the emulator ----
 
 async fn bucket(emulator: &Emulator, region: &str, name: &str) -> aws_sdk_s3::Client {
-    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
     let s3 = s3(emulator, region);
-    let mut create = s3.create_bucket().bucket(name);
-    if region != "us-east-1" {
-        create = create.create_bucket_configuration(
-            CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::from(region))
-                .build(),
-        );
-    }
-    create.send().await.unwrap();
+    common::seed::create_bucket(&s3, name, region).await;
     s3
 }
 
@@ -436,12 +349,7 @@ async fn seed_buckets(emulator: &Emulator) {
     // eu-west-1: media with a public-read ACL and no block of its own; data with a policy for
     // the account only and a block on new public ACLs and policies.
     let s3 = bucket(emulator, "eu-west-1", "audit-media-euw1").await;
-    s3.put_bucket_acl()
-        .bucket("audit-media-euw1")
-        .acl(aws_sdk_s3::types::BucketCannedAcl::PublicRead)
-        .send()
-        .await
-        .unwrap();
+    common::seed::public_read(&s3, "audit-media-euw1").await;
     bucket(emulator, "eu-west-1", "audit-data-euw1").await;
     s3.put_bucket_policy()
         .bucket("audit-data-euw1")
@@ -479,10 +387,7 @@ async fn seed_buckets(emulator: &Emulator) {
 async fn bucket_public_access_holds_exactly_the_seeded_facts() {
     let emulator = Emulator::start();
     seed_buckets(&emulator).await;
-    let out = tempfile::tempdir().unwrap();
-    let (code, summary) = collect(&emulator, out.path(), &["--collector", "s3-public-access"]);
-    assert_eq!(code, 0, "{summary:#}");
-    let dir = bundle_dir(&summary);
+    let (_out, _, dir) = collect_expecting(&emulator, &["--collector", "s3-public-access"], 0);
     let evidence = dir.join("evidence/s3-public-access");
 
     let account = read_json(&evidence.join("account-public-access-block.json"));
@@ -587,10 +492,7 @@ async fn bucket_public_access_holds_exactly_the_seeded_facts() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_account_without_block_or_buckets_is_collected_as_such() {
     let emulator = Emulator::start();
-    let out = tempfile::tempdir().unwrap();
-    let (code, summary) = collect(&emulator, out.path(), &["--collector", "s3-public-access"]);
-    assert_eq!(code, 0, "{summary:#}");
-    let dir = bundle_dir(&summary);
+    let (_out, _, dir) = collect_expecting(&emulator, &["--collector", "s3-public-access"], 0);
     let evidence = dir.join("evidence/s3-public-access");
     let account = read_json(&evidence.join("account-public-access-block.json"));
     assert_eq!(account["present"], false);

@@ -24,7 +24,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -193,8 +193,7 @@ struct State {
 
 pub struct FaultProxy {
     pub url: String,
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
+    _listener: proxy::Listener,
     state: Arc<Mutex<State>>,
 }
 
@@ -203,30 +202,14 @@ impl FaultProxy {
     /// applying `plan`.
     pub fn start(upstream: &str, plan: Plan) -> FaultProxy {
         let upstream = proxy::loopback(upstream);
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
         let state = Arc::new(Mutex::new(State::default()));
-        let plan = Arc::new(plan);
-        {
-            let (stop, state) = (stop.clone(), state.clone());
-            thread::spawn(move || {
-                for stream in listener.incoming() {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let Ok(stream) = stream else { continue };
-                    let (stop, state, plan) = (stop.clone(), state.clone(), plan.clone());
-                    thread::spawn(move || {
-                        let _ = serve(stream, upstream, &plan, &state, &stop);
-                    });
-                }
-            });
-        }
+        let shared = state.clone();
+        let listener = proxy::Listener::start(move |stream, stop| {
+            let _ = serve(stream, upstream, &plan, &shared, stop);
+        });
         FaultProxy {
-            url: format!("http://{addr}"),
-            addr,
-            stop,
+            url: listener.url(),
+            _listener: listener,
             state,
         }
     }
@@ -259,14 +242,6 @@ impl FaultProxy {
             .iter()
             .filter(|s| s.fault.is_some_and(Fault::fails_attempt))
             .count()
-    }
-}
-
-impl Drop for FaultProxy {
-    fn drop(&mut self) {
-        // Releases stalled connections and wakes the accept loop so it sees the flag.
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(self.addr);
     }
 }
 

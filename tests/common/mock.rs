@@ -1,6 +1,7 @@
 //! Mocked AWS for in-process tests: every client of the run answers from `aws-smithy-mocks`
 //! rules (MatchAny: the first rule that matches the request and still has responses wins).
 
+use std::cell::RefCell;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,8 +12,8 @@ use aws_sdk_iam::config::retry::RetryConfig;
 use aws_smithy_mocks::{create_mock_http_client, mock, MockResponseInterceptor, Rule, RuleMode};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
-    FinalizerInterceptorContextMut,
+    BeforeSerializationInterceptorContextMut, BeforeSerializationInterceptorContextRef,
+    BeforeTransmitInterceptorContextMut, FinalizerInterceptorContextMut,
 };
 use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
@@ -54,6 +55,13 @@ fn interceptor(rules: &[&Rule]) -> MockResponseInterceptor {
     interceptor
 }
 
+/// The region of the client a request comes from ("" when it has none).
+fn region_of(cfg: &ConfigBag) -> String {
+    cfg.load::<aws_types::region::Region>()
+        .map(|r| r.to_string())
+        .unwrap_or_default()
+}
+
 /// Serves mocked responses only to the clients of one region.
 #[derive(Debug)]
 struct InRegion {
@@ -63,8 +71,7 @@ struct InRegion {
 
 impl InRegion {
     fn applies(&self, cfg: &ConfigBag) -> bool {
-        cfg.load::<aws_types::region::Region>()
-            .is_some_and(|region| region.as_ref() == self.region)
+        region_of(cfg) == self.region
     }
 }
 
@@ -111,6 +118,44 @@ impl Intercept for InRegion {
         }
         Ok(())
     }
+}
+
+thread_local! {
+    /// The region of the request being matched (tests run on a current-thread runtime).
+    static REQUEST_REGION: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// Tells mock rules which region a request goes to: it runs before the mock interceptor
+/// picks a rule (every `modify_before_serialization` hook runs before any
+/// `read_before_serialization` hook).
+#[derive(Debug)]
+struct RecordRegion;
+
+impl Intercept for RecordRegion {
+    fn name(&self) -> &'static str {
+        "records the region of the request for mock rules"
+    }
+
+    fn modify_before_serialization(
+        &self,
+        _context: &mut BeforeSerializationInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        REQUEST_REGION.with(|current| *current.borrow_mut() = region_of(cfg));
+        Ok(())
+    }
+}
+
+/// The region of the request a rule is matching (see [`clients_telling_region`]).
+pub fn request_region() -> String {
+    REQUEST_REGION.with(|current| current.borrow().clone())
+}
+
+/// Clients like [`clients`] whose rules can ask [`request_region`] where the request goes
+/// (`match_requests(|_| request_region() == "eu-west-1")`), on a current-thread runtime.
+pub fn clients_telling_region(rules: &[&Rule]) -> Clients {
+    clients(rules).with_interceptor(SharedInterceptor::new(RecordRegion))
 }
 
 /// Region us-east-1, dummy credentials, the mock HTTP client, no retries.
@@ -186,4 +231,31 @@ pub fn meta(code: &str) -> aws_sdk_iam::error::ErrorMetadata {
         .code(code)
         .message(format!("{code} (mocked)"))
         .build()
+}
+
+/// Error metadata of a refusal as AWS words it: `code` (`AccessDenied`,
+/// `AccessDeniedException`, ...) and a message saying that [`CALLER`] may not perform `action`
+/// (`iam:GetAccountSummary`, say).
+pub fn not_authorized(code: &str, action: &str) -> aws_sdk_iam::error::ErrorMetadata {
+    aws_sdk_iam::error::ErrorMetadata::builder()
+        .code(code)
+        .message(format!(
+            "User: {CALLER} is not authorized to perform: {action}"
+        ))
+        .build()
+}
+
+/// iam:GetAccountPasswordPolicy answering a policy that asks for 14 characters and nothing
+/// else.
+pub fn password_policy() -> Rule {
+    use aws_sdk_iam::operation::get_account_password_policy::GetAccountPasswordPolicyOutput;
+    mock!(aws_sdk_iam::Client::get_account_password_policy).then_output(|| {
+        GetAccountPasswordPolicyOutput::builder()
+            .password_policy(
+                aws_sdk_iam::types::PasswordPolicy::builder()
+                    .minimum_password_length(14)
+                    .build(),
+            )
+            .build()
+    })
 }

@@ -12,6 +12,45 @@ use std::time::{Duration, Instant};
 
 pub const ACCOUNT: &str = "123456789012";
 
+/// The account-level IAM collectors that complete against the emulator (exit 0) and quickly,
+/// but for `iam-authorization-details` (see [`iam_args`]).
+pub const IAM_ACCOUNT: [&str; 3] = [
+    "iam-credential-report",
+    "iam-account-summary",
+    "iam-password-policy",
+];
+
+/// `--collector ID` for each of `ids`, in order.
+pub fn collector_args(ids: &[&'static str]) -> Vec<&'static str> {
+    ids.iter().flat_map(|id| ["--collector", *id]).collect()
+}
+
+/// `--collector` arguments for every account-level IAM collector: [`IAM_ACCOUNT`] and
+/// `iam-authorization-details`.
+pub fn iam_args() -> Vec<&'static str> {
+    let mut ids = IAM_ACCOUNT.to_vec();
+    ids.push("iam-authorization-details");
+    collector_args(&ids)
+}
+
+/// A fresh scratch directory, and inside it the path of an output directory `evidence` that
+/// does not exist yet.
+pub fn fresh_out() -> (tempfile::TempDir, PathBuf) {
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("evidence");
+    (work, out)
+}
+
+/// The names in `dir`, sorted; None when it cannot be read (it does not exist, say).
+pub fn entry_names(dir: &Path) -> Option<Vec<String>> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .ok()?
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    Some(names)
+}
+
 pub struct Emulator {
     child: Child,
     pub url: String,
@@ -184,6 +223,29 @@ pub fn collect(emulator: &Emulator, out: &Path, extra: &[&str]) -> (i32, serde_j
     (code, summary)
 }
 
+/// What [`collect_expecting`] returns: the output directory (the bundle lives as long as it
+/// does), the JSON summary and the bundle directory.
+pub type Collected = (tempfile::TempDir, serde_json::Value, PathBuf);
+
+/// A run into `out` that ended with `code` and `summary`: checks that it exited `expected` and
+/// finds its bundle.
+pub fn expect_exit(
+    out: tempfile::TempDir,
+    (code, summary): (i32, serde_json::Value),
+    expected: i32,
+) -> Collected {
+    assert_eq!(code, expected, "summary: {summary:#}");
+    let dir = bundle_dir(&summary);
+    (out, summary, dir)
+}
+
+/// [`collect`] against the emulator into a fresh directory, which must exit with `expected`.
+pub fn collect_expecting(emulator: &Emulator, extra: &[&str], expected: i32) -> Collected {
+    let out = tempfile::tempdir().unwrap();
+    let result = collect(emulator, out.path(), extra);
+    expect_exit(out, result, expected)
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(bytes)
@@ -224,14 +286,54 @@ pub fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// The elements of a JSON array; fails, showing the value, when it is not one.
+pub fn elements(array: &serde_json::Value) -> &[serde_json::Value] {
+    array
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {array:#}"))
+}
+
+/// The element of the JSON array `array` whose `key` equals `value`; fails, showing the array,
+/// when there is none.
+pub fn find_by<'a>(array: &'a serde_json::Value, key: &str, value: &str) -> &'a serde_json::Value {
+    elements(array)
+        .iter()
+        .find(|e| e[key] == value)
+        .unwrap_or_else(|| panic!("no element with {key} = {value:?} in {array:#}"))
+}
+
+/// The string `key` of every element of the JSON array `array`, in order.
+pub fn strings_of<'a>(array: &'a serde_json::Value, key: &str) -> Vec<&'a str> {
+    elements(array)
+        .iter()
+        .map(|e| {
+            e[key]
+                .as_str()
+                .unwrap_or_else(|| panic!("no string {key} in {e:#}"))
+        })
+        .collect()
+}
+
 /// A collector's entry of a manifest.
 pub fn manifest_collector<'a>(manifest: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
-    manifest["collectors"]
-        .as_array()
-        .expect("collectors in the manifest")
+    find_by(&manifest["collectors"], "id", id)
+}
+
+/// The record of `region` in a collector's manifest entry.
+pub fn region_record<'a>(entry: &'a serde_json::Value, region: &str) -> &'a serde_json::Value {
+    find_by(&entry["regions"], "region", region)
+}
+
+/// The row of a CSV table (see [`csv_rows`]) whose `key` column holds `value`.
+pub fn csv_row<'a>(
+    table: &'a [std::collections::BTreeMap<String, String>],
+    key: &str,
+    value: &str,
+) -> &'a std::collections::BTreeMap<String, String> {
+    table
         .iter()
-        .find(|c| c["id"] == id)
-        .unwrap_or_else(|| panic!("{id} not in the manifest"))
+        .find(|r| r[key] == value)
+        .unwrap_or_else(|| panic!("no row with {key} = {value} in {table:#?}"))
 }
 
 /// Every file below `root`, as bundle paths with `/`, sorted.

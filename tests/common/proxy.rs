@@ -51,8 +51,7 @@ type Rule = dyn Fn(&RequestInfo) -> Option<Answer> + Send + Sync;
 
 pub struct Proxy {
     pub url: String,
-    stop: Arc<AtomicBool>,
-    addr: SocketAddr,
+    _listener: Listener,
     /// Requests answered by the rule instead of the emulator.
     pub intercepted: Arc<AtomicUsize>,
 }
@@ -78,41 +77,58 @@ impl Proxy {
         rule: impl Fn(&RequestInfo) -> Option<Answer> + Send + Sync + 'static,
     ) -> Proxy {
         let upstream = loopback(upstream);
+        let intercepted = Arc::new(AtomicUsize::new(0));
+        let counter = intercepted.clone();
+        let listener = Listener::start(move |stream, _| {
+            let _ = serve(stream, upstream, &rule, &counter);
+        });
+        Proxy {
+            url: listener.url(),
+            _listener: listener,
+            intercepted,
+        }
+    }
+}
+
+/// Accepts connections on a free loopback port and hands each to `handle`, on a thread of its
+/// own, with a flag that is set once the listener is dropped.
+pub struct Listener {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+}
+
+impl Listener {
+    pub fn start(handle: impl Fn(TcpStream, &AtomicBool) + Send + Sync + 'static) -> Listener {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let stop = Arc::new(AtomicBool::new(false));
-        let intercepted = Arc::new(AtomicUsize::new(0));
-        let rule: Arc<Rule> = Arc::new(rule);
+        let handle = Arc::new(handle);
         {
             let stop = stop.clone();
-            let intercepted = intercepted.clone();
             thread::spawn(move || {
                 for stream in listener.incoming() {
                     if stop.load(Ordering::SeqCst) {
                         break;
                     }
                     let Ok(stream) = stream else { continue };
-                    let rule = rule.clone();
-                    let intercepted = intercepted.clone();
-                    thread::spawn(move || {
-                        let _ = serve(stream, upstream, &*rule, &intercepted);
-                    });
+                    let (handle, stop) = (handle.clone(), stop.clone());
+                    thread::spawn(move || handle(stream, &stop));
                 }
             });
         }
-        Proxy {
-            url: format!("http://{addr}"),
-            stop,
-            addr,
-            intercepted,
-        }
+        Listener { addr, stop }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
     }
 }
 
-impl Drop for Proxy {
+impl Drop for Listener {
     fn drop(&mut self) {
+        // Releases handlers that watch the flag, and wakes the accept loop so it sees it.
         self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop so it sees the flag.
         let _ = TcpStream::connect(self.addr);
     }
 }

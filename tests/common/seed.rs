@@ -3,10 +3,88 @@
 
 use std::path::Path;
 
-use super::{binary, run, sdk_config, text, Emulator};
+use super::{binary, run, sdk_config, text, Collected, Emulator};
 
 /// The regions [`seed`] fills; the first one serves global services.
 pub const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
+
+/// A policy document allowing every action on every resource.
+pub const EVERYTHING_POLICY: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+
+/// An ingress permission without a description: `protocol` (`-1` for all traffic) on the port
+/// range `ports` (None for every port) from `cidr` (IPv6 when it holds a `:`).
+pub fn open_to(
+    protocol: &str,
+    ports: Option<(i32, i32)>,
+    cidr: &str,
+) -> aws_sdk_ec2::types::IpPermission {
+    use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range};
+    let permission = IpPermission::builder()
+        .ip_protocol(protocol)
+        .set_from_port(ports.map(|(from, _)| from))
+        .set_to_port(ports.map(|(_, to)| to));
+    if cidr.contains(':') {
+        permission.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(cidr).build())
+    } else {
+        permission.ip_ranges(IpRange::builder().cidr_ip(cidr).build())
+    }
+    .build()
+}
+
+/// Creates bucket `name` in `region` (with the location constraint S3 wants outside
+/// us-east-1).
+pub async fn create_bucket(s3: &aws_sdk_s3::Client, name: &str, region: &str) {
+    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+    let mut create = s3.create_bucket().bucket(name);
+    if region != "us-east-1" {
+        create = create.create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(region))
+                .build(),
+        );
+    }
+    create.send().await.unwrap();
+}
+
+/// Makes bucket `name` readable by everyone (the public-read canned ACL).
+pub async fn public_read(s3: &aws_sdk_s3::Client, name: &str) {
+    s3.put_bucket_acl()
+        .bucket(name)
+        .acl(aws_sdk_s3::types::BucketCannedAcl::PublicRead)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Creates security group `name` in `vpc` (the region's default VPC when None) admitting
+/// `rules`; returns its id.
+pub async fn security_group(
+    ec2: &aws_sdk_ec2::Client,
+    name: &str,
+    description: &str,
+    vpc: Option<&str>,
+    rules: Vec<aws_sdk_ec2::types::IpPermission>,
+) -> String {
+    let id = ec2
+        .create_security_group()
+        .group_name(name)
+        .description(description)
+        .set_vpc_id(vpc.map(String::from))
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_string();
+    ec2.authorize_security_group_ingress()
+        .group_id(&id)
+        .set_ip_permissions(Some(rules))
+        .send()
+        .await
+        .unwrap();
+    id
+}
 
 /// A little of everything, in both regions: a user, security groups, KMS keys, a multi-region
 /// trail and buckets. No GuardDuty detector and no Access Analyzer (moto has none).
@@ -16,30 +94,8 @@ pub async fn seed(emulator: &Emulator) {
     for region in REGIONS {
         let config = sdk_config(emulator, region);
         let ec2 = aws_sdk_ec2::Client::new(&config);
-        let group = ec2
-            .create_security_group()
-            .group_name("ssh-open")
-            .description("ssh from anywhere")
-            .send()
-            .await
-            .unwrap();
-        ec2.authorize_security_group_ingress()
-            .group_id(group.group_id().unwrap())
-            .ip_permissions(
-                aws_sdk_ec2::types::IpPermission::builder()
-                    .ip_protocol("tcp")
-                    .from_port(22)
-                    .to_port(22)
-                    .ip_ranges(
-                        aws_sdk_ec2::types::IpRange::builder()
-                            .cidr_ip("0.0.0.0/0")
-                            .build(),
-                    )
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        let ssh = open_to("tcp", Some((22, 22)), "0.0.0.0/0");
+        security_group(&ec2, "ssh-open", "ssh from anywhere", None, vec![ssh]).await;
         let kms = aws_sdk_kms::Client::new(&config);
         let key = kms.create_key().send().await.unwrap();
         kms.enable_key_rotation()
@@ -48,15 +104,7 @@ pub async fn seed(emulator: &Emulator) {
             .await
             .unwrap();
         let s3 = aws_sdk_s3::Client::new(&config);
-        let mut bucket = s3.create_bucket().bucket(format!("logs-{region}"));
-        if region != "us-east-1" {
-            bucket = bucket.create_bucket_configuration(
-                aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region))
-                    .build(),
-            );
-        }
-        bucket.send().await.unwrap();
+        create_bucket(&s3, &format!("logs-{region}"), region).await;
     }
     let trail = aws_sdk_cloudtrail::Client::new(&sdk_config(emulator, "us-east-1"));
     trail
@@ -86,9 +134,7 @@ pub async fn seed_findings(emulator: &Emulator) {
     let admin = iam
         .create_policy()
         .policy_name("everything")
-        .policy_document(
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
-        )
+        .policy_document(EVERYTHING_POLICY)
         .send()
         .await
         .unwrap();
@@ -108,36 +154,12 @@ pub async fn seed_findings(emulator: &Emulator) {
         .unwrap();
 
     let s3 = aws_sdk_s3::Client::new(&sdk_config(emulator, "us-east-1"));
-    s3.put_bucket_acl()
-        .bucket("logs-us-east-1")
-        .acl(aws_sdk_s3::types::BucketCannedAcl::PublicRead)
-        .send()
-        .await
-        .unwrap();
+    public_read(&s3, "logs-us-east-1").await;
 
     let ec2 = aws_sdk_ec2::Client::new(&sdk_config(emulator, "eu-west-1"));
-    let group = ec2
-        .create_security_group()
-        .group_name("wide-open")
-        .description("everything from anywhere")
-        .send()
-        .await
-        .unwrap();
-    ec2.authorize_security_group_ingress()
-        .group_id(group.group_id().unwrap())
-        .ip_permissions(
-            aws_sdk_ec2::types::IpPermission::builder()
-                .ip_protocol("-1")
-                .ipv6_ranges(
-                    aws_sdk_ec2::types::Ipv6Range::builder()
-                        .cidr_ipv6("::/0")
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let everything = open_to("-1", None, "::/0");
+    let description = "everything from anywhere";
+    security_group(&ec2, "wide-open", description, None, vec![everything]).await;
 }
 
 /// [`seed_findings`] plus what the golden copies (tests/golden.rs) also pin down: a group with a
@@ -155,9 +177,7 @@ pub async fn seed_golden(emulator: &Emulator) {
     iam.put_group_policy()
         .group_name("ops-admins")
         .policy_name("ops-everything")
-        .policy_document(
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
-        )
+        .policy_document(EVERYTHING_POLICY)
         .send()
         .await
         .unwrap();
@@ -199,4 +219,11 @@ pub fn collect_through(url: &str, out: &Path, extra: &[&str]) -> (i32, serde_jso
     let summary = serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("no JSON summary ({e}): {}", text(&output.stderr)));
     (output.status.code().unwrap(), summary)
+}
+
+/// [`collect_through`] `url` into a fresh directory, which must exit with `expected`.
+pub fn collect_through_expecting(url: &str, extra: &[&str], expected: i32) -> Collected {
+    let out = tempfile::tempdir().unwrap();
+    let result = collect_through(url, out.path(), extra);
+    super::expect_exit(out, result, expected)
 }
