@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use crate::bundle::files::{self, FileRecord};
 use crate::bundle::manifest::{DerivedFrom, Manifest, MANIFEST_FILE};
 use crate::bundle::{verify, Staging};
+use crate::contract::Cells;
 use crate::error::Error;
 use crate::findings;
 use crate::run::CollectOutcome;
@@ -191,6 +192,20 @@ pub fn report(config: &ReportConfig) -> Result<CollectOutcome, Error> {
             .collect(),
         config.thresholds,
     );
+    // A bundle written before the tables were spreadsheet-safe is read as it was written, and
+    // the new manifest says its copied tables are kept that way.
+    let input = match &manifest.table_cells {
+        Some(_) => input,
+        None => {
+            let tables: Vec<String> = copied
+                .iter()
+                .map(|file| file.path.clone())
+                .filter(|path| path.ends_with(".csv"))
+                .collect();
+            manifest.table_cells = Some(crate::run::table_cells(&tables));
+            input.with_cells(Cells::Plain)
+        }
+    };
     let analysis = findings::analyze(&input);
     let analysis_files = findings::write::write_findings(staging.root(), &analysis)?;
 

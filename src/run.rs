@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use crate::aws::{self, Clients, Identity};
 use crate::bundle::manifest::{
     Account, BundleStatus, CollectorRecord, ControlRecord, Manifest, RegionRecord, Run, RunOptions,
-    Tool, SCHEMA_VERSION,
+    TableCells, Tool, SCHEMA_VERSION, SPREADSHEET_SAFE,
 };
 use crate::bundle::{self, BundlePaths, Staging};
 use crate::collectors::{iam_account_summary, Context};
@@ -569,6 +569,25 @@ fn build_manifest(input: ManifestInput<'_>) -> Manifest {
         findings_summary: analysis.summary(config.fail_on),
         controls,
         derived_from: None,
+        table_cells: Some(table_cells(&[])),
+    }
+}
+
+/// What the manifest says of the tables' cells: spreadsheet-safe, but for AWS's own files of the
+/// contract and the tables listed in `as_written` (kept as an older bundle wrote them).
+pub fn table_cells(as_written: &[String]) -> TableCells {
+    let mut kept: Vec<String> = crate::contract::files()
+        .into_iter()
+        .filter(|file| file.as_received)
+        .map(|file| file.path.to_string())
+        .chain(as_written.iter().cloned())
+        .collect();
+    kept.sort();
+    kept.dedup();
+    TableCells {
+        encoding: SPREADSHEET_SAFE.to_string(),
+        rule: crate::contract::cell::SPREADSHEET_SAFE_RULE.to_string(),
+        as_written: kept,
     }
 }
 

@@ -31,7 +31,26 @@ pub struct Manifest {
     /// Set by `report`: the bundle whose evidence this one re-analyses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub derived_from: Option<DerivedFrom>,
+    /// How the text cells of the CSV tables are written; absent in bundles written before the
+    /// tables were spreadsheet-safe, whose cells hold the values as they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_cells: Option<TableCells>,
 }
+
+/// How the text cells of the bundle's CSV tables are written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableCells {
+    /// `spreadsheet-safe`.
+    pub encoding: String,
+    /// The rule, in words, and how to get a value back.
+    pub rule: String,
+    /// Tables whose cells are kept as they were written, not made safe: AWS's own credential
+    /// report, and in a bundle written by `report` from an older bundle, that bundle's tables.
+    pub as_written: Vec<String>,
+}
+
+/// The encoding [`TableCells::encoding`] names.
+pub const SPREADSHEET_SAFE: &str = "spreadsheet-safe";
 
 /// Where the evidence of a bundle written by `report` comes from.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -403,6 +403,7 @@ mod tests {
             findings_summary: FindingsSummary::default(),
             controls: BTreeMap::new(),
             derived_from: None,
+            table_cells: None,
         }
     }
 

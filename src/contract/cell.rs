@@ -6,6 +6,10 @@
 //! - A list is its items `;`-joined ([`List`]), without empty items.
 //! - A time is RFC 3339 UTC text, read with [`parse_time`]; the credential report's sentinels
 //!   (`N/A`, `no_information`, `not_supported`) read as no time.
+//! - Every text cell is spreadsheet-safe ([`neutralise`], OWASP's guidance on CSV injection): a
+//!   cell that a spreadsheet would run as a formula, one starting with `=`, `+`, `-`, `@`, a tab
+//!   or a carriage return, is written behind a `'`, unless it is a plain number such as `-1`; a
+//!   cell that starts with `'` gets one more, so [`restore`] gives back every value exactly.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -73,6 +77,46 @@ impl<'de> Deserialize<'de> for List {
     }
 }
 
+/// What the manifest says of the tables' text cells.
+pub const SPREADSHEET_SAFE_RULE: &str = "a text cell starting with =, +, -, @, a tab or a \
+    carriage return (other than a plain number such as -1), or with ', is written with one \
+    more ' in front, which a spreadsheet shows as text; drop that first ' to get the value";
+
+/// Whether a spreadsheet could take the cell for a formula (or for one neutralised already).
+fn needs_quote(cell: &str) -> bool {
+    match cell.chars().next() {
+        Some('\'') => true,
+        Some('=' | '+' | '@' | '\t' | '\r') => true,
+        Some('-') => !is_plain_number(cell),
+        _ => false,
+    }
+}
+
+/// `-12` or `-1.5`: a number a spreadsheet reads as a number, not a formula.
+fn is_plain_number(cell: &str) -> bool {
+    let digits = cell.strip_prefix('-').unwrap_or(cell);
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "0"));
+    !whole.is_empty()
+        && !fraction.is_empty()
+        && whole.bytes().all(|b| b.is_ascii_digit())
+        && fraction.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A cell as the tables hold it: behind a `'` when a spreadsheet could run it as a formula
+/// (or when it starts with `'` itself), as it is otherwise.
+pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
+    if needs_quote(cell) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
+/// The value of a neutralised cell: [`neutralise`] undone.
+pub fn restore(cell: &str) -> &str {
+    cell.strip_prefix('\'').unwrap_or(cell)
+}
+
 /// Parses the timestamps the evidence holds: RFC 3339 with or without fractions and offset
 /// (`2026-11-22T07:57:33+00:00`, `...Z`, `...12345Z`) or a bare date. Sentinels and anything
 /// else give `None`.
@@ -103,6 +147,37 @@ mod tests {
         assert_eq!(list.joined(), "a;b");
         assert_eq!(List::parse(" a ;; b;"), list);
         assert!(List::parse("").is_empty());
+    }
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_are_neutralised_and_restored_exactly() {
+        for (value, cell) in [
+            (
+                "=HYPERLINK(\"http://evil.example/x\",\"click me\")",
+                "'=HYPERLINK(\"http://evil.example/x\",\"click me\")",
+            ),
+            ("+cmd", "'+cmd"),
+            ("-2+3", "'-2+3"),
+            ("-", "'-"),
+            ("--x", "'--x"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("'=x", "''=x"),
+            ("'", "''"),
+            ("line one\n=two", "line one\n=two"),
+            ("a=b", "a=b"),
+            ("say \"hi\"", "say \"hi\""),
+            ("-1", "-1"),
+            ("-1.5", "-1.5"),
+            ("-1.", "'-1."),
+            ("-.5", "'-.5"),
+            ("0", "0"),
+            ("", ""),
+        ] {
+            assert_eq!(neutralise(value), cell, "{value:?}");
+            assert_eq!(restore(&neutralise(value)), value, "{value:?}");
+        }
     }
 
     #[test]

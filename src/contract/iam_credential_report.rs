@@ -16,7 +16,8 @@ use super::cell;
 
 super::contract! {
     id: "iam-credential-report",
-    tables: {
+    tables: {},
+    as_received: {
         ReportRow => "credential-report.csv",
     },
     documents: {},

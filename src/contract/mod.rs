@@ -15,11 +15,13 @@
 
 /// Declares a collector's part of the contract, in its module: the collector id (`ID`), the
 /// [`Table`] and [`Document`] implementations of its files (named within its folder
-/// `evidence/<id>/`), and `FILES`, the list [`files`] gathers.
+/// `evidence/<id>/`; `as_received` tables are AWS's own files, kept byte for byte), and `FILES`,
+/// the list [`files`] gathers.
 macro_rules! contract {
     (
         id: $id:literal,
         tables: { $($table:ty => $table_file:literal),* $(,)? },
+        $(as_received: { $($received:ty => $received_file:literal),* $(,)? },)?
         documents: { $($document:ty => $document_file:literal),* $(,)? } $(,)?
     ) => {
         /// The collector id: its evidence folder, its registry entry and what rules name.
@@ -32,6 +34,14 @@ macro_rules! contract {
             }
         )*
 
+        $($(
+            impl $crate::contract::Table for $received {
+                const COLLECTOR: &'static str = ID;
+                const PATH: &'static str = concat!("evidence/", $id, "/", $received_file);
+                const AS_RECEIVED: bool = true;
+            }
+        )*)?
+
         $(
             impl $crate::contract::Document for $document {
                 const COLLECTOR: &'static str = ID;
@@ -42,6 +52,7 @@ macro_rules! contract {
         /// Every file of this collector that the contract declares.
         pub static FILES: &[$crate::contract::FileSpec] = &[
             $($crate::contract::table::<$table>(),)*
+            $($($crate::contract::table::<$received>(),)*)?
             $($crate::contract::document::<$document>(),)*
         ];
     };
@@ -70,6 +81,20 @@ pub trait Table: Serialize + DeserializeOwned + Default {
     const COLLECTOR: &'static str;
     /// Its bundle path, `evidence/<collector>/<file>.csv`.
     const PATH: &'static str;
+    /// The file is kept exactly as AWS returned it (the credential report), so its cells are
+    /// not spreadsheet-safe and are read as they are.
+    const AS_RECEIVED: bool = false;
+}
+
+/// How the text cells of a bundle's tables were written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Cells {
+    /// Spreadsheet-safe ([`cell::neutralise`]): every bundle since the tables became so, which
+    /// its manifest's `table_cells` says.
+    #[default]
+    SpreadsheetSafe,
+    /// As the values are: a bundle written before, read as it was written.
+    Plain,
 }
 
 /// A JSON document of the bundle that the findings stage reads.
@@ -84,6 +109,8 @@ pub trait Document: Serialize + DeserializeOwned {
 pub struct FileSpec {
     pub path: &'static str,
     pub collector: &'static str,
+    /// AWS's own file, kept byte for byte ([`Table::AS_RECEIVED`]).
+    pub as_received: bool,
     pub read: fn(&[u8]) -> Result<usize, String>,
 }
 
@@ -106,6 +133,7 @@ pub const fn table<T: Table>() -> FileSpec {
     FileSpec {
         path: T::PATH,
         collector: T::COLLECTOR,
+        as_received: T::AS_RECEIVED,
         read: read_table::<T>,
     }
 }
@@ -115,6 +143,7 @@ pub const fn document<T: Document>() -> FileSpec {
     FileSpec {
         path: T::PATH,
         collector: T::COLLECTOR,
+        as_received: false,
         read: read_document::<T>,
     }
 }
@@ -143,8 +172,28 @@ pub fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
-/// Serializes typed rows as CSV with a header row, also when there are no rows.
+/// Serializes typed rows as CSV with a header row, also when there are no rows. Every text cell
+/// is spreadsheet-safe ([`cell::neutralise`]): this is the one writer of the tables people open.
 pub fn csv_bytes<T: Serialize + Default>(rows: &[T]) -> Vec<u8> {
+    let plain = plain_csv_bytes(rows);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(plain.as_slice());
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    for (i, record) in reader.records().enumerate() {
+        let record = record.expect("the CSV just written reads back");
+        if i == 0 {
+            writer.write_record(&record)
+        } else {
+            writer.write_record(record.iter().map(|c| cell::neutralise(c).into_owned()))
+        }
+        .expect("in-memory writer");
+    }
+    writer.into_inner().expect("in-memory writer")
+}
+
+/// The rows as serde and the csv crate write them, before the cells are made safe.
+fn plain_csv_bytes<T: Serialize + Default>(rows: &[T]) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     if rows.is_empty() {
         // The csv crate writes headers with the first record; take them from a default row.
@@ -187,6 +236,12 @@ pub fn columns<T: Table>() -> Vec<String> {
 /// ignored); a missing column or a cell that does not decode is an error naming the file, the
 /// column and the line.
 pub fn parse<T: Table>(bytes: &[u8]) -> Result<Vec<T>, String> {
+    parse_cells(bytes, Cells::SpreadsheetSafe)
+}
+
+/// [`parse`] for a bundle whose cells were written as `cells` says.
+pub fn parse_cells<T: Table>(bytes: &[u8], cells: Cells) -> Result<Vec<T>, String> {
+    let restore = cells == Cells::SpreadsheetSafe && !T::AS_RECEIVED;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .from_reader(bytes);
@@ -208,10 +263,18 @@ pub fn parse<T: Table>(bytes: &[u8]) -> Result<Vec<T>, String> {
             T::PATH
         ));
     }
+    let header_record = csv::StringRecord::from(header.clone());
     let mut rows = Vec::new();
-    for (i, row) in reader.deserialize::<T>().enumerate() {
-        let row = row.map_err(|e| {
-            let line = e.position().map_or(i as u64 + 2, |p| p.line());
+    for (i, record) in reader.records().enumerate() {
+        let line_of = |e: &csv::Error| e.position().map_or(i as u64 + 2, |p| p.line());
+        let record = record.map_err(|e| format!("{} line {}: {e}", T::PATH, line_of(&e)))?;
+        let line = record.position().map_or(i as u64 + 2, |p| p.line());
+        let record = if restore {
+            record.iter().map(cell::restore).collect()
+        } else {
+            record
+        };
+        let row = record.deserialize::<T>(Some(&header_record)).map_err(|e| {
             let why = match e.kind() {
                 csv::ErrorKind::Deserialize { err, .. } => match err.field() {
                     Some(field) => format!(

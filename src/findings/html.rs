@@ -633,6 +633,7 @@ mod tests {
                 },
             )]),
             derived_from: None,
+            table_cells: None,
         };
         (manifest, analysis)
     }

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::Needs;
-use crate::contract::{self, Document, Table};
+use crate::contract::{self, Cells, Document, Table};
 use crate::vocab::CallError;
 use crate::vocab::CollectorStatus;
 use crate::vocab::Thresholds;
@@ -47,6 +47,8 @@ pub struct Input {
     /// By collector id; a collector that was not run is absent.
     pub collectors: BTreeMap<String, CollectorState>,
     pub thresholds: Thresholds,
+    /// How the bundle's table cells were written.
+    cells: Cells,
     /// Documents already read, by path: several rules and the access review read the same
     /// (large) `authorization-details.json`, which is parsed once.
     documents: DocumentCache,
@@ -90,8 +92,16 @@ impl Input {
             regions,
             collectors: collectors.into_iter().map(|c| (c.id.clone(), c)).collect(),
             thresholds,
+            cells: Cells::SpreadsheetSafe,
             documents: DocumentCache::default(),
         }
+    }
+
+    /// The same input for a bundle whose table cells were written as `cells` says (`Plain` for
+    /// a bundle written before the tables were spreadsheet-safe).
+    pub fn with_cells(mut self, cells: Cells) -> Self {
+        self.cells = cells;
+        self
     }
 
     /// The bundle directory the evidence paths are relative to.
@@ -175,7 +185,7 @@ impl Input {
     /// does not decode is an error naming them: the rule is then not evaluated.
     pub fn table<T: Table>(&self) -> Result<Vec<T>, String> {
         let bytes = self.read(T::PATH)?;
-        contract::parse(&bytes)
+        contract::parse_cells(&bytes, self.cells)
     }
 
     /// A document of the evidence contract, typed.
