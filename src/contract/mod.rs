@@ -355,6 +355,64 @@ mod tests {
     }
 
     #[test]
+    fn the_writer_makes_every_text_cell_spreadsheet_safe_and_the_reader_restores_it() {
+        let names = [
+            "=1+1",
+            "+cmd",
+            "-2+3",
+            "@SUM(A1)",
+            "\ttab",
+            "\rreturn",
+            "'quoted",
+            "say \"hi\", then =go",
+            "two\nlines",
+            "=two\nlines",
+            "plain",
+            "-1",
+        ];
+        let rows: Vec<Demo> = names
+            .iter()
+            .map(|name| Demo {
+                name: name.to_string(),
+                on: None,
+                tags: cell::List::from(vec!["=x".to_string(), "y".to_string()]),
+                count: Some(1),
+            })
+            .collect();
+        let bytes = csv_bytes(&rows);
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .from_reader(bytes.as_slice());
+        let written: Vec<String> = reader
+            .records()
+            .map(|r| r.unwrap()[0].to_string())
+            .collect();
+        assert_eq!(
+            written,
+            [
+                "'=1+1",
+                "'+cmd",
+                "'-2+3",
+                "'@SUM(A1)",
+                "'\ttab",
+                "'\rreturn",
+                "''quoted",
+                "say \"hi\", then =go",
+                "two\nlines",
+                "'=two\nlines",
+                "plain",
+                "-1",
+            ]
+        );
+        // A list cell is one text cell: neutralised as a whole.
+        assert!(String::from_utf8_lossy(&bytes).contains(",'=x;y,"));
+        // Read back as the values, and as written when the bundle predates safe cells.
+        assert_eq!(parse::<Demo>(&bytes).unwrap(), rows);
+        let plain = parse_cells::<Demo>(&bytes, Cells::Plain).unwrap();
+        assert_eq!(plain[0].name, "'=1+1");
+    }
+
+    #[test]
     fn tables_read_back_what_they_wrote() {
         let rows = vec![
             Demo {
