@@ -75,6 +75,12 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    #[error("refused to write {path:?} into the bundle: {reason}; a bundle file must be a plain relative path inside the bundle; nothing was written\n  fix: if the path comes from a bundle given to `report`, that bundle's manifest was edited: report on the bundle as `soc2-evidence collect` wrote it")]
+    UnsafeBundlePath { path: String, reason: String },
+
+    #[error("could not write the bundle file {path}: {reason}; the partial bundle was removed and nothing was written\n  fix: if the names come from a bundle given to `report`, that bundle was built or edited by hand: report on the bundle as `soc2-evidence collect` wrote it")]
+    BundlePathConflict { path: String, reason: String },
+
     #[error("interrupted by {}: the run was stopped before the bundle was complete; {}\n  fix: run `soc2-evidence collect` again for a complete bundle", .signal.name(), what_was_removed(.temporary))]
     Interrupted {
         signal: Signal,

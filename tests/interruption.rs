@@ -19,8 +19,10 @@ use std::time::{Duration, Instant};
 use common::proxy::Proxy;
 use common::{binary, entry_names, fresh_out, iam_args, Emulator};
 
+use soc2_evidence::bundle::writer;
+
 /// The prefix of the temporary entries a run keeps in the output directory while it works.
-const TEMP_PREFIX: &str = soc2_evidence::bundle::writer::TEMP_PREFIX;
+const TEMP_PREFIX: &str = writer::TEMP_PREFIX;
 
 /// How long the proxy holds a request back: far longer than any test waits after a signal.
 const HOLD: Duration = Duration::from_secs(20);
@@ -443,6 +445,9 @@ fn leftovers_of_a_live_process_and_foreign_entries_are_never_touched() {
     for pid in [dead, live] {
         fs::create_dir_all(out.join(stem(pid)).join("evidence")).unwrap();
         fs::write(out.join(stem(pid)).join("evidence/x.json"), "{}").unwrap();
+        // The marker every run writes into its temporary bundle: leftovers are known by it.
+        let marker = out.join(stem(pid)).join(writer::STAGING_MARKER);
+        fs::write(marker, writer::MARKER_TEXT).unwrap();
         fs::write(out.join(format!("{}.zip", stem(pid))), "zip").unwrap();
         fs::write(out.join(format!("{}.zip.sha256", stem(pid))), "sum").unwrap();
     }

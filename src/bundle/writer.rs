@@ -37,6 +37,14 @@ pub struct Staging {
 /// The prefix of every temporary entry a run leaves in the output directory while it works.
 pub const TEMP_PREFIX: &str = ".soc2-evidence-partial-";
 
+/// The marker file a run writes into its temporary bundle directory first thing, and removes
+/// just before that directory becomes the bundle. A leftover is recognised by this marker, never
+/// by its name alone: a folder merely named like a temporary one (a bundle of that name, say) is
+/// never removed. The marker is never part of a bundle or its zip.
+pub const STAGING_MARKER: &str = ".soc2-evidence-staging";
+pub const MARKER_TEXT: &str =
+    "soc2-evidence: this folder is the temporary bundle of a run; a later run removes it if that run was killed\n";
+
 impl Staging {
     /// Creates the output directory if needed and the temporary bundle directory in it, after
     /// removing what killed runs left there.
@@ -64,14 +72,17 @@ impl Staging {
                     "cannot create the temporary bundle {tag} in it: {e}"
                 ))
             })?;
-        Ok(Staging {
+        let staging = Staging {
             out: out.to_path_buf(),
             name: name.to_string(),
             tmp_zip: out.join(format!("{tag}.zip")),
             tmp_sha: out.join(format!("{tag}.zip.sha256")),
             root,
             finished: false,
-        })
+        };
+        // Dropping `staging` on error removes the directory just created.
+        write_new(&staging.root.join(STAGING_MARKER), MARKER_TEXT.as_bytes())?;
+        Ok(staging)
     }
 
     /// The directory collectors write into; it becomes the bundle directory.
@@ -115,6 +126,16 @@ impl Staging {
                     path: directory.clone(),
                 });
             }
+            // The temporary names of the zip and the checksum are second links to the final
+            // files: they go while the marked directory still vouches for them, then the marker,
+            // and the directory becomes the bundle.
+            for path in [&self.tmp_zip, &self.tmp_sha] {
+                if let Err(e) = fs::remove_file(path) {
+                    tracing::warn!(path = %path.display(), error = %e, "could not remove a temporary name of the finished bundle; remove it by hand");
+                }
+            }
+            fs::remove_file(self.root.join(STAGING_MARKER))
+                .map_err(|e| Error::write(self.root.join(STAGING_MARKER), e))?;
             fs::rename(&self.root, &directory).map_err(|e| Error::write(&directory, e))
         };
         if let Err(err) = place() {
@@ -124,12 +145,6 @@ impl Staging {
             return Err(err);
         }
         self.finished = true;
-        // The temporary names of the zip and the checksum are second links to the final files.
-        for path in [&self.tmp_zip, &self.tmp_sha] {
-            if let Err(e) = fs::remove_file(path) {
-                tracing::warn!(path = %path.display(), error = %e, "could not remove a temporary name of the finished bundle; the next run removes it");
-            }
-        }
         Ok(BundlePaths {
             directory,
             zip,
@@ -205,37 +220,75 @@ pub fn check_out_dir(out: &Path) -> Result<(), Error> {
     }
 }
 
-/// Removes what killed runs left in `out`: temporary entries whose process is gone. Entries of
-/// a process that still exists (another run at work) and anything not named like ours are left
-/// alone; they never collide with the names of a new bundle.
+/// Removes what killed runs left in `out`: temporary bundle directories that hold the marker a
+/// run writes ([`STAGING_MARKER`]) and whose process is gone, with the temporary zip and checksum
+/// of the same name. Entries of a process that still exists (another run at work), entries
+/// without the marker (a folder merely named like ours) and anything not named like ours are
+/// left alone; they never collide with the names of a new bundle.
 fn remove_leftovers(out: &Path) {
     let Ok(entries) = fs::read_dir(out) else {
         return;
     };
     for entry in entries.flatten() {
         let file_name = entry.file_name();
-        let Some(pid) = file_name.to_str().and_then(leftover_pid) else {
+        let Some(name) = file_name.to_str() else {
             continue;
         };
+        let Some(pid) = leftover_pid(name) else {
+            continue;
+        };
+        if name.ends_with(".zip") || name.ends_with(".zip.sha256") {
+            continue; // removed with their directory, below
+        }
         if pid == std::process::id() || process_exists(pid) {
             continue;
         }
         let path = entry.path();
-        let result = if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            fs::remove_dir_all(&path)
-        } else {
-            fs::remove_file(&path)
-        };
-        match result {
-            Ok(()) => tracing::warn!(
-                "removed {}, left by an interrupted run (process {pid} no longer exists)",
+        if !is_marked(&path) {
+            tracing::debug!(
+                "left {} alone: named like a temporary bundle but without the marker a run writes",
                 path.display()
-            ),
-            Err(e) => tracing::warn!(
-                "could not remove {}, left by an interrupted run: {e}",
-                path.display()
-            ),
+            );
+            continue;
         }
+        let zip = out.join(format!("{name}.zip"));
+        let sha = out.join(format!("{name}.zip.sha256"));
+        for (path, result) in [
+            (&zip, remove_regular_file(&zip)),
+            (&sha, remove_regular_file(&sha)),
+            (&path, fs::remove_dir_all(&path).map(|()| true)),
+        ] {
+            match result {
+                Ok(true) => tracing::warn!(
+                    "removed {}, left by an interrupted run (process {pid} no longer exists)",
+                    path.display()
+                ),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(
+                    "could not remove {}, left by an interrupted run: {e}",
+                    path.display()
+                ),
+            }
+        }
+    }
+}
+
+/// Whether `dir` is a real directory (not a link) holding the marker a run writes.
+fn is_marked(dir: &Path) -> bool {
+    let is_dir = fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir());
+    let marker = dir.join(STAGING_MARKER);
+    is_dir
+        && fs::symlink_metadata(&marker).is_ok_and(|m| m.is_file() && m.len() == MARKER_TEXT.len() as u64)
+        && fs::read(&marker).is_ok_and(|text| text == MARKER_TEXT.as_bytes())
+}
+
+/// Removes `path` if it is a regular file; `Ok(false)` when there is none.
+fn remove_regular_file(path: &Path) -> std::io::Result<bool> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_file() => fs::remove_file(path).map(|()| true),
+        Ok(_) => Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
     }
 }
 
@@ -329,7 +382,8 @@ fn write_zip(root: &Path, name: &str, zip_path: &Path) -> Result<String, Error> 
         .unix_permissions(FILE_MODE);
     let dir_options = file_options.unix_permissions(files::DIR_MODE);
 
-    let rel_files = list_files(root).map_err(err)?;
+    let mut rel_files = list_files(root).map_err(err)?;
+    rel_files.retain(|rel| rel != STAGING_MARKER);
     let mut dirs_done = std::collections::BTreeSet::new();
     zip.add_directory(format!("{name}/"), dir_options)
         .map_err(zip_err)?;
@@ -492,6 +546,18 @@ mod tests {
     }
 
     #[test]
+    fn the_staging_marker_is_in_the_temporary_bundle_but_never_in_the_finished_one() {
+        let out = tempfile::tempdir().unwrap();
+        let staging = Staging::create(out.path(), NAME).unwrap();
+        assert!(is_marked(staging.root()));
+        files::write_file(staging.root(), "evidence/x/a.json", b"{}\n", None).unwrap();
+        let paths = staging.finish(&manifest()).unwrap();
+        assert!(!paths.directory.join(STAGING_MARKER).exists());
+        let zip = zip::ZipArchive::new(fs::File::open(&paths.zip).unwrap()).unwrap();
+        assert!(zip.file_names().all(|n| !n.contains(STAGING_MARKER)));
+    }
+
+    #[test]
     fn temporary_names_carry_the_pid_of_their_run() {
         let stem = format!("{TEMP_PREFIX}{NAME}-4242");
         assert_eq!(leftover_pid(&stem), Some(4242));
@@ -522,14 +588,21 @@ mod tests {
         for pid in [gone, live] {
             let stem = format!("{TEMP_PREFIX}{NAME}-{pid}");
             fs::create_dir_all(out.path().join(&stem).join("evidence")).unwrap();
+            fs::write(out.path().join(&stem).join(STAGING_MARKER), MARKER_TEXT).unwrap();
             fs::write(out.path().join(format!("{stem}.zip")), "zip").unwrap();
         }
+        // Named like a leftover of a gone process, but not marked: a bundle of that name.
+        let unmarked = format!("{TEMP_PREFIX}{NAME}-report-20261122T070509Z-2");
+        fs::create_dir_all(out.path().join(&unmarked).join("evidence")).unwrap();
+        fs::write(out.path().join(format!("{unmarked}.zip")), "zip").unwrap();
         remove_leftovers(out.path());
         assert_eq!(
             names(out.path()),
             [
                 format!("{TEMP_PREFIX}{NAME}-{live}"),
-                format!("{TEMP_PREFIX}{NAME}-{live}.zip")
+                format!("{TEMP_PREFIX}{NAME}-{live}.zip"),
+                unmarked.clone(),
+                format!("{unmarked}.zip"),
             ]
         );
     }
