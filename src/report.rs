@@ -1,19 +1,32 @@
 //! `report BUNDLE`: re-derives the findings, the access review and `index.html` of an existing
 //! bundle from its raw evidence alone, into a new bundle next to it.
 //!
-//! The source is verified first and never changed. Its `evidence/` files are copied byte for
-//! byte (each copy is hashed again and must match the source manifest), the analysis runs on
-//! the copy with the thresholds given, as of the source run's start time, and the new bundle is
-//! written atomically like a collected one. Its manifest keeps the source's run, account and
-//! collectors and says where it comes from (`derived_from`).
+//! The source is untrusted input, and it is read once, through one open handle: a zip is opened
+//! once, verified from that handle (its `.zip.sha256` included), and its entries are read from
+//! the same handle; a directory is opened once and every file is opened relative to that handle,
+//! one component at a time, never following a link and never blocking on a FIFO. Swapping the
+//! path for another bundle after it was opened changes nothing. The manifest is read once and
+//! parsed with every check of `verify` ([`verify::parse_manifest`]); each `evidence/` file is
+//! copied byte for byte, hashed again as it is copied and refused unless it matches that
+//! manifest, and the bundle writer refuses any path that is not a plain relative path inside
+//! the bundle. Any failure removes the new bundle's staging folder: nothing is left behind.
+//!
+//! The analysis runs on the copy with the thresholds given, as of the source run's start time,
+//! and the new bundle is written atomically like a collected one. Its manifest keeps the
+//! source's run, account and collectors and says where it comes from (`derived_from`).
 
+use std::collections::BTreeSet;
 use std::fs;
-use std::io::Read;
+use std::io::{Read, Seek};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
 
 use crate::bundle::files::{self, FileRecord};
 use crate::bundle::manifest::{DerivedFrom, Manifest, MANIFEST_FILE};
-use crate::bundle::{verify, Staging};
+use crate::bundle::{verify, writer, Staging};
 use crate::contract::Cells;
 use crate::error::Error;
 use crate::findings;
@@ -31,63 +44,209 @@ pub struct ReportConfig {
     pub fail_on: Option<Severity>,
 }
 
-/// The files of a bundle, read from its directory or from its zip.
-enum Source {
-    Dir(PathBuf),
+/// The largest `.zip.sha256` file read: one line of 64 hex digits and a name.
+const MAX_SIDECAR_BYTES: u64 = 4096;
+
+/// Where the files of the source bundle are read from: handles opened once.
+enum Handle {
+    /// The directory, opened once; files are opened below it.
+    Dir(fs::File),
+    /// The zip, opened once, with the SHA-256 it had when it was verified.
     Zip {
         archive: Box<zip::ZipArchive<fs::File>>,
+        /// The same open file as the archive's (a duplicate of its descriptor), to hash it again.
+        file: fs::File,
         top: String,
+        sha256: String,
     },
 }
 
-impl Source {
-    fn open(path: &Path) -> Result<(Source, String), Error> {
-        let unreadable = |reason: String| Error::Report {
-            path: path.to_path_buf(),
-            reason,
+/// A source bundle opened once and verified from the handle that is then read: its name, its
+/// checked manifest, and the way to copy its files.
+pub struct SourceBundle {
+    path: PathBuf,
+    handle: Handle,
+    name: String,
+    manifest_bytes: Vec<u8>,
+    files: Vec<FileRecord>,
+}
+
+impl SourceBundle {
+    /// Opens the bundle at `path` (a zip or a directory) once, verifies it from that handle like
+    /// `verify` does, and reads and checks its manifest. Fails unless the bundle is intact.
+    pub fn open(path: &Path) -> Result<SourceBundle, Error> {
+        let failed = |reason: String| report_error(path, reason);
+        // O_NONBLOCK: a FIFO named as the bundle is refused, not waited on.
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+            .map_err(|e| failed(format!("cannot open it: {e}")))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| failed(format!("cannot read it: {e}")))?;
+        let (handle, check) = if meta.is_dir() {
+            // `verify` reads the very directory this handle holds, through /proc where there is
+            // one (elsewhere by its path; every file is checked again as it is copied anyway).
+            let through = fd_path(&file).unwrap_or_else(|| path.to_path_buf());
+            let check = verify::verify(&through).map_err(|e| failed(e.to_string()))?;
+            (Handle::Dir(file), check)
+        } else if meta.is_file() {
+            let mut file = file;
+            let (sha256, mut problems) = check_sidecar(path, &mut file)
+                .map_err(|e| failed(format!("cannot read it: {e}")))?;
+            let mut check = verify::verify_zip_reader(&mut file, path);
+            problems.append(&mut check.problems);
+            check.intact = problems.is_empty();
+            check.problems = problems;
+            file.rewind()
+                .map_err(|e| failed(format!("cannot read it: {e}")))?;
+            let again = file
+                .try_clone()
+                .map_err(|e| failed(format!("cannot read it: {e}")))?;
+            let archive = zip::ZipArchive::new(file)
+                .map_err(|e| failed(format!("not a readable zip archive: {e}")))?;
+            // The verification just made, on this handle, checked that every entry lies under
+            // one top folder.
+            let top = archive
+                .file_names()
+                .next()
+                .and_then(|n| n.split('/').next())
+                .unwrap_or_default()
+                .to_string();
+            let handle = Handle::Zip {
+                archive: Box::new(archive),
+                file: again,
+                top,
+                sha256,
+            };
+            (handle, check)
+        } else {
+            return Err(failed(
+                "it is neither a directory nor a regular file (a FIFO, socket or device)".into(),
+            ));
         };
-        let meta = fs::metadata(path).map_err(|e| unreadable(e.to_string()))?;
-        if meta.is_dir() {
-            let name = path
+        if !check.intact {
+            let problems: Vec<String> = check.problems.iter().map(|p| p.to_string()).collect();
+            return Err(failed(format!(
+                "it is not intact, so its evidence cannot be trusted: {} (run `soc2-evidence verify` on it for details)",
+                problems.join("; ")
+            )));
+        }
+        let name = match &handle {
+            Handle::Zip { top, .. } => top.clone(),
+            Handle::Dir(_) => path
                 .canonicalize()
                 .ok()
                 .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-                .ok_or_else(|| unreadable("the directory has no name".into()))?;
-            return Ok((Source::Dir(path.to_path_buf()), name));
+                .ok_or_else(|| failed("the directory has no name".into()))?,
+        };
+        if name.is_empty() {
+            return Err(failed("the zip is empty".into()));
         }
-        let file = fs::File::open(path).map_err(|e| unreadable(e.to_string()))?;
-        let archive = zip::ZipArchive::new(file).map_err(|e| unreadable(e.to_string()))?;
-        // verify() already checked that every entry lies under one top folder.
-        let top = archive
-            .file_names()
-            .next()
-            .and_then(|n| n.split('/').next())
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| unreadable("the zip is empty".into()))?
-            .to_string();
-        Ok((
-            Source::Zip {
-                archive: Box::new(archive),
-                top: top.clone(),
-            },
-            top,
-        ))
+        let mut source = SourceBundle {
+            path: path.to_path_buf(),
+            handle,
+            name,
+            manifest_bytes: Vec::new(),
+            files: Vec::new(),
+        };
+        let bytes = source
+            .read(MANIFEST_FILE, verify::MAX_MANIFEST_BYTES)
+            .map_err(|e| failed(format!("cannot read {MANIFEST_FILE}: {e}")))?;
+        if bytes.len() as u64 > verify::MAX_MANIFEST_BYTES {
+            return Err(failed(format!(
+                "its {MANIFEST_FILE} is larger than the {} bytes a manifest may have",
+                verify::MAX_MANIFEST_BYTES
+            )));
+        }
+        source.files = verify::parse_manifest(&bytes).map_err(|p| failed(p.to_string()))?;
+        source.manifest_bytes = bytes;
+        Ok(source)
+    }
+
+    /// The bundle's name: its directory's, or its zip's top folder's.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The files its manifest lists, every path checked as `verify` checks them.
+    pub fn files(&self) -> &[FileRecord] {
+        &self.files
+    }
+
+    /// The manifest's bytes, as read once.
+    pub fn manifest_bytes(&self) -> &[u8] {
+        &self.manifest_bytes
+    }
+
+    /// Copies the file `record` lists into the bundle being written at `root`, from the handle
+    /// opened in [`SourceBundle::open`], and fails unless its content matches the record's hash
+    /// and size (a file changed since it was verified) or its path is not a plain relative path
+    /// inside the bundle (the writer refuses it).
+    pub fn copy_file(&mut self, record: &FileRecord, root: &Path) -> Result<FileRecord, Error> {
+        if let Some(reason) = files::unsafe_path_reason(&record.path) {
+            return Err(Error::UnsafeBundlePath {
+                path: record.path.clone(),
+                reason: reason.to_string(),
+            });
+        }
+        let bytes = self
+            .read(&record.path, record.bytes)
+            .map_err(|e| report_error(&self.path, format!("cannot read {}: {e}", record.path)))?;
+        if bytes.len() as u64 != record.bytes || files::sha256_hex(&bytes) != record.sha256 {
+            return Err(report_error(
+                &self.path,
+                format!(
+                    "{} changed after the bundle was verified (its content no longer matches the \
+                     hash in the manifest): the bundle is being modified",
+                    record.path
+                ),
+            ));
+        }
+        let written = files::write_file(root, &record.path, &bytes, record.rows)?;
+        debug_assert_eq!(written.sha256, record.sha256);
+        Ok(written)
+    }
+
+    /// Fails if the zip changed in place since it was verified (a directory's files are each
+    /// checked as they are copied).
+    pub fn check_unchanged(&mut self) -> Result<(), Error> {
+        if let Handle::Zip { file, sha256, .. } = &mut self.handle {
+            let now = file
+                .rewind()
+                .and_then(|()| hash_reader(file))
+                .map_err(|e| report_error(&self.path, format!("cannot read it again: {e}")))?;
+            if &now != sha256 {
+                return Err(report_error(
+                    &self.path,
+                    "the zip changed while it was being read: the bundle is being modified".into(),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Reads one file of the bundle, at most `limit` bytes (one more means the file grew).
     fn read(&mut self, rel: &str, limit: u64) -> std::io::Result<Vec<u8>> {
         let mut bytes = Vec::new();
-        match self {
-            Source::Dir(root) => {
-                fs::File::open(root.join(rel))?
-                    .take(limit + 1)
+        match &mut self.handle {
+            Handle::Dir(root) => {
+                open_below(root, &self.path, rel)?
+                    .take(limit.saturating_add(1))
                     .read_to_end(&mut bytes)?;
             }
-            Source::Zip { archive, top } => {
-                archive
+            Handle::Zip { archive, top, .. } => {
+                let entry = archive
                     .by_name(&format!("{top}/{rel}"))
-                    .map_err(std::io::Error::other)?
-                    .take(limit + 1)
+                    .map_err(std::io::Error::other)?;
+                if !entry.is_file() || entry.is_symlink() {
+                    return Err(std::io::Error::other(
+                        "not a regular file in the zip; refused unread",
+                    ));
+                }
+                entry
+                    .take(limit.saturating_add(1))
                     .read_to_end(&mut bytes)?;
             }
         }
@@ -95,34 +254,175 @@ impl Source {
     }
 }
 
+fn report_error(path: &Path, reason: String) -> Error {
+    Error::Report {
+        path: path.to_path_buf(),
+        reason,
+    }
+}
+
+/// `/proc/self/fd/<fd>`: a path that names the open file itself, not whatever its original
+/// path names now. `None` where there is no such file system.
+fn fd_path(file: &fs::File) -> Option<PathBuf> {
+    let path = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+    fs::symlink_metadata(&path).is_ok().then_some(path)
+}
+
+/// Opens the regular file `rel` below the directory `root` (opened from `root_path`), one
+/// component at a time, each relative to the folder opened before it (through /proc, like
+/// openat(2); by path where there is no /proc): no link is followed at any component, and a
+/// FIFO, socket or device is refused without blocking.
+fn open_below(root: &fs::File, root_path: &Path, rel: &str) -> std::io::Result<fs::File> {
+    let parts: Vec<&str> = rel.split('/').collect();
+    if let Some(reason) = files::unsafe_path_reason(rel) {
+        return Err(std::io::Error::other(format!(
+            "not a plain path inside the bundle: {reason}"
+        )));
+    }
+    let mut dir = root.try_clone()?;
+    let mut dir_path = root_path.to_path_buf();
+    for (i, part) in parts.iter().enumerate() {
+        let last = i + 1 == parts.len();
+        let base = fd_path(&dir).unwrap_or_else(|| dir_path.clone());
+        let flags = libc::O_NOFOLLOW | libc::O_NONBLOCK | if last { 0 } else { libc::O_DIRECTORY };
+        let opened = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(flags)
+            .open(base.join(part))
+            .map_err(|e| match e.raw_os_error() {
+                Some(libc::ELOOP) => std::io::Error::other(
+                    "a symbolic link (report never follows links in a bundle); refused unread",
+                ),
+                Some(libc::ENOTDIR) => std::io::Error::other(format!(
+                    "{} is not a folder (a link or a file); refused unread",
+                    parts[..=i].join("/")
+                )),
+                _ => e,
+            })?;
+        let kind = opened.metadata()?.file_type();
+        if last {
+            if !kind.is_file() {
+                return Err(std::io::Error::other(
+                    "not a regular file (a FIFO, socket, device or folder); refused unread",
+                ));
+            }
+            return Ok(opened);
+        }
+        if !kind.is_dir() {
+            return Err(std::io::Error::other(format!(
+                "{} is not a folder; refused unread",
+                parts[..=i].join("/")
+            )));
+        }
+        dir = opened;
+        dir_path.push(part);
+    }
+    Err(std::io::Error::other("an empty path"))
+}
+
+fn hash_reader(mut reader: impl Read) -> std::io::Result<String> {
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut reader, &mut hasher)?;
+    Ok(files::hex(&hasher.finalize()))
+}
+
+/// Hashes the zip through its handle and checks it against `<zip>.sha256` when that file is
+/// present beside it (as `verify` does). Returns the zip's SHA-256 and the problem found, if any.
+fn check_sidecar(
+    zip_path: &Path,
+    zip: &mut fs::File,
+) -> std::io::Result<(String, Vec<verify::Problem>)> {
+    let actual = hash_reader(&mut *zip)?;
+    zip.rewind()?;
+    let mut sidecar = zip_path.as_os_str().to_owned();
+    sidecar.push(".sha256");
+    let sidecar = PathBuf::from(sidecar);
+    if fs::symlink_metadata(&sidecar).is_err() {
+        return Ok((actual, Vec::new())); // none: the zip alone is checked
+    }
+    let label = sidecar
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let unreadable = |reason: String| verify::Problem::Unreadable {
+        path: label.clone(),
+        reason,
+    };
+    let opened = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&sidecar);
+    let mut text = Vec::new();
+    match opened {
+        Ok(file) if file.metadata().is_ok_and(|m| m.is_file()) => {
+            if let Err(e) = file.take(MAX_SIDECAR_BYTES).read_to_end(&mut text) {
+                return Ok((actual, vec![unreadable(e.to_string())]));
+            }
+        }
+        Ok(_) => {
+            return Ok((
+                actual,
+                vec![unreadable("not a regular file; not read".into())],
+            ))
+        }
+        Err(e) => return Ok((actual, vec![unreadable(e.to_string())])),
+    }
+    let text = String::from_utf8_lossy(&text);
+    let expected = text.split_whitespace().next().unwrap_or("").to_lowercase();
+    let problems = if expected == actual {
+        Vec::new()
+    } else {
+        vec![verify::Problem::ZipChecksum {
+            expected,
+            actual: actual.clone(),
+        }]
+    };
+    Ok((actual, problems))
+}
+
+/// Refuses a list in which one path is a folder of another (`evidence/a` and `evidence/a/b`):
+/// no file system can hold both, so the bundle was built or edited by hand.
+fn check_no_file_is_a_folder(paths: &[&str]) -> Result<(), String> {
+    let all: BTreeSet<&str> = paths.iter().copied().collect();
+    for path in paths {
+        let mut folder = *path;
+        while let Some((parent, _)) = folder.rsplit_once('/') {
+            if all.contains(parent) {
+                return Err(format!(
+                    "its manifest lists {parent} as a file and {path} inside it, as if {parent} \
+                     were a folder: a file and a folder cannot share a name, so the bundle was \
+                     built or edited by hand"
+                ));
+            }
+            folder = parent;
+        }
+    }
+    Ok(())
+}
+
 /// Runs `report`: verifies the source, copies its evidence, analyses it and writes the new
 /// bundle. The outcome's exit code is 0, or 4 when a finding is at or above `fail_on`.
 pub fn report(config: &ReportConfig) -> Result<CollectOutcome, Error> {
     let path = &config.bundle;
-    let failed = |reason: String| Error::Report {
-        path: path.clone(),
-        reason,
-    };
-    let check = verify::verify(path).map_err(|e| failed(e.to_string()))?;
-    if !check.intact {
-        let problems: Vec<String> = check.problems.iter().map(|p| p.to_string()).collect();
-        return Err(failed(format!(
-            "it is not intact, so its evidence cannot be trusted: {} (run `soc2-evidence verify` on it for details)",
-            problems.join("; ")
-        )));
-    }
-    let (mut source, name) = Source::open(path)?;
-    let manifest_bytes = source
-        .read(MANIFEST_FILE, verify::MAX_MANIFEST_BYTES)
-        .map_err(|e| failed(format!("cannot read {MANIFEST_FILE}: {e}")))?;
-    let mut manifest: Manifest = serde_json::from_slice(&manifest_bytes).map_err(|e| {
+    let failed = |reason: String| report_error(path, reason);
+    let mut source = SourceBundle::open(path)?;
+    let mut manifest: Manifest = serde_json::from_slice(source.manifest_bytes()).map_err(|e| {
         failed(format!(
             "its {MANIFEST_FILE} is not a manifest this version can analyse: {e}"
         ))
     })?;
+    // The list `verify` checked, not a second reading of it.
+    manifest.files = source.files().to_vec();
     let started_at = chrono::DateTime::parse_from_rfc3339(&manifest.run.started_at)
         .map_err(|e| failed(format!("run.started_at is not an RFC 3339 time: {e}")))?
         .with_timezone(&chrono::Utc);
+    let evidence: Vec<FileRecord> = manifest
+        .files
+        .iter()
+        .filter(|f| f.path.starts_with("evidence/"))
+        .cloned()
+        .collect();
+    let evidence_paths: Vec<&str> = evidence.iter().map(|f| f.path.as_str()).collect();
+    check_no_file_is_a_folder(&evidence_paths).map_err(failed)?;
 
     let out = match &config.out {
         Some(out) => out.clone(),
@@ -131,7 +431,7 @@ pub fn report(config: &ReportConfig) -> Result<CollectOutcome, Error> {
             .filter(|p| !p.as_os_str().is_empty())
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
     };
-    crate::bundle::writer::check_out_dir(&out)?;
+    writer::check_out_dir(&out)?;
     if let (Some(source), Some(target)) = (resolved(path), resolved(&out)) {
         if path.is_dir() && target.starts_with(&source) {
             return Err(failed(format!(
@@ -140,10 +440,11 @@ pub fn report(config: &ReportConfig) -> Result<CollectOutcome, Error> {
             )));
         }
     }
+    let name = source.name().to_string();
     let reported_at = chrono::Utc::now();
     let base = format!(
         "{}-report-{}",
-        source_stem(&name),
+        output_stem(&name),
         reported_at.format("%Y%m%dT%H%M%SZ")
     );
     // Several reports within one second (other thresholds, say) get -2, -3, ...
@@ -159,25 +460,13 @@ pub fn report(config: &ReportConfig) -> Result<CollectOutcome, Error> {
         }
     };
 
-    // The raw evidence, byte for byte; everything derived is written again.
+    // The raw evidence, byte for byte, from the handle that was verified; everything derived is
+    // written again. Any error drops `staging`, which removes everything written so far.
     let mut copied = Vec::new();
-    for record in manifest
-        .files
-        .iter()
-        .filter(|f| f.path.starts_with("evidence/"))
-    {
-        let bytes = source
-            .read(&record.path, record.bytes)
-            .map_err(|e| failed(format!("cannot read {}: {e}", record.path)))?;
-        let written = files::write_file(staging.root(), &record.path, &bytes, record.rows)?;
-        if written.sha256 != record.sha256 || written.bytes != record.bytes {
-            return Err(failed(format!(
-                "{} changed while it was being read (its hash no longer matches the manifest)",
-                record.path
-            )));
-        }
-        copied.push(written);
+    for record in &evidence {
+        copied.push(source.copy_file(record, staging.root())?);
     }
+    source.check_unchanged()?;
 
     let input = findings::Input::new(
         staging.root(),
@@ -212,7 +501,7 @@ pub fn report(config: &ReportConfig) -> Result<CollectOutcome, Error> {
     manifest.derived_from = Some(DerivedFrom {
         bundle: name,
         run_id: manifest.run.id.clone(),
-        manifest_sha256: files::sha256_hex(&manifest_bytes),
+        manifest_sha256: files::sha256_hex(source.manifest_bytes()),
         reported_at: reported_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         source_tool_version: manifest.tool.version.clone(),
     });
@@ -258,6 +547,18 @@ fn source_stem(name: &str) -> &str {
     name.find("-report-").map_or(name, |i| &name[..i])
 }
 
+/// The stem of the new bundle's name: the source's, without leading dots. A source named like a
+/// hidden entry, or like the tool's temporary folders (`.soc2-evidence-partial-...`), never
+/// makes a hidden bundle that looks like a leftover.
+fn output_stem(name: &str) -> &str {
+    let stem = source_stem(name).trim_start_matches('.');
+    if stem.is_empty() {
+        "bundle"
+    } else {
+        stem
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -270,5 +571,29 @@ mod tests {
             super::source_stem("soc2-evidence-1-20261122T070509Z"),
             "soc2-evidence-1-20261122T070509Z"
         );
+    }
+
+    #[test]
+    fn hidden_and_temporary_looking_sources_make_visible_names() {
+        let temp = format!(
+            "{}soc2-evidence-1-20261122T070509Z-4242",
+            crate::bundle::writer::TEMP_PREFIX
+        );
+        assert_eq!(
+            super::output_stem(&temp),
+            "soc2-evidence-partial-soc2-evidence-1-20261122T070509Z-4242"
+        );
+        assert_eq!(super::output_stem("..."), "bundle");
+        assert_eq!(super::output_stem(".x-report-1"), "x");
+    }
+
+    #[test]
+    fn a_file_listed_as_a_folder_of_another_is_named_as_the_cause() {
+        let err = super::check_no_file_is_a_folder(&["evidence/a", "evidence/a/b/c"]).unwrap_err();
+        assert!(
+            err.contains("a file and a folder cannot share a name"),
+            "{err}"
+        );
+        assert!(super::check_no_file_is_a_folder(&["evidence/a/b", "evidence/ab"]).is_ok());
     }
 }

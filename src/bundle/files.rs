@@ -68,9 +68,8 @@ pub fn write_file(
     }
     let path = root.join(rel);
     if let Some(parent) = path.parent() {
-        create_dir_all(parent).map_err(|e| {
-            conflict(root, rel).unwrap_or_else(|| Error::write(parent, e))
-        })?;
+        create_dir_all(parent)
+            .map_err(|e| conflict(root, rel).unwrap_or_else(|| Error::write(parent, e)))?;
     }
     let mut file = fs::OpenOptions::new()
         .write(true)
@@ -177,8 +176,16 @@ mod tests {
                 other => panic!("{bad:?}: {other:?}"),
             }
         }
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "nothing was written");
-        assert_eq!(fs::read_dir(&root).unwrap().count(), 0, "nothing was written");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "nothing was written"
+        );
+        assert_eq!(
+            fs::read_dir(&root).unwrap().count(),
+            0,
+            "nothing was written"
+        );
     }
 
     #[test]
@@ -187,11 +194,17 @@ mod tests {
         write_file(dir.path(), "evidence/a", b"x", None).unwrap();
         let err = write_file(dir.path(), "evidence/a/b", b"x", None).unwrap_err();
         assert!(matches!(err, Error::BundlePathConflict { .. }), "{err}");
-        assert!(err.to_string().contains("a file and a folder share a name"), "{err}");
+        assert!(
+            err.to_string().contains("a file and a folder share a name"),
+            "{err}"
+        );
         assert!(!err.to_string().contains("make room"), "{err}");
 
         write_file(dir.path(), "evidence/c/d", b"x", None).unwrap();
         let err = write_file(dir.path(), "evidence/c", b"x", None).unwrap_err();
-        assert!(err.to_string().contains("a file and a folder share a name"), "{err}");
+        assert!(
+            err.to_string().contains("a file and a folder share a name"),
+            "{err}"
+        );
     }
 }

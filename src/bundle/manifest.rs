@@ -29,7 +29,9 @@ fn failed() -> CollectorStatus {
     CollectorStatus::Failed
 }
 
-fn status_or_failed<'de, D: Deserializer<'de>>(deserializer: D) -> Result<CollectorStatus, D::Error> {
+fn status_or_failed<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<CollectorStatus, D::Error> {
     Ok(Option::deserialize(deserializer)?.unwrap_or_else(failed))
 }
 
@@ -304,7 +306,10 @@ mod tests {
         assert_eq!(manifest.run.options.retry_mode, "");
         assert_eq!(manifest.status, BundleStatus::Incomplete);
         assert_eq!(manifest.collectors[0].status, CollectorStatus::Failed);
-        assert_eq!(manifest.collectors[0].regions[0].status, CollectorStatus::Failed);
+        assert_eq!(
+            manifest.collectors[0].regions[0].status,
+            CollectorStatus::Failed
+        );
         assert!(manifest.files.is_empty());
     }
 }

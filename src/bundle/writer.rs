@@ -278,7 +278,8 @@ fn is_marked(dir: &Path) -> bool {
     let is_dir = fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir());
     let marker = dir.join(STAGING_MARKER);
     is_dir
-        && fs::symlink_metadata(&marker).is_ok_and(|m| m.is_file() && m.len() == MARKER_TEXT.len() as u64)
+        && fs::symlink_metadata(&marker)
+            .is_ok_and(|m| m.is_file() && m.len() == MARKER_TEXT.len() as u64)
         && fs::read(&marker).is_ok_and(|text| text == MARKER_TEXT.as_bytes())
 }
 

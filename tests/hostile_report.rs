@@ -1,0 +1,692 @@
+//! `report` against hostile bundles: a source swapped or changed after it was verified, paths
+//! with `..` reaching the writer, FIFOs, links, names like the tool's temporary folders, old
+//! manifests, and a file and a folder of one name.
+//!
+//! The race of the original bug (the source replaced while `report` verified it) cannot be
+//! timed from a test. These tests exercise the structure that closes it, deterministically: the
+//! source is opened and verified once ([`SourceBundle::open`]), then changed or swapped on disk,
+//! then copied from the handle that was verified. Zips are built byte by byte as in
+//! `tests/hostile.rs` (the helpers below are copied from there).
+
+mod common;
+
+use std::io::{Cursor, Read};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::{binary, run, sha256_hex, text};
+use soc2_evidence::bundle::files::{self, FileRecord};
+use soc2_evidence::bundle::writer::{STAGING_MARKER, TEMP_PREFIX};
+use soc2_evidence::bundle::Staging;
+use soc2_evidence::error::Error;
+use soc2_evidence::report::SourceBundle;
+
+const POLICY: &str = "evidence/iam-password-policy/password-policy.json";
+const NAME: &str = "soc2-evidence-123456789012-20261122T070509Z-report-20261122T070509Z";
+
+// ---------------------------------------------------------------------------------------------
+// A real bundle, from an in-process run against mocked AWS.
+
+/// A complete bundle (one collector) written into `out`; returns (directory, zip).
+fn real_bundle(out: &Path) -> (PathBuf, PathBuf) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let outcome = runtime.block_on(async {
+        let policy = common::mock::password_policy();
+        let identity = common::mock::caller_identity();
+        let clients = common::mock::clients(&[&identity, &policy]);
+        let config = common::mock::config(out, &["iam-password-policy"], &["us-east-1"]);
+        soc2_evidence::run::collect_with(&config, clients)
+            .await
+            .expect("a bundle is written")
+    });
+    assert_eq!(outcome.exit_code().code(), 0, "the mocked run is complete");
+    (outcome.paths.directory, outcome.paths.zip)
+}
+
+/// The entries of a zip in order: (name, content); folders end with `/` and have no content.
+fn zip_entries(zip: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(zip)).unwrap();
+    (0..archive.len())
+        .map(|i| {
+            let mut entry = archive.by_index(i).unwrap();
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).unwrap();
+            (entry.name().to_string(), bytes)
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Zips written byte by byte (stored entries, Unix modes), as in tests/hostile.rs.
+
+fn put16(out: &mut Vec<u8>, v: u16) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+fn put32(out: &mut Vec<u8>, v: u32) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = (crc >> 1) ^ (0xedb8_8320 & (crc & 1).wrapping_neg());
+        }
+    }
+    !crc
+}
+
+/// A zip of `entries` (name, content) in order; names ending with `/` are folders.
+fn zip_bytes(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut offsets = Vec::new();
+    for (name, data) in entries {
+        offsets.push(out.len() as u32);
+        put32(&mut out, 0x0403_4b50);
+        put16(&mut out, 20);
+        put16(&mut out, 0x0800);
+        put16(&mut out, 0);
+        put16(&mut out, 0);
+        put16(&mut out, 0x21);
+        put32(&mut out, crc32(data));
+        put32(&mut out, data.len() as u32);
+        put32(&mut out, data.len() as u32);
+        put16(&mut out, name.len() as u16);
+        put16(&mut out, 0);
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(data);
+    }
+    let cd_start = out.len();
+    for ((name, data), offset) in entries.iter().zip(offsets) {
+        let mode: u32 = if name.ends_with('/') {
+            0o040_700
+        } else {
+            0o100_600
+        };
+        put32(&mut out, 0x0201_4b50);
+        put16(&mut out, (3 << 8) | 20);
+        put16(&mut out, 20);
+        put16(&mut out, 0x0800);
+        put16(&mut out, 0);
+        put16(&mut out, 0);
+        put16(&mut out, 0x21);
+        put32(&mut out, crc32(data));
+        put32(&mut out, data.len() as u32);
+        put32(&mut out, data.len() as u32);
+        put16(&mut out, name.len() as u16);
+        put16(&mut out, 0);
+        put16(&mut out, 0);
+        put16(&mut out, 0);
+        put16(&mut out, 0);
+        put32(&mut out, mode << 16);
+        put32(&mut out, offset);
+        out.extend_from_slice(name.as_bytes());
+    }
+    let cd_len = out.len() - cd_start;
+    put32(&mut out, 0x0605_4b50);
+    put16(&mut out, 0);
+    put16(&mut out, 0);
+    put16(&mut out, entries.len() as u16);
+    put16(&mut out, entries.len() as u16);
+    put32(&mut out, cd_len as u32);
+    put32(&mut out, cd_start as u32);
+    put16(&mut out, 0);
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sandbox: bundles two levels below its root, so `../../x` lands inside it.
+
+struct Sandbox {
+    root: tempfile::TempDir,
+    bundles: PathBuf,
+    /// The real bundle's top folder name, zip bytes and directory.
+    name: String,
+    zip: Vec<u8>,
+    real_dir: PathBuf,
+    _out: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn new() -> Sandbox {
+        let out = tempfile::tempdir().unwrap();
+        let (dir, zip) = real_bundle(out.path());
+        let root = tempfile::tempdir().unwrap();
+        for sub in ["out", "outside", "bundles/inner"] {
+            std::fs::create_dir_all(root.path().join(sub)).unwrap();
+        }
+        Sandbox {
+            bundles: root.path().join("bundles/inner"),
+            root,
+            name: dir.file_name().unwrap().to_string_lossy().into_owned(),
+            zip: std::fs::read(zip).unwrap(),
+            real_dir: dir,
+            _out: out,
+        }
+    }
+
+    fn out(&self) -> PathBuf {
+        self.root.path().join("out")
+    }
+
+    fn outside(&self) -> PathBuf {
+        self.root.path().join("outside")
+    }
+
+    fn zip_file(&self, file: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.bundles.join(file);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    fn dir_copy(&self, name: &str) -> PathBuf {
+        let to = self.bundles.join(name);
+        let status = Command::new("cp")
+            .arg("-a")
+            .arg(&self.real_dir)
+            .arg(&to)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        to
+    }
+
+    /// The real zip rebuilt under the top folder `top`, with `extra` files added (and listed in
+    /// the manifest with their true hashes), byte by byte.
+    fn zip_with(&self, top: &str, extra: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut entries = Vec::new();
+        for (name, bytes) in zip_entries(&self.zip) {
+            let rel = name.strip_prefix(&self.name).unwrap();
+            let name = format!("{top}{rel}");
+            if rel == "/manifest.json" {
+                let mut json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                let files = json["files"].as_array_mut().unwrap();
+                for (path, content) in extra {
+                    files.push(serde_json::json!({
+                        "path": path, "sha256": sha256_hex(content), "bytes": content.len(),
+                    }));
+                }
+                entries.push((name, serde_json::to_vec_pretty(&json).unwrap()));
+            } else {
+                entries.push((name, bytes));
+            }
+        }
+        for (path, content) in extra {
+            entries.push((format!("{top}/{path}"), content.to_vec()));
+        }
+        zip_bytes(&entries)
+    }
+}
+
+/// Every path below `dir`, sorted.
+fn tree(dir: &Path) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if std::fs::symlink_metadata(&path).unwrap().is_dir() {
+                stack.push(path.clone());
+            }
+            seen.push(path.strip_prefix(dir).unwrap().display().to_string());
+        }
+    }
+    seen.sort();
+    seen
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn policy_record(source: &SourceBundle) -> FileRecord {
+    source
+        .files()
+        .iter()
+        .find(|f| f.path == POLICY)
+        .unwrap()
+        .clone()
+}
+
+fn mkfifo(path: &Path) {
+    let status = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item 1: one handle, checked once; the writer refuses escaping paths in every build.
+
+#[test]
+fn the_writer_refuses_a_dot_dot_path_in_every_build_and_writes_nothing_outside() {
+    // Before, this was a debug_assert: a panic in debug builds, a write outside in release.
+    let sandbox = Sandbox::new();
+    let out = sandbox.out();
+    let staging = Staging::create(&out, NAME).unwrap();
+    let escaping = "evidence/../../../outside/PWNED";
+    let result =
+        std::panic::catch_unwind(|| files::write_file(staging.root(), escaping, b"owned", None));
+    match result {
+        Ok(Err(Error::UnsafeBundlePath { path, reason })) => {
+            assert_eq!(path, escaping);
+            assert!(reason.contains(".."), "{reason}");
+        }
+        Ok(other) => panic!("the writer must refuse {escaping:?}: {other:?}"),
+        Err(_) => panic!("the writer panicked (a debug_assert) instead of refusing"),
+    }
+    drop(staging);
+    assert_eq!(tree(&sandbox.outside()), Vec::<String>::new());
+    assert_eq!(names(&out), Vec::<String>::new(), "nothing left behind");
+}
+
+#[test]
+fn a_dot_dot_record_is_refused_by_the_copy_and_a_zip_listing_one_by_report() {
+    // A record with `..` handed to the copy (as a manifest that got past the checks would):
+    // refused, nothing written outside.
+    let sandbox = Sandbox::new();
+    let escaping = "evidence/../../../outside/PWNED";
+    let real = sandbox.zip_file("real.zip", &sandbox.zip);
+    let mut source = SourceBundle::open(&real).unwrap();
+    let record = FileRecord {
+        path: escaping.to_string(),
+        sha256: sha256_hex(b"owned"),
+        bytes: 5,
+        rows: None,
+    };
+    let staging = Staging::create(&sandbox.out(), NAME).unwrap();
+    let err = source.copy_file(&record, staging.root()).unwrap_err();
+    assert!(err.to_string().contains(escaping), "{err}");
+    drop(staging);
+    assert_eq!(tree(&sandbox.outside()), Vec::<String>::new());
+    assert_eq!(names(&sandbox.out()), Vec::<String>::new());
+
+    // A zip whose manifest lists that path with a matching hash, and holds an entry of that
+    // name: `report` refuses it with exit 1 and writes nothing, outside --out or in it.
+    let mut entries = zip_entries(&sandbox.zip);
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sandbox.real_dir.join("manifest.json")).unwrap())
+            .unwrap();
+    json["files"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "path": escaping, "sha256": sha256_hex(b"owned"), "bytes": 5,
+        }));
+    let manifest_name = format!("{}/manifest.json", sandbox.name);
+    for entry in entries.iter_mut() {
+        if entry.0 == manifest_name {
+            entry.1 = serde_json::to_vec_pretty(&json).unwrap();
+        }
+    }
+    entries.push((format!("{}/{escaping}", sandbox.name), b"owned".to_vec()));
+    let hostile = sandbox.zip_file("hostile.zip", &zip_bytes(&entries));
+    let output = run(binary()
+        .arg("report")
+        .arg(&hostile)
+        .arg("--out")
+        .arg(sandbox.out()));
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    assert_eq!(tree(&sandbox.outside()), Vec::<String>::new());
+    assert_eq!(names(&sandbox.out()), Vec::<String>::new());
+}
+
+#[test]
+fn a_zip_replaced_after_it_was_opened_is_still_read_from_the_handle_that_was_verified() {
+    let sandbox = Sandbox::new();
+    let path = sandbox.zip_file("bundle.zip", &sandbox.zip);
+    let mut source = SourceBundle::open(&path).unwrap();
+    // The path now names another zip, whose policy file differs (and whose manifest agrees).
+    let other = sandbox.zip_with(&sandbox.name, &[("evidence/extra.json", b"{}")]);
+    let swapped = sandbox.zip_file("swapped.zip", &other);
+    std::fs::rename(&swapped, &path).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sandbox.real_dir.join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        source.files().len(),
+        manifest["files"].as_array().unwrap().len(),
+        "the manifest is the one read once, before the swap"
+    );
+    assert!(source
+        .files()
+        .iter()
+        .all(|f| f.path != "evidence/extra.json"));
+    let staging = Staging::create(&sandbox.out(), NAME).unwrap();
+    let record = policy_record(&source);
+    let copied = source.copy_file(&record, staging.root()).unwrap();
+    assert_eq!(copied, record);
+    assert_eq!(
+        std::fs::read(staging.root().join(POLICY)).unwrap(),
+        std::fs::read(sandbox.real_dir.join(POLICY)).unwrap()
+    );
+    source.check_unchanged().unwrap();
+}
+
+#[test]
+fn a_zip_changed_in_place_after_it_was_verified_fails_the_report_and_leaves_nothing() {
+    let sandbox = Sandbox::new();
+    let path = sandbox.zip_file("bundle.zip", &sandbox.zip);
+    let mut source = SourceBundle::open(&path).unwrap();
+    // Same inode, other bytes: a rebuilt zip written over the open one.
+    let other = sandbox.zip_with(&sandbox.name, &[("evidence/extra.json", b"{}")]);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, &other))
+        .unwrap();
+    let staging = Staging::create(&sandbox.out(), NAME).unwrap();
+    let record = policy_record(&source);
+    // The entry now reads as garbage or other bytes, or the same; in every case the report
+    // fails (exit 1), through the copy's re-hash or the zip's.
+    let failed = source
+        .copy_file(&record, staging.root())
+        .and_then(|_| source.check_unchanged())
+        .unwrap_err();
+    assert_eq!(failed.exit_code().code(), 1);
+    let err = failed.to_string();
+    assert!(
+        err.contains("changed") || err.contains("cannot read evidence/"),
+        "{err}"
+    );
+    drop(staging);
+    assert_eq!(
+        names(&sandbox.out()),
+        Vec::<String>::new(),
+        "nothing left behind"
+    );
+
+    // The zip's own re-hash catches the change even when no entry read showed it.
+    let path = sandbox.zip_file("again.zip", &sandbox.zip);
+    let mut source = SourceBundle::open(&path).unwrap();
+    std::fs::write(&path, &other).unwrap();
+    let err = source.check_unchanged().unwrap_err().to_string();
+    assert!(
+        err.contains("the zip changed while it was being read"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_directory_file_changed_after_verification_is_rehashed_on_copy_and_refused() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.dir_copy("changed");
+    let mut source = SourceBundle::open(&dir).unwrap();
+    let record = policy_record(&source);
+    // Same size, other bytes.
+    let mut bytes = std::fs::read(dir.join(POLICY)).unwrap();
+    bytes[0] ^= 0x20;
+    std::fs::write(dir.join(POLICY), &bytes).unwrap();
+    let staging = Staging::create(&sandbox.out(), NAME).unwrap();
+    let err = source.copy_file(&record, staging.root()).unwrap_err();
+    let err = err.to_string();
+    assert!(
+        err.contains("changed after the bundle was verified"),
+        "{err}"
+    );
+    assert!(err.contains(POLICY), "{err}");
+    drop(staging);
+    assert_eq!(
+        names(&sandbox.out()),
+        Vec::<String>::new(),
+        "nothing left behind"
+    );
+}
+
+#[test]
+fn a_directory_whose_folder_is_swapped_for_a_link_outside_is_not_followed() {
+    // The evidence folder replaced, after verification, by a link to a folder outside the
+    // bundle that holds a file of the very same bytes (so the hash alone would not tell).
+    let sandbox = Sandbox::new();
+    let dir = sandbox.dir_copy("linked");
+    let mut source = SourceBundle::open(&dir).unwrap();
+    let record = policy_record(&source);
+    let folder = dir.join("evidence/iam-password-policy");
+    let outside = sandbox.outside().join("iam-password-policy");
+    std::fs::rename(&folder, &outside).unwrap();
+    std::os::unix::fs::symlink(&outside, &folder).unwrap();
+    let staging = Staging::create(&sandbox.out(), NAME).unwrap();
+    let err = source
+        .copy_file(&record, staging.root())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("not a folder") || err.contains("symbolic link"),
+        "{err}"
+    );
+
+    // The file itself a link to a copy outside: refused the same way.
+    std::fs::remove_file(&folder).unwrap();
+    std::fs::rename(&outside, &folder).unwrap();
+    let copy = sandbox.outside().join("policy.json");
+    std::fs::rename(dir.join(POLICY), &copy).unwrap();
+    std::os::unix::fs::symlink(&copy, dir.join(POLICY)).unwrap();
+    let err = source
+        .copy_file(&record, staging.root())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("symbolic link"), "{err}");
+    drop(staging);
+    assert_eq!(names(&sandbox.out()), Vec::<String>::new());
+}
+
+#[test]
+fn a_fifo_swapped_in_for_an_evidence_file_fails_at_once_and_removes_the_staging_folder() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.dir_copy("fifo");
+    let mut source = SourceBundle::open(&dir).unwrap();
+    let record = policy_record(&source);
+    std::fs::remove_file(dir.join(POLICY)).unwrap();
+    mkfifo(&dir.join(POLICY));
+    let out = sandbox.out();
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let staging = Staging::create(&out, NAME).unwrap();
+        let result = source.copy_file(&record, staging.root()).map(|_| ());
+        drop(staging);
+        let _ = send.send(result.map_err(|e| e.to_string()));
+    });
+    let err = receive
+        .recv_timeout(Duration::from_secs(20))
+        .expect("copying a FIFO must not block")
+        .unwrap_err();
+    assert!(err.contains("not a regular file"), "{err}");
+    assert!(err.contains(POLICY), "{err}");
+    assert_eq!(
+        names(&sandbox.out()),
+        Vec::<String>::new(),
+        "staging removed"
+    );
+}
+
+#[test]
+fn report_of_a_fifo_named_as_the_bundle_fails_without_hanging() {
+    let sandbox = Sandbox::new();
+    let fifo = sandbox.bundles.join("bundle.zip");
+    mkfifo(&fifo);
+    let mut child = binary()
+        .arg("report")
+        .arg(&fifo)
+        .arg("--out")
+        .arg(sandbox.out())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("report blocked on a FIFO");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(status.code(), Some(1));
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(
+        err.contains("neither a directory nor a regular file"),
+        "{err}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item 6: names like the tool's temporary folders.
+
+/// A pid that no process has: a child that has exited and been reaped.
+fn dead_pid() -> u32 {
+    let mut child = Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    pid
+}
+
+#[test]
+fn a_source_named_like_a_temporary_folder_makes_a_visible_bundle_and_unmarked_lookalikes_are_kept()
+{
+    let sandbox = Sandbox::new();
+    let dead = dead_pid();
+    let top = format!("{TEMP_PREFIX}soc2-evidence-123456789012-20261122T070509Z-{dead}");
+    let zip = sandbox.zip_file("hidden.zip", &sandbox.zip_with(&top, &[]));
+    let out = sandbox.out();
+    // A bundle someone keeps, named like a leftover of a process that is gone, without the
+    // marker a run writes into its temporary folder.
+    let lookalike =
+        format!("{TEMP_PREFIX}soc2-evidence-123456789012-20261122T070509Z-report-x-{dead}");
+    std::fs::create_dir_all(out.join(&lookalike).join("evidence")).unwrap();
+    std::fs::write(out.join(format!("{lookalike}.zip")), "kept").unwrap();
+
+    for _ in 0..2 {
+        let output = run(binary().arg("report").arg(&zip).arg("--out").arg(&out));
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    }
+    let all = names(&out);
+    let made: Vec<&String> = all.iter().filter(|n| !n.starts_with(&lookalike)).collect();
+    assert_eq!(made.len(), 6, "two bundles of three names each: {all:?}");
+    for name in &made {
+        assert!(
+            !name.starts_with('.'),
+            "a hidden bundle was written: {name}"
+        );
+        assert!(
+            name.starts_with("soc2-evidence-partial-soc2-evidence-123456789012-"),
+            "{name}"
+        );
+    }
+    assert!(
+        all.contains(&lookalike),
+        "an unmarked lookalike was removed: {all:?}"
+    );
+    assert!(all.contains(&format!("{lookalike}.zip")), "{all:?}");
+
+    // A marked leftover of a gone process is still cleaned up.
+    let leftover = format!("{TEMP_PREFIX}soc2-evidence-123456789012-20261122T070509Z-{dead}");
+    std::fs::create_dir_all(out.join(&leftover)).unwrap();
+    std::fs::write(
+        out.join(&leftover).join(STAGING_MARKER),
+        soc2_evidence::bundle::writer::MARKER_TEXT,
+    )
+    .unwrap();
+    let output = run(binary().arg("report").arg(&zip).arg("--out").arg(&out));
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(
+        !names(&out).contains(&leftover),
+        "the marked leftover stays"
+    );
+    assert!(names(&out).contains(&lookalike));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item 7: old bundles stay readable.
+
+#[test]
+fn report_reads_the_repository_fixture_with_null_max_attempts_and_no_retry_mode() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/bundle.zip");
+    let out = tempfile::tempdir().unwrap();
+    let output = run(binary()
+        .arg("report")
+        .arg(&fixture)
+        .arg("--json")
+        .arg("--out")
+        .arg(out.path()));
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let zip = PathBuf::from(summary["bundle"]["zip"].as_str().unwrap());
+    assert!(zip.starts_with(out.path()), "{zip:?}");
+    assert_eq!(names(out.path()).len(), 3, "{:?}", names(out.path()));
+    let verified = run(binary().arg("verify").arg(&zip));
+    assert_eq!(
+        verified.status.code(),
+        Some(0),
+        "{}",
+        text(&verified.stdout)
+    );
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(zip.with_extension("").join("manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        manifest["derived_from"]["bundle"],
+        "soc2-evidence-123456789012-20261122T082238Z"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item 8: a file and a folder of one name.
+
+#[test]
+fn a_file_and_a_folder_of_one_name_is_named_as_the_cause_not_the_disk() {
+    let sandbox = Sandbox::new();
+    let zip = sandbox.zip_file(
+        "clash.zip",
+        &sandbox.zip_with(
+            &sandbox.name,
+            &[
+                ("evidence/clash", b"a file"),
+                ("evidence/clash/inner.json", b"{}"),
+            ],
+        ),
+    );
+    let output = run(binary()
+        .arg("report")
+        .arg(&zip)
+        .arg("--out")
+        .arg(sandbox.out()));
+    let err = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("a file and a folder cannot share a name"),
+        "{err}"
+    );
+    assert!(err.contains("evidence/clash"), "{err}");
+    assert!(!err.contains("make room on the disk"), "{err}");
+    assert_eq!(names(&sandbox.out()), Vec::<String>::new());
+
+    // The writer names the cause too, whatever order the two come in.
+    let dir = tempfile::tempdir().unwrap();
+    files::write_file(dir.path(), "evidence/clash/inner.json", b"{}", None).unwrap();
+    let err = files::write_file(dir.path(), "evidence/clash", b"x", None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("a file and a folder share a name"), "{err}");
+    assert!(!err.contains("make room on the disk"), "{err}");
+}
