@@ -6,7 +6,7 @@ use std::fmt::Write;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::bundle::verify::Report;
+use crate::bundle::verify::{escape_untrusted, Report};
 use crate::error::ExitCode;
 use crate::registry::CollectorSpec;
 use crate::run::CollectOutcome;
@@ -258,8 +258,10 @@ pub fn list_json(specs: &[CollectorSpec]) -> serde_json::Value {
     )
 }
 
-/// The human `verify` report.
+/// The human `verify` report. Every problem shows its untrusted strings escaped (see
+/// `Problem`'s `Display`), and so does the bundle's path: no line of it can be forged or hidden.
 pub fn verify_text(report: &Report) -> String {
+    let bundle = escape_untrusted(&report.bundle.to_string_lossy());
     let mut out = String::new();
     for problem in &report.problems {
         let _ = writeln!(out, "{problem}");
@@ -268,16 +270,14 @@ pub fn verify_text(report: &Report) -> String {
         let _ = writeln!(
             out,
             "intact: {} files match the manifest of {} ({})",
-            report.files_verified,
-            report.bundle.display(),
-            report.kind
+            report.files_verified, bundle, report.kind
         );
     } else {
         let _ = writeln!(
             out,
             "NOT INTACT: {} problem(s) in {} ({}); {} files matched",
             report.problems.len(),
-            report.bundle.display(),
+            bundle,
             report.kind,
             report.files_verified
         );

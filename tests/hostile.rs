@@ -81,6 +81,14 @@ struct RawEntry {
     declared: u32,
     /// Unix mode (file type and permissions) in the external attributes; 0 for none.
     mode: u32,
+    /// The host in the central record's "version made by" (3 Unix, 0 DOS, 16 BeOS, ...).
+    host: u8,
+    /// Whether the entry's local header and data are written (false: the central record alone).
+    local: bool,
+    /// Whether the entry has a central-directory record (false: a hidden local entry).
+    central: bool,
+    /// Where the central record says the local header is; `None`: where it was written.
+    offset: Option<u32>,
 }
 
 impl RawEntry {
@@ -92,6 +100,10 @@ impl RawEntry {
             crc32: crc32(content),
             declared: content.len() as u32,
             mode: 0o100_600,
+            host: 3,
+            local: true,
+            central: true,
+            offset: None,
         }
     }
 
@@ -132,7 +144,10 @@ fn zip_bytes(entries: &[RawEntry]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut offsets = Vec::new();
     for e in entries {
-        offsets.push(out.len() as u32);
+        offsets.push(e.offset.unwrap_or(out.len() as u32));
+        if !e.local {
+            continue;
+        }
         put32(&mut out, 0x0403_4b50);
         put16(&mut out, 20);
         put16(&mut out, 0x0800); // UTF-8 names
@@ -148,9 +163,14 @@ fn zip_bytes(entries: &[RawEntry]) -> Vec<u8> {
         out.extend_from_slice(&e.data);
     }
     let cd_start = out.len();
+    let mut count = 0;
     for (e, offset) in entries.iter().zip(offsets) {
+        if !e.central {
+            continue;
+        }
+        count += 1;
         put32(&mut out, 0x0201_4b50);
-        put16(&mut out, (3 << 8) | 20); // made by Unix
+        put16(&mut out, (u16::from(e.host) << 8) | 20); // made by Unix, unless edited
         put16(&mut out, 20);
         put16(&mut out, 0x0800);
         put16(&mut out, e.method);
@@ -169,7 +189,6 @@ fn zip_bytes(entries: &[RawEntry]) -> Vec<u8> {
         out.extend_from_slice(&e.name);
     }
     let cd_len = out.len() - cd_start;
-    let count = entries.len();
     if count >= 0xffff {
         let eocd64 = out.len();
         put32(&mut out, 0x0606_4b50);
@@ -273,6 +292,10 @@ fn bomb(name: &str, byte: u8, len: u64, declared: u32) -> RawEntry {
         crc32: 0,
         declared,
         mode: 0o100_600,
+        host: 3,
+        local: true,
+        central: true,
+        offset: None,
     }
 }
 
@@ -608,7 +631,8 @@ fn a_manifest_listing_escaping_or_absolute_paths_is_refused_before_anything_is_r
 
 /// The real bundle's entries plus `extra`, which verify must refuse with `reason`, naming it.
 fn refuses_extra_entry(sandbox: &Sandbox, file: &str, extra: RawEntry, reason: &str) -> Verified {
-    let shown = String::from_utf8_lossy(&extra.name).into_owned();
+    // As verify shows names: a backslash doubled (control characters are not in these names).
+    let shown = String::from_utf8_lossy(&extra.name).replace('\\', "\\\\");
     let mut entries = RawEntry::all_of(&sandbox.zip);
     entries.push(extra);
     let zip = sandbox.zip_file(file, &zip_bytes(&entries));
@@ -782,6 +806,382 @@ fn more_entries_than_a_bundle_may_have_are_refused_unread() {
         reason.contains(&format!("more than the {MAX_ENTRIES} a bundle may have")),
         "{reason}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Zips that two conforming unzip tools could extract as two different trees.
+
+/// Where `name`'s local header starts in `zip` (the first copy of a name is in its header).
+fn local_header(zip: &[u8], name: &str) -> usize {
+    let at = zip
+        .windows(name.len())
+        .position(|w| w == name.as_bytes())
+        .expect("the name is in the zip")
+        - 30;
+    assert_eq!(
+        zip[at..at + 4],
+        [0x50, 0x4b, 3, 4],
+        "{name} has a local header"
+    );
+    at
+}
+
+/// The bytes `entry`'s local header and data take.
+fn local_len(entry: &RawEntry) -> usize {
+    30 + entry.name.len() + entry.data.len()
+}
+
+#[test]
+fn links_recorded_by_non_unix_hosts_are_refused() {
+    let sandbox = Sandbox::new();
+    let top = &sandbox.name;
+    // The zip crate reads Unix modes only from DOS and Unix hosts; unzip honours them from
+    // BeOS (16), Atari (5), OS X (19) and others too, and makes the link.
+    for host in [16u8, 5, 30, 19, 0] {
+        let link = RawEntry {
+            mode: 0o120_777,
+            host,
+            ..RawEntry::file(&format!("{top}/evidence/link"), b"../../../../outside")
+        };
+        refuses_extra_entry(&sandbox, &format!("link-{host}.zip"), link, "symbolic link");
+    }
+    // In place of a listed evidence file, with its true bytes: nothing else is wrong with it.
+    let policy = format!("{top}/{POLICY}");
+    let mut entries = RawEntry::all_of(&sandbox.zip);
+    for e in &mut entries {
+        if e.name == policy.as_bytes() {
+            e.mode = 0o120_777;
+            e.host = 16;
+        }
+    }
+    let zip = sandbox.zip_file("link-listed-16.zip", &zip_bytes(&entries));
+    assert_refused(
+        &sandbox.verify(&zip, &[], None),
+        &format!("unsafe entry: {policy}: symbolic link"),
+    );
+    refuses_extra_entry(
+        &sandbox,
+        "fifo-16.zip",
+        RawEntry {
+            mode: 0o010_600,
+            host: 16,
+            ..RawEntry::file(&format!("{top}/evidence/fifo"), b"")
+        },
+        "not a regular file or folder",
+    );
+}
+
+#[test]
+fn local_headers_that_disagree_with_their_central_record_are_refused() {
+    let sandbox = Sandbox::new();
+    let policy = format!("{}/{POLICY}", sandbox.name);
+    let good = zip_bytes(&RawEntry::all_of(&sandbox.zip));
+    let at = local_header(&good, &policy);
+    let size = listed_size(&sandbox, POLICY) as u32;
+    // (zip, field offset in the local header, its new bytes, what the message names)
+    let cases: Vec<(&str, usize, Vec<u8>, &str)> = vec![
+        (
+            "local-name.zip",
+            30 + policy.len() - 6,
+            b"X".to_vec(),
+            "name",
+        ),
+        (
+            "local-size.zip",
+            22,
+            (size + 1).to_le_bytes().to_vec(),
+            "size",
+        ),
+        (
+            "local-compressed.zip",
+            18,
+            (size - 1).to_le_bytes().to_vec(),
+            "compressed size",
+        ),
+        ("local-crc.zip", 14, 0u32.to_le_bytes().to_vec(), "CRC-32"),
+        ("local-method.zip", 8, 8u16.to_le_bytes().to_vec(), "method"),
+        (
+            "local-flags.zip",
+            6,
+            0x0808u16.to_le_bytes().to_vec(),
+            "flags",
+        ),
+    ];
+    for (file, field, bytes, what) in cases {
+        let mut zip = good.clone();
+        zip[at + field..at + field + bytes.len()].copy_from_slice(&bytes);
+        let out = sandbox.verify(&sandbox.zip_file(file, &zip), &[], None);
+        assert_refused(
+            &out,
+            &format!("unsafe entry: {policy}: its local header's {what} ("),
+        );
+        assert!(out.stdout.contains("0 files matched"), "{}", out.stdout);
+    }
+}
+
+#[test]
+fn data_before_between_over_or_after_the_entries_is_refused() {
+    let sandbox = Sandbox::new();
+    let top = &sandbox.name;
+    let entries = RawEntry::all_of(&sandbox.zip);
+    let good = zip_bytes(&entries);
+    let hidden = RawEntry {
+        central: false,
+        ..RawEntry::file(
+            &format!("{top}/evidence/hidden.json"),
+            b"{\"forged\": true}",
+        )
+    };
+    let with_hidden = |index: usize| {
+        let mut all = entries.clone();
+        all.insert(index, hidden.clone());
+        zip_bytes(&all)
+    };
+    // A stub before the zip, offsets as written (the zip crate finds the zip all the same);
+    // a second complete bundle appended (tools differ on which copy they read); junk appended.
+    let mut stub = b"#!/bin/sh\necho this is not evidence\n".to_vec();
+    stub.extend_from_slice(&good);
+    let doubled = [good.clone(), good.clone()].concat();
+    let junk = [good.clone(), b"trailing junk".to_vec()].concat();
+    // Two names for the same bytes: an entry whose local header lies inside another's data.
+    let inner = RawEntry::file(&format!("{top}/evidence/inner.json"), b"{}");
+    let inner_local = zip_bytes(std::slice::from_ref(&inner))[..local_len(&inner)].to_vec();
+    let outer = RawEntry::file(&format!("{top}/evidence/outer.json"), &inner_local);
+    let outer_at: usize = entries.iter().map(local_len).sum();
+    let pointing = RawEntry {
+        local: false,
+        offset: Some((outer_at + 30 + outer.name.len()) as u32),
+        ..inner.clone()
+    };
+    let overlapping = zip_bytes(&[entries.clone(), vec![outer, pointing]].concat());
+    let first = String::from_utf8_lossy(&entries[0].name).into_owned();
+    let second = String::from_utf8_lossy(&entries[1].name).into_owned();
+    let last = String::from_utf8_lossy(&entries.last().unwrap().name).into_owned();
+    let cases: Vec<(&str, Vec<u8>, String)> = vec![
+        (
+            "stub.zip",
+            stub,
+            "bytes of data before the zip's first entry (a prepended stub".to_string(),
+        ),
+        (
+            "doubled.zip",
+            doubled,
+            format!(
+                "{} bytes after the end-of-central-directory record (an appended zip",
+                good.len()
+            ),
+        ),
+        (
+            "junk.zip",
+            junk,
+            "13 bytes after the end-of-central-directory record".to_string(),
+        ),
+        (
+            "hidden-first.zip",
+            with_hidden(0),
+            format!("unsafe entry: {first}: {} bytes before the first entry that no central-directory record points to", local_len(&hidden)),
+        ),
+        (
+            "hidden-between.zip",
+            with_hidden(2),
+            format!("bytes between it and the entry before, {second}, that no central-directory record points to"),
+        ),
+        (
+            "hidden-last.zip",
+            with_hidden(entries.len()),
+            format!("unsafe entry: {last}: {} bytes between the last entry and the central directory", local_len(&hidden)),
+        ),
+        (
+            "overlapping.zip",
+            overlapping,
+            format!("unsafe entry: {top}/evidence/inner.json: overlaps the entry {top}/evidence/outer.json"),
+        ),
+    ];
+    for (file, bytes, reason) in cases {
+        let out = sandbox.verify(&sandbox.zip_file(file, &bytes), &[], None);
+        assert_refused(&out, &reason);
+        // The same through the library, as `report` reads it.
+        let report = verify_zip_reader(Cursor::new(&bytes), Path::new(file));
+        assert!(!report.intact, "{file}");
+    }
+}
+
+#[test]
+fn names_equal_after_unicode_normalisation_or_case_folding_are_refused() {
+    let sandbox = Sandbox::new();
+    let top = &sandbox.name;
+    let content = b"{}";
+    // Both names present and listed with their true hashes: nothing else is wrong.
+    let pairs = [
+        (
+            POLICY.to_string(),
+            POLICY.replace("password-policy.json", "Password-Policy.JSON"),
+        ),
+        (
+            "evidence/caf\u{e9}.json".to_string(),
+            "evidence/cafe\u{301}.json".to_string(),
+        ),
+    ];
+    for (i, (first, second)) in pairs.iter().enumerate() {
+        let added: Vec<&String> = [first, second]
+            .into_iter()
+            .filter(|p| *p != POLICY)
+            .collect();
+        let mut entries = sandbox.entries_with_manifest(|m| {
+            for path in &added {
+                m["files"].as_array_mut().unwrap().push(serde_json::json!({
+                    "path": path, "sha256": sha256_hex(content), "bytes": content.len()
+                }));
+            }
+        });
+        for path in &added {
+            entries.push(RawEntry::file(&format!("{top}/{path}"), content));
+        }
+        let zip = sandbox.zip_file(&format!("fold-{i}.zip"), &zip_bytes(&entries));
+        assert_refused(
+            &sandbox.verify(&zip, &[], None),
+            &format!(
+                "unsafe entry: {top}/{second}: the same file as {top}/{first} on \
+                 case-insensitive or Unicode-normalising file systems"
+            ),
+        );
+
+        // A directory bundle holding both (Linux keeps them apart), both listed.
+        let dir = sandbox.dir_copy(&format!("fold-{i}"));
+        let mut manifest = sandbox.manifest();
+        for path in &added {
+            std::fs::write(dir.join(path), content).unwrap();
+            manifest["files"]
+                .as_array_mut()
+                .unwrap()
+                .push(serde_json::json!({
+                    "path": path, "sha256": sha256_hex(content), "bytes": content.len()
+                }));
+        }
+        std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
+        assert_refused(
+            &sandbox.verify(&dir, &[], None),
+            "(equal after NFC and case folding): the bundle was edited",
+        );
+    }
+
+    // The manifest parser alone, and control characters in names.
+    let manifest = |paths: &[&str]| {
+        let files: Vec<_> = paths
+            .iter()
+            .map(|p| serde_json::json!({"path": p, "sha256": "0".repeat(64), "bytes": 0}))
+            .collect();
+        serde_json::to_vec(&serde_json::json!({"schema_version": 1, "files": files})).unwrap()
+    };
+    for (paths, reason) in [
+        (
+            ["evidence/a.json", "evidence/A.json"],
+            "equal after NFC and case folding",
+        ),
+        (
+            ["evidence/\u{c5}.json", "evidence/A\u{30a}.json"],
+            "equal after NFC and case folding",
+        ),
+        (
+            ["evidence/a.json", "evidence/b\u{7}.json"],
+            "a control character",
+        ),
+        (
+            ["evidence/a.json", "evidence/b\u{85}.json"],
+            "a control character",
+        ),
+    ] {
+        let err = parse_manifest(&manifest(&paths)).unwrap_err().to_string();
+        assert!(err.contains(reason), "{paths:?}: {err}");
+    }
+    for name in ["a\u{1}b.json", "a\u{7f}b.json", "a\u{9b}b.json"] {
+        let mut entries = RawEntry::all_of(&sandbox.zip);
+        entries.push(RawEntry::file(&format!("{top}/evidence/{name}"), content));
+        let zip = sandbox.zip_file("control.zip", &zip_bytes(&entries));
+        assert_refused(
+            &sandbox.verify(&zip, &[], None),
+            ": a control character in the name",
+        );
+    }
+}
+
+/// Every string anywhere in `value`.
+fn json_strings(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::String(s) => out.push(s.clone()),
+        serde_json::Value::Array(items) => items.iter().for_each(|v| json_strings(v, out)),
+        serde_json::Value::Object(map) => map.values().for_each(|v| json_strings(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn untrusted_names_can_neither_forge_nor_hide_a_line_of_the_report() {
+    let sandbox = Sandbox::new();
+    let top = &sandbox.name;
+    let forged = "\nintact: 99 files match the manifest of bundle.zip (zip)\n";
+    // Cursor up and erase line (ESC and C1 CSI), a window title ended by BEL, a carriage
+    // return, a right-to-left override.
+    let hiding = "\u{1b}[1A\u{1b}[2K\u{9b}1A\u{1b}]0;ok\u{7}\r\u{202e}";
+    let evil = format!("x{forged}{hiding}.json");
+    let mut entries = RawEntry::all_of(&sandbox.zip);
+    entries.push(RawEntry::file(&format!("{top}/evidence/{evil}"), b"{}"));
+    let named = sandbox.zip_file("forged-entry.zip", &zip_bytes(&entries));
+    let listed = sandbox.zip_file(
+        "forged-path.zip",
+        &zip_bytes(&sandbox.entries_with_manifest(|m| {
+            m["files"].as_array_mut().unwrap().push(serde_json::json!({
+                "path": format!("evidence/{evil}"), "sha256": "0".repeat(64), "bytes": 2
+            }));
+        })),
+    );
+    let quoted = sandbox.zip_file(
+        "forged-schema.zip",
+        &zip_bytes(&sandbox.entries_with_manifest(|m| {
+            m["schema_version"] = format!("{forged}{hiding}").into();
+        })),
+    );
+    for zip in [&named, &listed, &quoted] {
+        let out = sandbox.verify(zip, &[], None);
+        assert_eq!(out.code, Some(1), "{}", out.stdout);
+        let lines: Vec<&str> = out.stdout.lines().collect();
+        assert!(
+            lines.last().unwrap().starts_with("NOT INTACT: "),
+            "{}",
+            out.stdout
+        );
+        assert!(
+            !lines.iter().any(|l| l.starts_with("intact")),
+            "a forged line: {}",
+            out.stdout
+        );
+        let shown: Vec<char> = out
+            .stdout
+            .chars()
+            .filter(|c| *c != '\n' && (c.is_control() || *c == '\u{202e}'))
+            .collect();
+        assert!(shown.is_empty(), "raw {shown:?} in {:?}", out.stdout);
+        assert!(out.stdout.contains("\\n"), "{}", out.stdout);
+        if zip != &quoted {
+            assert!(
+                out.stdout.contains("\\u{1b}[1A\\u{1b}[2K\\u{9b}1A"),
+                "{}",
+                out.stdout
+            );
+        }
+
+        let out = sandbox.verify(zip, &["--json"], None);
+        let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        let mut strings = Vec::new();
+        json_strings(&report, &mut strings);
+        for s in strings {
+            assert!(
+                !s.chars().any(|c| c.is_control() || c == '\u{202e}'),
+                "{s:?} in {}",
+                out.stdout
+            );
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

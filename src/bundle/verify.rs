@@ -9,14 +9,23 @@
 //! byte, so an entry that inflates beyond what it declares (a zip bomb) costs at most that much.
 //! The manifest is read only up to [`MAX_MANIFEST_BYTES`], and a zip of more than [`MAX_ENTRIES`]
 //! entries is refused. Memory stays bounded by those limits and the zip's central directory.
+//!
+//! "Intact" means that any conforming unzip tool extracts the same tree, safely: every entry's
+//! Unix file type (the high 16 bits of its external attributes, whatever host the zip claims)
+//! is a regular file or a folder, every local header repeats its central-directory record, the
+//! entries and the directory fill the file with nothing before, between, over or after them
+//! (see [`central_directory`]), and no two names (entries or manifest paths) are equal once
+//! Unicode-normalised (NFC) and case-folded, or hold a control character. Every untrusted string
+//! a report shows (names, paths, reasons quoting the manifest) passes [`escape_untrusted`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 use sha2::{Digest, Sha256};
+use unicode_normalization::UnicodeNormalization;
 
 use super::central_directory;
 use super::files::{self, FileRecord};
@@ -34,6 +43,53 @@ const MAX_SIDECAR_BYTES: u64 = 4096;
 const S_IFMT: u32 = 0o170_000;
 const S_IFREG: u32 = 0o100_000;
 const S_IFDIR: u32 = 0o040_000;
+const S_IFLNK: u32 = 0o120_000;
+/// General-purpose flag bit 11: the entry's name is UTF-8.
+const FLAG_UTF8: u16 = 1 << 11;
+
+/// `text` as it may be shown on a terminal or in `--json`: control characters (newlines, ESC,
+/// C1 controls such as CSI), bidirectional overrides and invisible separators become `\u{..}`
+/// (`\n`, `\r`, `\t` for the common three), and a backslash is doubled, so an untrusted name
+/// can neither start a line of its own (forging an "intact" line), move the cursor or recolour
+/// the terminal (hiding a "NOT INTACT" one), nor pass for an escape. Every other character is
+/// kept. The one function every untrusted string in a `verify` report goes through.
+pub fn escape_untrusted(text: &str) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() || is_invisible_format(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Characters that reorder or hide the text around them on a terminal: bidirectional marks,
+/// embeddings, overrides and isolates, zero-width characters and line/paragraph separators.
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061c}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+            | '\u{feff}'
+    )
+}
+
+/// A name as common file systems compare it: Unicode NFC (macOS stores NFD) and case-folded
+/// (Windows and macOS ignore case by default).
+fn folded(name: &str) -> String {
+    name.nfc()
+        .collect::<String>()
+        .to_lowercase()
+        .nfc()
+        .collect()
+}
 
 /// One reason a bundle is not intact.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -67,9 +123,53 @@ pub enum Problem {
     ZipChecksum { expected: String, actual: String },
 }
 
+impl Problem {
+    /// The same problem with every string passed through [`escape_untrusted`].
+    pub fn escaped(&self) -> Problem {
+        let e = |s: &String| escape_untrusted(s);
+        match self {
+            Problem::Changed {
+                path,
+                expected_sha256,
+                actual_sha256,
+            } => Problem::Changed {
+                path: e(path),
+                expected_sha256: e(expected_sha256),
+                actual_sha256: e(actual_sha256),
+            },
+            Problem::SizeMismatch {
+                path,
+                expected_bytes,
+                declared_bytes,
+            } => Problem::SizeMismatch {
+                path: e(path),
+                expected_bytes: *expected_bytes,
+                declared_bytes: *declared_bytes,
+            },
+            Problem::Missing { path } => Problem::Missing { path: e(path) },
+            Problem::Extra { path } => Problem::Extra { path: e(path) },
+            Problem::Unreadable { path, reason } => Problem::Unreadable {
+                path: e(path),
+                reason: e(reason),
+            },
+            Problem::Manifest { reason } => Problem::Manifest { reason: e(reason) },
+            Problem::UnsafeEntry { path, reason } => Problem::UnsafeEntry {
+                path: e(path),
+                reason: e(reason),
+            },
+            Problem::Limit { reason } => Problem::Limit { reason: e(reason) },
+            Problem::ZipChecksum { expected, actual } => Problem::ZipChecksum {
+                expected: e(expected),
+                actual: e(actual),
+            },
+        }
+    }
+}
+
+/// Shows the problem on one line, its untrusted strings escaped ([`escape_untrusted`]).
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
+        match &self.escaped() {
             Problem::Changed {
                 path,
                 expected_sha256,
@@ -101,15 +201,26 @@ impl std::fmt::Display for Problem {
     }
 }
 
-/// The outcome of `verify`.
+/// The outcome of `verify`. Serialized (`--json`), its path and problems are escaped as in the
+/// human report ([`escape_untrusted`]).
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    #[serde(serialize_with = "escaped_path")]
     pub bundle: PathBuf,
     pub kind: &'static str,
     pub intact: bool,
     /// Files whose hash matched the manifest.
     pub files_verified: usize,
+    #[serde(serialize_with = "escaped_problems")]
     pub problems: Vec<Problem>,
+}
+
+fn escaped_path<S: Serializer>(path: &Path, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&escape_untrusted(&path.to_string_lossy()))
+}
+
+fn escaped_problems<S: Serializer>(problems: &[Problem], serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(problems.iter().map(Problem::escaped))
 }
 
 impl Report {
@@ -185,11 +296,20 @@ pub fn parse_manifest(bytes: &[u8]) -> Result<Vec<FileRecord>, Problem> {
         });
     }
     let mut seen = BTreeSet::new();
+    let mut folds: BTreeMap<String, &str> = BTreeMap::new();
     for record in &view.files {
+        if record.path.chars().any(char::is_control) {
+            return Err(Problem::Manifest {
+                reason: format!(
+                    "lists a path with a control character, \"{}\": the bundle was edited",
+                    record.path
+                ),
+            });
+        }
         if !is_safe_relative(&record.path) || record.path == MANIFEST_FILE {
             return Err(Problem::Manifest {
                 reason: format!(
-                    "lists an unsafe path {:?} (absolute, `..`, `.`, backslash or empty \
+                    "lists an unsafe path \"{}\" (absolute, `..`, `.`, backslash or empty \
                      component, or the manifest itself): the bundle was edited",
                     record.path
                 ),
@@ -198,6 +318,15 @@ pub fn parse_manifest(bytes: &[u8]) -> Result<Vec<FileRecord>, Problem> {
         if !seen.insert(record.path.as_str()) {
             return Err(Problem::Manifest {
                 reason: format!("lists {} twice: the bundle was edited", record.path),
+            });
+        }
+        if let Some(other) = folds.insert(folded(&record.path), &record.path) {
+            return Err(Problem::Manifest {
+                reason: format!(
+                    "lists {} and {other}, one file on case-insensitive or Unicode-normalising \
+                     file systems (equal after NFC and case folding): the bundle was edited",
+                    record.path
+                ),
             });
         }
     }
@@ -384,11 +513,11 @@ fn check_zip<R: Read + Seek>(mut reader: R, label: &str) -> Checked {
             0,
         )
     };
-    match reader.seek(SeekFrom::End(0)) {
+    let file_len = match reader.seek(SeekFrom::End(0)) {
         Ok(0) => return unreadable("the file is empty, not a bundle zip".to_string()),
-        Ok(_) => {}
+        Ok(len) => len,
         Err(e) => return unreadable(e.to_string()),
-    }
+    };
     let not_a_zip = |e: zip::result::ZipError| {
         unreadable(format!(
             "not a readable zip archive ({e}); pass the bundle's .zip file or its directory"
@@ -402,23 +531,23 @@ fn check_zip<R: Read + Seek>(mut reader: R, label: &str) -> Checked {
         return limit_entries(archive.len());
     }
 
-    // The zip crate keeps one entry per name: walk the records to see names listed twice.
+    // The zip crate keeps one entry per name and reads Unix modes only from some hosts: walk
+    // the records to see every name and attribute as written, then the bytes around them.
     let start = archive.central_directory_start();
     let mut reader = archive.into_inner();
-    let records = match central_directory::record_names(&mut reader, start, MAX_ENTRIES + 1) {
+    let (records, end) = match central_directory::records(&mut reader, start, MAX_ENTRIES + 1) {
         Ok(records) => records,
         Err(e) => return unreadable(format!("cannot read the zip's central directory: {e}")),
     };
     if records.len() > MAX_ENTRIES {
         return limit_entries(records.len());
     }
-    let mut problems = Vec::new();
-    let mut seen = BTreeSet::new();
-    for name in &records {
-        if !seen.insert(name.as_slice()) {
+    let mut problems = check_records(&records);
+    if problems.is_empty() {
+        for flaw in central_directory::check_layout(&mut reader, &records, start, end, file_len) {
             problems.push(Problem::UnsafeEntry {
-                path: String::from_utf8_lossy(name).into_owned(),
-                reason: "duplicate entry name (an unzip tool may extract either copy)".to_string(),
+                path: flaw.entry.unwrap_or_else(|| label.to_string()),
+                reason: flaw.reason,
             });
         }
     }
@@ -501,6 +630,77 @@ fn check_zip<R: Read + Seek>(mut reader: R, label: &str) -> Checked {
     }
     let verified = compare(&listed, found, &mut problems);
     (problems, verified)
+}
+
+/// Checks each central-directory record as written: no name twice, no two names one file on a
+/// case-insensitive or normalising file system, no control character, a name every tool decodes
+/// alike, and a Unix file type (whatever host the zip claims) of a regular file or a folder.
+fn check_records(records: &[central_directory::Record]) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut folds: BTreeMap<String, String> = BTreeMap::new();
+    for record in records {
+        let shown = record.shown_name();
+        let mut refuse = |reason: String| {
+            problems.push(Problem::UnsafeEntry {
+                path: shown.clone(),
+                reason,
+            })
+        };
+        if !seen.insert(record.name.as_slice()) {
+            refuse("duplicate entry name (an unzip tool may extract either copy)".to_string());
+            continue;
+        }
+        let Ok(name) = std::str::from_utf8(&record.name) else {
+            refuse("a name that is not UTF-8 (unzip tools decode it differently)".to_string());
+            continue;
+        };
+        if !name.is_ascii() && record.flags & FLAG_UTF8 == 0 {
+            refuse(
+                "a non-ASCII name without the UTF-8 flag (unzip tools decode it differently)"
+                    .to_string(),
+            );
+            continue;
+        }
+        if name.chars().any(char::is_control) {
+            refuse("a control character in the name".to_string());
+            continue;
+        }
+        let is_dir_name = name.ends_with('/');
+        let file_type = record.unix_mode() & S_IFMT;
+        let type_problem = match file_type {
+            0 => None,
+            S_IFREG if !is_dir_name => None,
+            S_IFDIR if is_dir_name => None,
+            S_IFREG => Some("a regular file by its attributes but a folder by its name".into()),
+            S_IFDIR => Some("a folder by its attributes but a file by its name".into()),
+            S_IFLNK => Some(format!(
+                "symbolic link (Unix file type {S_IFLNK:o} in its external attributes; the zip \
+                 says host {}, and unzip tools honour it)",
+                record.host
+            )),
+            other => Some(format!(
+                "not a regular file or folder (a device, FIFO or socket: Unix file type {other:o} \
+                 in its external attributes)"
+            )),
+        };
+        if let Some(reason) = type_problem {
+            refuse(reason);
+            continue;
+        }
+        let trimmed = name.strip_suffix('/').unwrap_or(name);
+        match folds.get(&folded(trimmed)) {
+            Some(other) if other != trimmed => refuse(format!(
+                "the same file as {other} on case-insensitive or Unicode-normalising file \
+                 systems (equal after NFC and case folding)"
+            )),
+            Some(_) => {}
+            None => {
+                folds.insert(folded(trimmed), trimmed.to_string());
+            }
+        }
+    }
+    problems
 }
 
 fn limit_entries(count: usize) -> Checked {
@@ -655,6 +855,32 @@ mod tests {
         ] {
             assert!(!is_safe_relative(bad), "{bad:?} should be refused");
         }
+    }
+
+    #[test]
+    fn untrusted_text_is_escaped_to_one_inert_line() {
+        assert_eq!(
+            escape_untrusted("a\nb\r\t\\\u{1b}[2K\u{9b}\u{7f}\u{202e}\u{2028}é"),
+            "a\\nb\\r\\t\\\\\\u{1b}[2K\\u{9b}\\u{7f}\\u{202e}\\u{2028}é"
+        );
+        let problem = Problem::Extra {
+            path: "x\nintact: 1 files match".to_string(),
+        };
+        assert_eq!(problem.to_string().lines().count(), 1);
+        let json = serde_json::to_string(&Report::new(
+            Path::new("b\u{1b}.zip"),
+            "zip",
+            (vec![problem], 0),
+        ))
+        .unwrap();
+        assert!(json.contains(r#""path":"x\\nintact"#), "{json}");
+        assert!(json.contains(r#""bundle":"b\\u{1b}.zip""#), "{json}");
+    }
+
+    #[test]
+    fn folding_joins_case_and_normalisation_forms() {
+        assert_eq!(folded("Caf\u{e9}.JSON"), folded("cafe\u{301}.json"));
+        assert_ne!(folded("a.json"), folded("b.json"));
     }
 
     #[test]
