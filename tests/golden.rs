@@ -8,8 +8,8 @@
 //! - `report` over the raw seeded bundle kept in `tests/golden/seeded-bundle/`, written by the
 //!   tool as it was before the evidence contract: the re-derived findings, rules, access review
 //!   and `index.html` are compared byte for byte (the run facts of `index.html` masked), since
-//!   `report` judges as of the source run's start and nothing in it varies. (`fixtures/bundle.zip`
-//!   is a bundle for `verify` only: its manifest predates the findings stage.)
+//!   `report` judges as of the source run's start and nothing in it varies. (`tests/hostile_report.rs`
+//!   checks that `report` also reads the older `fixtures/bundle.zip`.)
 //!
 //! `SOC2_UPDATE_GOLDEN=1 cargo test --test golden` rewrites the copies; review the diff.
 //! `SOC2_UPDATE_GOLDEN_RAW=1` also replaces the stored raw bundle, which should stay one written

@@ -10,11 +10,12 @@
 
 mod common;
 
-use std::io::{Cursor, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use common::zipkit::{self, real_bundle, zip_entries, RawEntry};
 use common::{binary, run, sha256_hex, text};
 use soc2_evidence::bundle::files::{self, FileRecord};
 use soc2_evidence::bundle::writer::{STAGING_MARKER, TEMP_PREFIX};
@@ -26,118 +27,21 @@ const POLICY: &str = "evidence/iam-password-policy/password-policy.json";
 const NAME: &str = "soc2-evidence-123456789012-20261122T070509Z-report-20261122T070509Z";
 
 // ---------------------------------------------------------------------------------------------
-// A real bundle, from an in-process run against mocked AWS.
-
-/// A complete bundle (one collector) written into `out`; returns (directory, zip).
-fn real_bundle(out: &Path) -> (PathBuf, PathBuf) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(true)
-        .build()
-        .unwrap();
-    let outcome = runtime.block_on(async {
-        let policy = common::mock::password_policy();
-        let identity = common::mock::caller_identity();
-        let clients = common::mock::clients(&[&identity, &policy]);
-        let config = common::mock::config(out, &["iam-password-policy"], &["us-east-1"]);
-        soc2_evidence::run::collect_with(&config, clients)
-            .await
-            .expect("a bundle is written")
-    });
-    assert_eq!(outcome.exit_code().code(), 0, "the mocked run is complete");
-    (outcome.paths.directory, outcome.paths.zip)
-}
-
-/// The entries of a zip in order: (name, content); folders end with `/` and have no content.
-fn zip_entries(zip: &[u8]) -> Vec<(String, Vec<u8>)> {
-    let mut archive = zip::ZipArchive::new(Cursor::new(zip)).unwrap();
-    (0..archive.len())
-        .map(|i| {
-            let mut entry = archive.by_index(i).unwrap();
-            let mut bytes = Vec::new();
-            entry.read_to_end(&mut bytes).unwrap();
-            (entry.name().to_string(), bytes)
-        })
-        .collect()
-}
-
-// ---------------------------------------------------------------------------------------------
-// Zips written byte by byte (stored entries, Unix modes), as in tests/hostile.rs.
-
-fn put16(out: &mut Vec<u8>, v: u16) {
-    out.extend_from_slice(&v.to_le_bytes());
-}
-fn put32(out: &mut Vec<u8>, v: u32) {
-    out.extend_from_slice(&v.to_le_bytes());
-}
-
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = (crc >> 1) ^ (0xedb8_8320 & (crc & 1).wrapping_neg());
-        }
-    }
-    !crc
-}
+// Zips written byte by byte (stored entries, Unix modes), with the builder tests/hostile.rs uses.
 
 /// A zip of `entries` (name, content) in order; names ending with `/` are folders.
 fn zip_bytes(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut offsets = Vec::new();
-    for (name, data) in entries {
-        offsets.push(out.len() as u32);
-        put32(&mut out, 0x0403_4b50);
-        put16(&mut out, 20);
-        put16(&mut out, 0x0800);
-        put16(&mut out, 0);
-        put16(&mut out, 0);
-        put16(&mut out, 0x21);
-        put32(&mut out, crc32(data));
-        put32(&mut out, data.len() as u32);
-        put32(&mut out, data.len() as u32);
-        put16(&mut out, name.len() as u16);
-        put16(&mut out, 0);
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(data);
-    }
-    let cd_start = out.len();
-    for ((name, data), offset) in entries.iter().zip(offsets) {
-        let mode: u32 = if name.ends_with('/') {
-            0o040_700
-        } else {
-            0o100_600
-        };
-        put32(&mut out, 0x0201_4b50);
-        put16(&mut out, (3 << 8) | 20);
-        put16(&mut out, 20);
-        put16(&mut out, 0x0800);
-        put16(&mut out, 0);
-        put16(&mut out, 0);
-        put16(&mut out, 0x21);
-        put32(&mut out, crc32(data));
-        put32(&mut out, data.len() as u32);
-        put32(&mut out, data.len() as u32);
-        put16(&mut out, name.len() as u16);
-        put16(&mut out, 0);
-        put16(&mut out, 0);
-        put16(&mut out, 0);
-        put16(&mut out, 0);
-        put32(&mut out, mode << 16);
-        put32(&mut out, offset);
-        out.extend_from_slice(name.as_bytes());
-    }
-    let cd_len = out.len() - cd_start;
-    put32(&mut out, 0x0605_4b50);
-    put16(&mut out, 0);
-    put16(&mut out, 0);
-    put16(&mut out, entries.len() as u16);
-    put16(&mut out, entries.len() as u16);
-    put32(&mut out, cd_len as u32);
-    put32(&mut out, cd_start as u32);
-    put16(&mut out, 0);
-    out
+    let raw: Vec<RawEntry> = entries
+        .iter()
+        .map(|(name, data)| {
+            if name.ends_with('/') {
+                RawEntry::folder(name)
+            } else {
+                RawEntry::file(name, data)
+            }
+        })
+        .collect();
+    zipkit::zip_bytes(&raw)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -360,6 +360,7 @@ pub mod faults;
 pub mod mock;
 pub mod proxy;
 pub mod seed;
+pub mod zipkit;
 
 /// SDK configuration for seeding the emulator in `region` (dummy credentials, loopback only).
 pub fn sdk_config(emulator: &Emulator, region: &str) -> aws_config::SdkConfig {
