@@ -1,6 +1,8 @@
 //! The evidence bundle: files, manifest, zip and checksum (SPEC section 3), and `verify`.
 
 mod central_directory;
+mod entries;
+mod escape;
 pub mod files;
 pub mod manifest;
 pub mod verify;

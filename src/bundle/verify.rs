@@ -25,9 +25,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize, Serializer};
 use sha2::{Digest, Sha256};
-use unicode_normalization::UnicodeNormalization;
 
 use super::central_directory;
+use super::entries::{check_records, folded, S_IFDIR, S_IFMT, S_IFREG};
+pub use super::escape::escape_untrusted;
 use super::files::{self, FileRecord};
 use super::manifest::{MANIFEST_FILE, SCHEMA_VERSION};
 use super::writer::list_files;
@@ -38,58 +39,6 @@ pub const MAX_MANIFEST_BYTES: u64 = 16 << 20;
 pub const MAX_ENTRIES: usize = 100_000;
 /// The largest `.zip.sha256` file read: one line of 64 hex digits and a name.
 const MAX_SIDECAR_BYTES: u64 = 4096;
-
-/// Unix file-type bits of a zip entry's external attributes.
-const S_IFMT: u32 = 0o170_000;
-const S_IFREG: u32 = 0o100_000;
-const S_IFDIR: u32 = 0o040_000;
-const S_IFLNK: u32 = 0o120_000;
-/// General-purpose flag bit 11: the entry's name is UTF-8.
-const FLAG_UTF8: u16 = 1 << 11;
-
-/// `text` as it may be shown on a terminal or in `--json`: control characters (newlines, ESC,
-/// C1 controls such as CSI), bidirectional overrides and invisible separators become `\u{..}`
-/// (`\n`, `\r`, `\t` for the common three), and a backslash is doubled, so an untrusted name
-/// can neither start a line of its own (forging an "intact" line), move the cursor or recolour
-/// the terminal (hiding a "NOT INTACT" one), nor pass for an escape. Every other character is
-/// kept. The one function every untrusted string in a `verify` report goes through.
-pub fn escape_untrusted(text: &str) -> String {
-    use std::fmt::Write;
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() || is_invisible_format(c) => {
-                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Characters that reorder or hide the text around them on a terminal: bidirectional marks,
-/// embeddings, overrides and isolates, zero-width characters and line/paragraph separators.
-fn is_invisible_format(c: char) -> bool {
-    matches!(
-        c,
-        '\u{061c}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
-            | '\u{feff}'
-    )
-}
-
-/// A name as common file systems compare it: Unicode NFC (macOS stores NFD) and case-folded
-/// (Windows and macOS ignore case by default).
-fn folded(name: &str) -> String {
-    name.nfc()
-        .collect::<String>()
-        .to_lowercase()
-        .nfc()
-        .collect()
-}
 
 /// One reason a bundle is not intact.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -542,7 +491,10 @@ fn check_zip<R: Read + Seek>(mut reader: R, label: &str) -> Checked {
     if records.len() > MAX_ENTRIES {
         return limit_entries(records.len());
     }
-    let mut problems = check_records(&records);
+    let mut problems: Vec<Problem> = check_records(&records)
+        .into_iter()
+        .map(|(path, reason)| Problem::UnsafeEntry { path, reason })
+        .collect();
     if problems.is_empty() {
         for flaw in central_directory::check_layout(&mut reader, &records, start, end, file_len) {
             problems.push(Problem::UnsafeEntry {
@@ -630,77 +582,6 @@ fn check_zip<R: Read + Seek>(mut reader: R, label: &str) -> Checked {
     }
     let verified = compare(&listed, found, &mut problems);
     (problems, verified)
-}
-
-/// Checks each central-directory record as written: no name twice, no two names one file on a
-/// case-insensitive or normalising file system, no control character, a name every tool decodes
-/// alike, and a Unix file type (whatever host the zip claims) of a regular file or a folder.
-fn check_records(records: &[central_directory::Record]) -> Vec<Problem> {
-    let mut problems = Vec::new();
-    let mut seen = BTreeSet::new();
-    let mut folds: BTreeMap<String, String> = BTreeMap::new();
-    for record in records {
-        let shown = record.shown_name();
-        let mut refuse = |reason: String| {
-            problems.push(Problem::UnsafeEntry {
-                path: shown.clone(),
-                reason,
-            })
-        };
-        if !seen.insert(record.name.as_slice()) {
-            refuse("duplicate entry name (an unzip tool may extract either copy)".to_string());
-            continue;
-        }
-        let Ok(name) = std::str::from_utf8(&record.name) else {
-            refuse("a name that is not UTF-8 (unzip tools decode it differently)".to_string());
-            continue;
-        };
-        if !name.is_ascii() && record.flags & FLAG_UTF8 == 0 {
-            refuse(
-                "a non-ASCII name without the UTF-8 flag (unzip tools decode it differently)"
-                    .to_string(),
-            );
-            continue;
-        }
-        if name.chars().any(char::is_control) {
-            refuse("a control character in the name".to_string());
-            continue;
-        }
-        let is_dir_name = name.ends_with('/');
-        let file_type = record.unix_mode() & S_IFMT;
-        let type_problem = match file_type {
-            0 => None,
-            S_IFREG if !is_dir_name => None,
-            S_IFDIR if is_dir_name => None,
-            S_IFREG => Some("a regular file by its attributes but a folder by its name".into()),
-            S_IFDIR => Some("a folder by its attributes but a file by its name".into()),
-            S_IFLNK => Some(format!(
-                "symbolic link (Unix file type {S_IFLNK:o} in its external attributes; the zip \
-                 says host {}, and unzip tools honour it)",
-                record.host
-            )),
-            other => Some(format!(
-                "not a regular file or folder (a device, FIFO or socket: Unix file type {other:o} \
-                 in its external attributes)"
-            )),
-        };
-        if let Some(reason) = type_problem {
-            refuse(reason);
-            continue;
-        }
-        let trimmed = name.strip_suffix('/').unwrap_or(name);
-        match folds.get(&folded(trimmed)) {
-            Some(other) if other != trimmed => refuse(format!(
-                "the same file as {other} on case-insensitive or Unicode-normalising file \
-                 systems (equal after NFC and case folding)"
-            )),
-            Some(_) => {}
-            None => {
-                folds.insert(folded(trimmed), trimmed.to_string());
-            }
-        }
-    }
-    problems
 }
 
 fn limit_entries(count: usize) -> Checked {
@@ -875,12 +756,6 @@ mod tests {
         .unwrap();
         assert!(json.contains(r#""path":"x\\nintact"#), "{json}");
         assert!(json.contains(r#""bundle":"b\\u{1b}.zip""#), "{json}");
-    }
-
-    #[test]
-    fn folding_joins_case_and_normalisation_forms() {
-        assert_eq!(folded("Caf\u{e9}.JSON"), folded("cafe\u{301}.json"));
-        assert_ne!(folded("a.json"), folded("b.json"));
     }
 
     #[test]
