@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::zipkit::{real_bundle, zip_bytes, zip_entries, RawEntry};
+use common::zipkit::{real_bundle, zip_bytes, zip_entries, RawEntry, Sandbox};
 use common::{binary, sha256_hex, text};
 use soc2_evidence::bundle::verify::{
     parse_manifest, verify_zip_reader, MAX_ENTRIES, MAX_MANIFEST_BYTES,
@@ -103,18 +103,6 @@ fn bomb(name: &str, byte: u8, len: u64, declared: u32) -> RawEntry {
 // ---------------------------------------------------------------------------------------------
 // The sandbox: everything `verify` could touch, compared before and after.
 
-struct Sandbox {
-    root: tempfile::TempDir,
-    /// Where the bundles under test go: two levels below the root, so that `../../x` lands
-    /// inside the compared tree.
-    bundles: PathBuf,
-    /// The real bundle, made by a mocked run: its top folder name and zip bytes.
-    name: String,
-    zip: Vec<u8>,
-    real_dir: PathBuf,
-    _out: tempfile::TempDir,
-}
-
 /// What one `verify` run printed.
 struct Verified {
     code: Option<i32>,
@@ -124,40 +112,7 @@ struct Verified {
 
 impl Sandbox {
     fn new() -> Sandbox {
-        let out = tempfile::tempdir().unwrap();
-        let (dir, zip) = real_bundle(out.path());
-        let root = tempfile::tempdir().unwrap();
-        for sub in ["cwd", "tmp", "home", "bundles/inner"] {
-            std::fs::create_dir_all(root.path().join(sub)).unwrap();
-        }
-        Sandbox {
-            bundles: root.path().join("bundles/inner"),
-            root,
-            name: dir.file_name().unwrap().to_string_lossy().into_owned(),
-            zip: std::fs::read(zip).unwrap(),
-            real_dir: dir,
-            _out: out,
-        }
-    }
-
-    /// Writes `bytes` as a zip in the sandbox.
-    fn zip_file(&self, file: &str, bytes: &[u8]) -> PathBuf {
-        let path = self.bundles.join(file);
-        std::fs::write(&path, bytes).unwrap();
-        path
-    }
-
-    /// A copy of the real bundle directory in the sandbox.
-    fn dir_copy(&self, name: &str) -> PathBuf {
-        let to = self.bundles.join(name);
-        let status = Command::new("cp")
-            .arg("-a")
-            .arg(&self.real_dir)
-            .arg(&to)
-            .status()
-            .unwrap();
-        assert!(status.success());
-        to
+        Sandbox::with_folders(&["cwd", "tmp", "home"])
     }
 
     /// The real zip's entries, re-encoded, with the manifest's JSON replaced by `edit`'s.

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::zipkit::{self, real_bundle, zip_entries, RawEntry};
+use common::zipkit::{self, zip_entries, RawEntry, Sandbox};
 use common::{binary, run, sha256_hex, text};
 use soc2_evidence::bundle::files::{self, FileRecord};
 use soc2_evidence::bundle::writer::{STAGING_MARKER, TEMP_PREFIX};
@@ -47,32 +47,9 @@ fn zip_bytes(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
 // ---------------------------------------------------------------------------------------------
 // The sandbox: bundles two levels below its root, so `../../x` lands inside it.
 
-struct Sandbox {
-    root: tempfile::TempDir,
-    bundles: PathBuf,
-    /// The real bundle's top folder name, zip bytes and directory.
-    name: String,
-    zip: Vec<u8>,
-    real_dir: PathBuf,
-    _out: tempfile::TempDir,
-}
-
 impl Sandbox {
     fn new() -> Sandbox {
-        let out = tempfile::tempdir().unwrap();
-        let (dir, zip) = real_bundle(out.path());
-        let root = tempfile::tempdir().unwrap();
-        for sub in ["out", "outside", "bundles/inner"] {
-            std::fs::create_dir_all(root.path().join(sub)).unwrap();
-        }
-        Sandbox {
-            bundles: root.path().join("bundles/inner"),
-            root,
-            name: dir.file_name().unwrap().to_string_lossy().into_owned(),
-            zip: std::fs::read(zip).unwrap(),
-            real_dir: dir,
-            _out: out,
-        }
+        Sandbox::with_folders(&["out", "outside"])
     }
 
     fn out(&self) -> PathBuf {
@@ -81,24 +58,6 @@ impl Sandbox {
 
     fn outside(&self) -> PathBuf {
         self.root.path().join("outside")
-    }
-
-    fn zip_file(&self, file: &str, bytes: &[u8]) -> PathBuf {
-        let path = self.bundles.join(file);
-        std::fs::write(&path, bytes).unwrap();
-        path
-    }
-
-    fn dir_copy(&self, name: &str) -> PathBuf {
-        let to = self.bundles.join(name);
-        let status = Command::new("cp")
-            .arg("-a")
-            .arg(&self.real_dir)
-            .arg(&to)
-            .status()
-            .unwrap();
-        assert!(status.success());
-        to
     }
 
     /// The real zip rebuilt under the top folder `top`, with `extra` files added (and listed in

@@ -204,3 +204,55 @@ pub fn crc32(bytes: &[u8]) -> u32 {
     }
     !crc
 }
+
+/// A temporary tree for hostile-bundle tests: the real bundle (its top folder name, zip bytes
+/// and directory) and a `bundles/inner` folder two levels below the root, so that a `../../x`
+/// written by a test lands inside the tree the test compares.
+pub struct Sandbox {
+    pub root: tempfile::TempDir,
+    pub bundles: PathBuf,
+    pub name: String,
+    pub zip: Vec<u8>,
+    pub real_dir: PathBuf,
+    _out: tempfile::TempDir,
+}
+
+impl Sandbox {
+    /// A sandbox with `folders` made below its root besides `bundles/inner`.
+    pub fn with_folders(folders: &[&str]) -> Sandbox {
+        let out = tempfile::tempdir().unwrap();
+        let (dir, zip) = real_bundle(out.path());
+        let root = tempfile::tempdir().unwrap();
+        for sub in folders.iter().copied().chain(["bundles/inner"]) {
+            std::fs::create_dir_all(root.path().join(sub)).unwrap();
+        }
+        Sandbox {
+            bundles: root.path().join("bundles/inner"),
+            root,
+            name: dir.file_name().unwrap().to_string_lossy().into_owned(),
+            zip: std::fs::read(zip).unwrap(),
+            real_dir: dir,
+            _out: out,
+        }
+    }
+
+    /// Writes `bytes` as a zip in the sandbox.
+    pub fn zip_file(&self, file: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.bundles.join(file);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    /// A copy of the real bundle directory in the sandbox.
+    pub fn dir_copy(&self, name: &str) -> PathBuf {
+        let to = self.bundles.join(name);
+        let status = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(&self.real_dir)
+            .arg(&to)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        to
+    }
+}
