@@ -12,3 +12,4 @@ pub mod iam_tables;
 pub mod kms;
 pub mod network;
 pub mod s3_access;
+pub mod scp;
