@@ -157,8 +157,18 @@ const POLICY_EXAMPLES: &str = "\
 Examples:
   soc2-evidence policy > soc2-evidence-policy.json
   soc2-evidence policy --collector iam-credential-report
+  soc2-evidence policy --org > soc2-evidence-org-policy.json
+  soc2-evidence policy --org --role-name audit-reader
 
-The AWS managed policy SecurityAudit also grants every action listed.";
+Without --org: what `collect` needs in one account, and what the read-only role in every
+member account of an organization needs (deploy/member-role.yaml creates that role with
+exactly these actions, through CloudFormation StackSets). The AWS managed policy
+SecurityAudit also grants every action listed.
+
+With --org: what the principal running `collect --org` needs, in the management account or
+a delegated administrator account: the same read-only actions (its own account is collected
+with its own credentials), the AWS Organizations read actions, and sts:AssumeRole on the
+member role (--role-name) in every account. For aws-cn or aws-us-gov, replace `arn:aws:`.";
 
 fn collector_id() -> PossibleValuesParser {
     PossibleValuesParser::new(registry::ids())
@@ -349,6 +359,39 @@ pub struct PolicyArgs {
     /// Leave out the permissions of this collector; repeat for several
     #[arg(long = "skip", value_name = "ID", value_parser = collector_id())]
     pub skip: Vec<String>,
+
+    /// Print the policy of the principal that runs `collect --org` (management account or
+    /// delegated administrator): the read-only actions, the AWS Organizations reads, and
+    /// sts:AssumeRole on the member role in every account
+    #[arg(long)]
+    pub org: bool,
+
+    /// With --org: the name of the read-only role in every member account (the role
+    /// deploy/member-role.yaml creates; the same name as `collect --org --role-name`)
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "soc2-evidence-reader",
+        requires = "org",
+        value_parser = iam_role_name
+    )]
+    pub role_name: String,
+}
+
+/// An IAM role name as IAM allows it: 1 to 64 letters, digits and `+=,.@_-`. Anything else (a
+/// path, a `*`) would make the printed ARN match other roles, or none.
+fn iam_role_name(value: &str) -> Result<String, String> {
+    let valid = (1..=64).contains(&value.len())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+    if valid {
+        Ok(value.to_string())
+    } else {
+        Err(format!(
+            "`{value}` is not an IAM role name (1 to 64 letters, digits and +=,.@_-, without a path)"
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -387,6 +430,21 @@ mod tests {
             "moon-base-1",
         ] {
             assert!(region_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn role_names_are_checked() {
+        for ok in [
+            "soc2-evidence-reader",
+            "a",
+            "Audit+Reader=1,x.y@z_w",
+            &"r".repeat(64),
+        ] {
+            assert!(iam_role_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "audit/reader", "soc2-*", "a b", &"r".repeat(65)] {
+            assert!(iam_role_name(bad).is_err(), "{bad}");
         }
     }
 

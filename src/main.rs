@@ -38,10 +38,12 @@ fn main() {
             ExitCode::Success
         }
         Command::Policy(args) => {
-            print_json(&policy::policy_for(&registry::select(
-                &args.collectors,
-                &args.skip,
-            )));
+            let collectors = registry::select(&args.collectors, &args.skip);
+            print_json(&if args.org {
+                policy::org_policy_for(&collectors, &args.role_name)
+            } else {
+                policy::policy_for(&collectors)
+            });
             ExitCode::Success
         }
     };

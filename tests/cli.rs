@@ -87,6 +87,66 @@ fn policy_is_a_read_only_iam_policy() {
     );
 }
 
+#[test]
+fn policy_org_adds_organizations_reads_and_assume_role_on_the_member_role() {
+    use soc2_evidence::policy::{DEFAULT_MEMBER_ROLE, ORGANIZATIONS_ACTIONS};
+    let json = |args: &[&str]| -> serde_json::Value { serde_json::from_str(&help(args)).unwrap() };
+    insta::assert_snapshot!("policy_org", help(&["policy", "--org"]));
+    let account = json(&["policy"]);
+    let org = json(&["policy", "--org", "--role-name", "audit-reader"]);
+    let statements = org["Statement"].as_array().unwrap();
+    // The caller's own account is collected with its own credentials: today's statement first.
+    assert_eq!(statements[0], account["Statement"][0]);
+    let granted = |action: &str| {
+        statements.iter().any(|s| {
+            s["Resource"] == "*" && s["Action"].as_array().unwrap().iter().any(|a| a == action)
+        })
+    };
+    for action in ORGANIZATIONS_ACTIONS {
+        assert!(granted(action), "{action} missing from {org:#}");
+    }
+    let assume: Vec<&serde_json::Value> = statements
+        .iter()
+        .filter(|s| s["Action"] == "sts:AssumeRole")
+        .collect();
+    assert_eq!(assume.len(), 1, "{org:#}");
+    assert_eq!(assume[0]["Effect"], "Allow");
+    assert_eq!(assume[0]["Resource"], "arn:aws:iam::*:role/audit-reader");
+    // Without --role-name: the default member role, the name deploy/member-role.yaml uses.
+    assert_eq!(
+        json(&["policy", "--org"]),
+        json(&["policy", "--org", "--role-name", DEFAULT_MEMBER_ROLE])
+    );
+    assert!(help(&["policy", "--help"]).contains(&format!("[default: {DEFAULT_MEMBER_ROLE}]")));
+    // --collector and --skip narrow the read-only statement only.
+    let narrow = json(&["policy", "--org", "--collector", "iam-password-policy"]);
+    assert_eq!(
+        narrow["Statement"][0]["Action"],
+        serde_json::json!(["iam:GetAccountPasswordPolicy"])
+    );
+    let full = json(&["policy", "--org"]);
+    assert_eq!(
+        narrow["Statement"].as_array().unwrap()[1..],
+        full["Statement"].as_array().unwrap()[1..]
+    );
+}
+
+#[test]
+fn policy_role_name_needs_org_and_is_an_iam_role_name() {
+    usage_error(
+        &["policy", "--role-name", "audit-reader"],
+        &["--org", "Usage:"],
+    );
+    usage_error(
+        &["policy", "--org", "--role-name", "audit/reader"],
+        &["`audit/reader` is not an IAM role name"],
+    );
+    usage_error(
+        &["policy", "--org", "--role-name", "soc2-*"],
+        &["`soc2-*` is not an IAM role name"],
+    );
+}
+
 fn usage_error(args: &[&str], expected: &[&str]) {
     let output = run(binary().args(args));
     let stderr = text(&output.stderr);
