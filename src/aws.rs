@@ -344,6 +344,19 @@ impl Clients {
         }
     }
 
+    /// The same clients with other credentials (a member account's assumed role): requests
+    /// still go through the one HTTP client, so every account shares the one `--concurrency`
+    /// bound.
+    pub fn with_credentials(
+        &self,
+        provider: aws_credential_types::provider::SharedCredentialsProvider,
+    ) -> Clients {
+        Clients {
+            sdk: self.sdk.to_builder().credentials_provider(provider).build(),
+            extra_interceptors: self.extra_interceptors.clone(),
+        }
+    }
+
     /// Adds an interceptor to every client (tests use it to serve mocked responses).
     pub fn with_interceptor(mut self, interceptor: SharedInterceptor) -> Self {
         self.extra_interceptors.push(interceptor);
@@ -404,6 +417,11 @@ macro_rules! regional_client {
 impl CountedClients {
     global_client!(iam, aws_sdk_iam);
     global_client!(sts, aws_sdk_sts);
+    global_client!(
+        /// AWS Organizations, a global service answered in the home region.
+        organizations,
+        aws_sdk_organizations
+    );
     regional_client!(ec2, aws_sdk_ec2);
     regional_client!(kms, aws_sdk_kms);
     regional_client!(cloudtrail, aws_sdk_cloudtrail);

@@ -68,9 +68,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the collectors against one AWS account and write an evidence bundle
+    /// Run the collectors against one AWS account (or every account of an organization, with
+    /// --org) and write an evidence bundle
     #[command(after_help = COLLECT_EXAMPLES, after_long_help = COLLECT_LONG)]
-    Collect(CollectArgs),
+    Collect(Box<CollectArgs>),
     /// Re-hash a bundle (zip or directory) against its manifest and report every mismatch
     #[command(after_help = VERIFY_EXAMPLES, after_long_help = VERIFY_LONG)]
     Verify(VerifyArgs),
@@ -83,7 +84,31 @@ pub enum Command {
     /// Print the least-privilege IAM policy the selected collectors need
     #[command(after_help = POLICY_EXAMPLES)]
     Policy(PolicyArgs),
+    /// Join the shards of `collect --org --shard K/N` into one org bundle
+    #[command(after_help = MERGE_EXAMPLES, after_long_help = MERGE_LONG)]
+    Merge(MergeArgs),
 }
+
+const MERGE_EXAMPLES: &str = "\
+Examples:
+  soc2-evidence merge shards/*.zip --out evidence";
+
+const MERGE_LONG: &str = "\
+Examples:
+  Three CI jobs each ran `collect --org --role-name soc2-evidence-reader --shard K/3`:
+    soc2-evidence merge shard-1/*.zip shard-2/*.zip shard-3/*.zip --out evidence
+
+Every shard is verified first (a shard that is not intact is refused) and never changed. The
+shards must be of one organization, one shard count, each K once, with no account in two of
+them. The org bundle holds every shard's account bundles unchanged, the organization as the
+first shard listed it, and the org's findings, access review and index.html built again.
+
+Exit status:
+  0  org bundle written and complete
+  1  fatal error, nothing written (a shard is not intact, shards overlap, ...)
+  2  usage error
+  3  org bundle written but incomplete: an account could not be collected
+  4  complete, but a finding at or above --fail-on";
 
 const COLLECT_EXAMPLES: &str = "\
 Examples:
@@ -103,12 +128,19 @@ Examples:
     soc2-evidence collect --user-inactive-days 45 --role-inactive-days 90
   Against a local emulator (moto, LocalStack):
     soc2-evidence collect --endpoint-url http://127.0.0.1:5000 --region us-east-1
+  Every account of the organization, from the management account, into one org bundle:
+    soc2-evidence collect --org --role-name soc2-evidence-reader --out ./evidence
+  The second of three CI shards (join them with `soc2-evidence merge`):
+    soc2-evidence collect --org --role-name soc2-evidence-reader --shard 2/3
+  Two accounts without Organizations access:
+    soc2-evidence collect --account 111122223333 --account 444455556666 --role-name soc2-evidence-reader
 
 Exit status:
   0  bundle written and complete
   1  fatal error, no bundle written (no credentials, output not writable, ...)
   2  usage error
-  3  bundle written but incomplete: a collector failed (see manifest.json, collectors[].errors)
+  3  bundle written but incomplete: a collector failed (see manifest.json, collectors[].errors);
+     for an org bundle, also an account whose role could not be assumed (organization/accounts.csv)
   4  bundle complete, but a finding at or above --fail-on (see findings.csv)
   130, 143  stopped by SIGINT (Ctrl-C) or SIGTERM: the partial bundle was removed, nothing written";
 
@@ -274,6 +306,98 @@ pub struct CollectArgs {
 
     #[command(flatten)]
     pub analysis: AnalysisArgs,
+
+    /// Print one JSON summary on stdout instead of the table (for CI)
+    #[arg(long)]
+    pub json: bool,
+
+    // Last: its help heading would also take the options after it.
+    #[command(flatten)]
+    pub org: OrgArgs,
+}
+
+/// Collecting many accounts into one org bundle (README "Collect a whole organization").
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Organization (many accounts, one org bundle)")]
+pub struct OrgArgs {
+    /// Collect every ACTIVE account of the AWS Organization, run from the management account or
+    /// a delegated administrator: each member account through the role --role-name, the
+    /// caller's own account with the caller's credentials. Writes one org bundle
+    #[arg(long, requires = "role_name")]
+    pub org: bool,
+
+    /// The read-only role to assume in each member account (deploy/member-role.yaml creates it)
+    #[arg(long, value_name = "NAME", value_parser = iam_role_name)]
+    pub role_name: Option<String>,
+
+    /// The external id the member roles' trust requires (sts:ExternalId)
+    #[arg(long, value_name = "ID", requires = "role_name")]
+    pub external_id: Option<String>,
+
+    /// Only this account; repeat for several. Without --org: the accounts to collect, with no
+    /// Organizations access needed (requires --role-name)
+    #[arg(long = "account", value_name = "ACCOUNT-ID", value_parser = account_id, requires = "role_name")]
+    pub accounts: Vec<String>,
+
+    /// Leave this account out; repeat for several (with --org)
+    #[arg(long = "skip-account", value_name = "ACCOUNT-ID", value_parser = account_id, requires = "org")]
+    pub skip_accounts: Vec<String>,
+
+    /// Only the accounts below this OU, at any depth; repeat for several (with --org)
+    #[arg(long = "ou", value_name = "OU-ID", value_parser = ou_id, requires = "org")]
+    pub ous: Vec<String>,
+
+    /// Collect only the K-th of N disjoint slices of the selected accounts (by account id) into
+    /// a partial org bundle; `merge` joins the N shards (with --org)
+    #[arg(long, value_name = "K/N", value_parser = shard, requires = "org")]
+    pub shard: Option<(u32, u32)>,
+}
+
+fn account_id(value: &str) -> Result<String, String> {
+    if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(value.to_string())
+    } else {
+        Err("an AWS account id: 12 digits".into())
+    }
+}
+
+fn ou_id(value: &str) -> Result<String, String> {
+    let ok = (value.starts_with("ou-") || value.starts_with("r-"))
+        && value.len() <= 68
+        && value[2..]
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if ok {
+        Ok(value.to_string())
+    } else {
+        Err("an OU id such as ou-ab12-34cd56ef (or a root id such as r-ab12)".into())
+    }
+}
+
+fn shard(value: &str) -> Result<(u32, u32), String> {
+    let parsed = value
+        .split_once('/')
+        .and_then(|(k, n)| Some((k.parse::<u32>().ok()?, n.parse::<u32>().ok()?)));
+    match parsed {
+        Some((k, n)) if (1..=n).contains(&k) && n <= 1000 => Ok((k, n)),
+        _ => Err("K/N with 1 <= K <= N <= 1000, e.g. 2/3 for the second of three shards".into()),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards of one `collect --org --shard K/N` run: their .zip files or directories, each
+    /// verified first and never changed
+    #[arg(value_name = "SHARD", required = true, num_args = 1..)]
+    pub shards: Vec<PathBuf>,
+
+    /// Directory the org bundle is written into; created if missing
+    #[arg(long, value_name = "DIR", default_value = "evidence")]
+    pub out: PathBuf,
+
+    /// Exit with status 4 when the org has a finding of this severity or a more serious one
+    #[arg(long, value_name = "SEVERITY", value_enum)]
+    pub fail_on: Option<Severity>,
 
     /// Print one JSON summary on stdout instead of the table (for CI)
     #[arg(long)]

@@ -29,6 +29,22 @@ pub struct CollectConfig {
     pub thresholds: Thresholds,
     /// Findings at or above this severity make a complete run exit with status 4.
     pub fail_on: Option<Severity>,
+    /// Set for `--org` and for `--account ... --role-name`: many accounts, one org bundle.
+    pub org: Option<OrgOptions>,
+}
+
+/// What `collect` is told about the accounts of an org run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrgOptions {
+    /// `--org`: list the accounts with AWS Organizations. False: only the `--account` list.
+    pub from_organization: bool,
+    pub role_name: String,
+    pub external_id: Option<String>,
+    pub accounts: Vec<String>,
+    pub skip_accounts: Vec<String>,
+    pub ous: Vec<String>,
+    /// (K, N), 1-based.
+    pub shard: Option<(u32, u32)>,
 }
 
 impl CollectConfig {
@@ -55,6 +71,26 @@ impl CollectConfig {
             progress: !quiet && !args.json,
             thresholds: args.analysis.thresholds(),
             fail_on: args.analysis.fail_on,
+            org: org_options(&args.org),
         }
     }
+}
+
+/// The org options, when the arguments ask for many accounts.
+fn org_options(args: &crate::cli::OrgArgs) -> Option<OrgOptions> {
+    if !args.org && args.accounts.is_empty() {
+        return None;
+    }
+    let mut accounts = args.accounts.clone();
+    accounts.sort();
+    accounts.dedup();
+    Some(OrgOptions {
+        from_organization: args.org,
+        role_name: args.role_name.clone().unwrap_or_default(),
+        external_id: args.external_id.clone(),
+        accounts,
+        skip_accounts: args.skip_accounts.clone(),
+        ous: args.ous.clone(),
+        shard: args.shard,
+    })
 }

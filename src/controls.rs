@@ -7,6 +7,7 @@ use serde::{Serialize, Serializer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Control {
+    Cc5_2,
     Cc6_1,
     Cc6_2,
     Cc6_3,
@@ -17,7 +18,8 @@ pub enum Control {
 }
 
 impl Control {
-    pub const ALL: [Control; 7] = [
+    pub const ALL: [Control; 8] = [
+        Control::Cc5_2,
         Control::Cc6_1,
         Control::Cc6_2,
         Control::Cc6_3,
@@ -30,6 +32,7 @@ impl Control {
     /// The criterion's id as the AICPA writes it, e.g. `CC6.1`.
     pub fn id(self) -> &'static str {
         match self {
+            Control::Cc5_2 => "CC5.2",
             Control::Cc6_1 => "CC6.1",
             Control::Cc6_2 => "CC6.2",
             Control::Cc6_3 => "CC6.3",
@@ -43,6 +46,7 @@ impl Control {
     /// A short description of what the criterion asks for.
     pub fn title(self) -> &'static str {
         match self {
+            Control::Cc5_2 => "General control activities over technology",
             Control::Cc6_1 => "Logical access security over protected information assets",
             Control::Cc6_2 => "User registration, authorization and removal",
             Control::Cc6_3 => "Role-based access, least privilege and access changes",

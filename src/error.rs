@@ -92,6 +92,16 @@ pub enum Error {
     #[error("cannot report on the bundle {path}: {reason}\n  fix: pass the .zip of a bundle written by `soc2-evidence collect` (or its directory), as it was written; nothing was written")]
     Report { path: PathBuf, reason: String },
 
+    #[error("could not list the organization (organizations:{operation} failed: {code}: {message})\n  fix: run `collect --org` with credentials of the management account or of a delegated administrator for AWS Organizations, allowed the calls `soc2-evidence policy --org` prints; without Organizations access, name the accounts with --account ID --role-name NAME; nothing was written")]
+    Organization {
+        operation: String,
+        code: String,
+        message: String,
+    },
+
+    #[error("cannot merge {path}: {reason}\n  fix: pass the shards of one `collect --org --shard K/N` run (each K once, as they were written); nothing was written")]
+    Merge { path: PathBuf, reason: String },
+
     #[error("{0}")]
     Usage(String),
 }

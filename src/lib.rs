@@ -20,6 +20,7 @@ pub mod evidence;
 pub mod findings;
 pub mod interrupt;
 pub mod judge;
+pub mod org;
 pub mod output;
 pub mod policy;
 pub mod registry;

@@ -13,8 +13,21 @@ fn main() {
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
     let code = match &cli.command {
-        Command::Collect(args) => collect(
-            CollectConfig::from_args(args, cli.quiet),
+        Command::Collect(args) => {
+            let config = CollectConfig::from_args(args, cli.quiet);
+            if config.org.is_some() {
+                collect_org(config, args.json, cli.quiet)
+            } else {
+                collect(config, args.json, cli.quiet)
+            }
+        }
+        Command::Merge(args) => org_result(
+            soc2_evidence::org::merge::merge(&soc2_evidence::org::merge::MergeConfig {
+                shards: args.shards.clone(),
+                out: args.out.clone(),
+                fail_on: args.fail_on,
+            }),
+            None,
             args.json,
             cli.quiet,
         ),
@@ -75,37 +88,85 @@ fn print_json(value: &serde_json::Value) {
     );
 }
 
-fn collect(config: CollectConfig, json: bool, quiet: bool) -> ExitCode {
+/// Runs `work` on a runtime with SIGINT/SIGTERM handlers installed before it starts, so a
+/// signal at any moment is caught; the run stops itself and removes its temporary bundle
+/// before this returns. Also returns the signal, if one came.
+fn run_interruptible<T, F>(
+    work: impl FnOnce(interrupt::Stop) -> F,
+) -> (T, Option<interrupt::Signal>)
+where
+    F: std::future::Future<Output = T>,
+{
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("the async runtime starts");
-    // The handlers are installed before the run starts, so a signal at any moment is caught;
-    // the run stops itself and removes its temporary bundle before this returns.
-    let (result, stopped_by) = runtime.block_on(async {
+    let result = runtime.block_on(async {
         let stop = interrupt::listen().unwrap_or_else(|e| {
             tracing::warn!("cannot handle SIGINT/SIGTERM ({e}); an interrupted run may leave a temporary bundle behind");
             interrupt::Stop::never()
         });
-        let result = run::collect_until(&config, &stop).await;
+        let result = work(stop.clone()).await;
         (result, stop.received())
     });
     // Nothing is left that writes: end the runtime without waiting on idle connections.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    result
+}
+
+fn note_late_signal(stopped_by: Option<interrupt::Signal>) {
+    if let Some(signal) = stopped_by {
+        eprintln!(
+            "note: {} arrived while the finished bundle was being written; it was completed rather than left half-written",
+            signal.name()
+        );
+    }
+}
+
+fn collect(config: CollectConfig, json: bool, quiet: bool) -> ExitCode {
+    let (result, stopped_by) =
+        run_interruptible(|stop| async move { run::collect_until(&config, &stop).await });
     match result {
         Ok(outcome) => {
-            if let Some(signal) = stopped_by {
-                eprintln!(
-                    "note: {} arrived while the finished bundle was being written; it was completed rather than left half-written",
-                    signal.name()
-                );
-            }
+            note_late_signal(stopped_by);
             if json {
                 print_json(&output::collect_json(&outcome, outcome.exit_code()));
             } else if quiet {
                 println!("{}", outcome.paths.directory.display());
             } else {
                 print!("{}", output::collect_summary(&outcome));
+            }
+            outcome.exit_code()
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            err.exit_code()
+        }
+    }
+}
+
+fn collect_org(config: CollectConfig, json: bool, quiet: bool) -> ExitCode {
+    let (result, stopped_by) = run_interruptible(|stop| async move {
+        soc2_evidence::org::collect_org_until(&config, &stop).await
+    });
+    org_result(result, stopped_by, json, quiet)
+}
+
+fn org_result(
+    result: Result<soc2_evidence::org::OrgOutcome, soc2_evidence::error::Error>,
+    stopped_by: Option<interrupt::Signal>,
+    json: bool,
+    quiet: bool,
+) -> ExitCode {
+    match result {
+        Ok(outcome) => {
+            note_late_signal(stopped_by);
+            if json {
+                print_json(&output::org_json(&outcome));
+            } else if quiet {
+                println!("{}", outcome.paths.directory.display());
+            } else {
+                print!("{}", output::org_summary(&outcome));
             }
             outcome.exit_code()
         }

@@ -284,3 +284,135 @@ pub fn verify_text(report: &Report) -> String {
     }
     out
 }
+
+/// The terminal summary of `collect --org` and `merge`: one line per account, the org's
+/// findings, and where the org bundle is.
+pub fn org_summary(outcome: &crate::org::OrgOutcome) -> String {
+    use crate::vocab::Severity;
+    let m = &outcome.manifest;
+    let mut per_account: std::collections::BTreeMap<&str, [usize; 4]> = Default::default();
+    for (account, f) in &outcome.findings {
+        if let Some(i) = Severity::ALL.iter().position(|s| *s == f.severity) {
+            per_account.entry(account.as_str()).or_default()[i] += 1;
+        }
+    }
+    let rows: Vec<Vec<String>> = m
+        .accounts
+        .iter()
+        .map(|a| {
+            let counts = per_account
+                .get(a.account_id.as_str())
+                .copied()
+                .unwrap_or_default();
+            vec![
+                a.account_id.clone(),
+                escape_untrusted(&a.name),
+                a.collection_status.clone(),
+                if a.bundle.is_some() {
+                    format!("{}/{}/{}/{}", counts[0], counts[1], counts[2], counts[3])
+                } else {
+                    "-".to_string()
+                },
+                a.error
+                    .as_ref()
+                    .map(|e| {
+                        escape_untrusted(&format!("{}: {}: {}", e.operation, e.code, e.message))
+                    })
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let mut out = table(
+        &[
+            "ACCOUNT",
+            "NAME",
+            "COLLECTION",
+            "CRIT/HIGH/MED/LOW",
+            "ERROR",
+        ],
+        &rows,
+    );
+    for e in &m.errors {
+        let _ = writeln!(out, "  organization: {}", escape_untrusted(&e.to_string()));
+    }
+    let s = &m.findings_summary;
+    let _ = writeln!(
+        out,
+        "\nFindings: {} ({} critical, {} high, {} medium, {} low; all in findings.csv)",
+        s.total, s.critical, s.high, s.medium, s.low
+    );
+    for r in &outcome.rules {
+        if r.status != crate::findings::RuleStatus::Evaluated {
+            let _ = writeln!(
+                out,
+                "  org rule {} {}: {}",
+                r.rule,
+                r.status.as_str(),
+                r.reason
+            );
+        } else if r.findings > 0 {
+            let _ = writeln!(out, "  org rule {}: {} finding(s)", r.rule, r.findings);
+        }
+    }
+    let org = if m.organization.id.is_empty() {
+        "Accounts".to_string()
+    } else {
+        format!("Organization {}", m.organization.id)
+    };
+    let shard = m
+        .shard
+        .map(|s| {
+            format!(
+                " (shard {}/{}: join the shards with `soc2-evidence merge`)",
+                s.index, s.count
+            )
+        })
+        .unwrap_or_default();
+    let collected = m.accounts.iter().filter(|a| a.bundle.is_some()).count();
+    let _ = writeln!(
+        out,
+        "\n{org}{shard}: {collected} of {} accounts collected from {}, {} API calls in {:.1}s",
+        m.accounts.len(),
+        m.organization.collected_from,
+        m.run.api_calls,
+        m.run.duration_ms as f64 / 1000.0
+    );
+    let _ = writeln!(out, "Bundle:  {}", outcome.paths.directory.display());
+    let _ = writeln!(out, "Zip:     {}", outcome.paths.zip.display());
+    let _ = writeln!(out, "SHA-256: {}", outcome.paths.zip_sha256);
+    let status = match (m.status, outcome.exit_code()) {
+        (crate::bundle::manifest::BundleStatus::Incomplete, _) => {
+            "INCOMPLETE: some accounts or calls could not be collected (see above and manifest.json)".to_string()
+        }
+        (_, ExitCode::Findings) => format!(
+            "complete, but finding(s) at or above --fail-on {}",
+            s.fail_on.map(|f| f.as_str()).unwrap_or_default()
+        ),
+        _ => "complete".to_string(),
+    };
+    let _ = writeln!(out, "Status:  {status}");
+    out
+}
+
+/// The JSON document `collect --org --json` and `merge --json` print.
+pub fn org_json(outcome: &crate::org::OrgOutcome) -> serde_json::Value {
+    let m = &outcome.manifest;
+    json!({
+        "status": m.status,
+        "exit_code": outcome.exit_code().code(),
+        "bundle": outcome.paths,
+        "organization": m.organization,
+        "shard": m.shard,
+        "run": { "id": m.run.id, "started_at": m.run.started_at, "duration_ms": m.run.duration_ms,
+                 "api_calls": m.run.api_calls, "api_retries": m.run.api_retries },
+        "accounts": m.accounts,
+        "errors": m.errors,
+        "findings_summary": m.findings_summary,
+        "findings": outcome.findings.iter().map(|(account, f)| json!({
+            "account": account, "severity": f.severity, "rule": f.rule, "resource": f.resource, "region": f.region,
+        })).collect::<Vec<_>>(),
+        "org_rules": outcome.rules.iter()
+            .map(|r| json!({ "rule": r.rule, "status": r.status, "findings": r.findings, "reason": r.reason }))
+            .collect::<Vec<_>>(),
+    })
+}

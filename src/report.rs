@@ -160,7 +160,16 @@ impl SourceBundle {
                 verify::MAX_MANIFEST_BYTES
             )));
         }
-        source.files = verify::parse_manifest(&bytes).map_err(|p| failed(p.to_string()))?;
+        let listed = verify::parse_manifest(&bytes).map_err(|p| failed(p.to_string()))?;
+        // An org bundle: its account bundles' files too, through their chained manifests.
+        source.files = verify::all_files(&bytes, listed, |rel| {
+            source
+                .read(rel, verify::MAX_MANIFEST_BYTES)
+                .map_err(|e| verify::Problem::Manifest {
+                    reason: format!("cannot read {rel}: {e}"),
+                })
+        })
+        .map_err(|p| failed(p.to_string()))?;
         source.manifest_bytes = bytes;
         Ok(source)
     }
@@ -207,6 +216,29 @@ impl SourceBundle {
         let written = files::write_file(root, &record.path, &bytes, record.rows)?;
         debug_assert_eq!(written.sha256, record.sha256);
         Ok(written)
+    }
+
+    /// The bytes of the file `record` lists, checked against its hash and size.
+    pub fn read_file(&mut self, record: &FileRecord) -> Result<Vec<u8>, Error> {
+        let bytes = self
+            .read(&record.path, record.bytes)
+            .map_err(|e| report_error(&self.path, format!("cannot read {}: {e}", record.path)))?;
+        if bytes.len() as u64 != record.bytes || files::sha256_hex(&bytes) != record.sha256 {
+            return Err(report_error(
+                &self.path,
+                format!(
+                    "{} changed after the bundle was verified (its content no longer matches the \
+                     hash in the manifest): the bundle is being modified",
+                    record.path
+                ),
+            ));
+        }
+        Ok(bytes)
+    }
+
+    /// The path it was opened from.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Fails if the zip changed in place since it was verified (a directory's files are each

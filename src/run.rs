@@ -71,7 +71,14 @@ pub async fn collect(config: &CollectConfig) -> Result<CollectOutcome, Error> {
 /// more, the temporary bundle is removed. A stop that comes while the finished bundle is being
 /// zipped and moved into place waits for that to end: the bundle is then complete.
 pub async fn collect_until(config: &CollectConfig, stop: &Stop) -> Result<CollectOutcome, Error> {
-    // Local mistakes first: they cost no AWS call and no waiting.
+    let clients = connect(config, stop).await?;
+    collect_with_until(config, clients, stop).await
+}
+
+/// What every run does before its first AWS call that counts: checks the output directory and
+/// the profile, resolves the retry settings, loads the SDK configuration and the credentials.
+/// Local mistakes come first: they cost no AWS call and no waiting.
+pub async fn connect(config: &CollectConfig, stop: &Stop) -> Result<Clients, Error> {
     bundle::writer::check_out_dir(&config.out)?;
     aws::check_profile(&config.aws).await?;
     let retry = retry::resolve(
@@ -95,7 +102,7 @@ pub async fn collect_until(config: &CollectConfig, stop: &Stop) -> Result<Collec
         .map_err(|e| Error::NoCredentials {
             detail: crate::error::chain(&e),
         })?;
-    collect_with_until(config, Clients::new(sdk, config.concurrency), stop).await
+    Ok(Clients::new(sdk, config.concurrency))
 }
 
 /// Runs `collect` with the given clients (tests pass clients with mocked responses).
@@ -115,7 +122,57 @@ pub async fn collect_with_until(
     let started_at = chrono::Utc::now();
     let clock = Instant::now();
     let run_clients = clients.counted();
+    let (identity, regions) = identify(config, &run_clients, stop).await?;
 
+    let name = bundle::bundle_name(&identity.account_id, started_at);
+    // From here on, the temporary bundle exists; dropping `staging` removes it, on every path.
+    let staging = Staging::create(&config.out, &name)?;
+    let account = AccountStart {
+        identity,
+        regions,
+        run_clients,
+        started_at,
+        clock,
+    };
+    let (manifest, analysis) =
+        collect_account(config, &clients, account, staging.root(), stop).await?;
+    let paths = staging.finish(&manifest)?;
+    Ok(CollectOutcome {
+        manifest,
+        paths,
+        analysis,
+    })
+}
+
+/// What is known of an account once it is identified: who, which regions, since when.
+pub struct AccountStart {
+    pub identity: Identity,
+    pub regions: Vec<String>,
+    /// The clients the run's own calls (identification, regions) were counted on.
+    pub run_clients: aws::CountedClients,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub clock: Instant,
+}
+
+/// Identifies the account behind `run_clients` (sts:GetCallerIdentity) and the regions to cover
+/// in it.
+pub async fn identify(
+    config: &CollectConfig,
+    run_clients: &aws::CountedClients,
+    stop: &Stop,
+) -> Result<(Identity, Vec<String>), Error> {
+    let identity = caller_identity(config, run_clients, stop).await?;
+    let regions = stop.guard(covered_regions(config, run_clients)).await??;
+    tracing::info!(account = %identity.account_id, caller = %identity.caller_arn, "identified account");
+    Ok((identity, regions))
+}
+
+/// Who the credentials of `run_clients` are (sts:GetCallerIdentity).
+pub async fn caller_identity(
+    config: &CollectConfig,
+    run_clients: &aws::CountedClients,
+    stop: &Stop,
+) -> Result<Identity, Error> {
     let sts = run_clients.sts();
     let caller = stop
         .guard(sts.get_caller_identity().send())
@@ -133,28 +190,40 @@ pub async fn collect_with_until(
                     .unwrap_or_else(|| "AWS".to_string()),
             }
         })?;
-    let identity = Identity::new(
+    Ok(Identity::new(
         caller.account().unwrap_or_default().to_string(),
         caller.arn().unwrap_or_default().to_string(),
-    );
-    let regions = stop.guard(covered_regions(config, &run_clients)).await??;
-    tracing::info!(account = %identity.account_id, caller = %identity.caller_arn, "identified account");
+    ))
+}
 
-    let name = bundle::bundle_name(&identity.account_id, started_at);
-    // From here on, the temporary bundle exists; dropping `staging` removes it, on every path.
-    let staging = Staging::create(&config.out, &name)?;
-
-    let records = run_collectors(config, &clients, &identity, &regions, &staging, stop).await?;
+/// Collects one identified account into `root` (an existing, empty directory): its evidence,
+/// findings, access review and `index.html`. Returns the manifest, which the caller writes
+/// (with the zip for a bundle of its own; as is inside an org bundle).
+pub async fn collect_account(
+    config: &CollectConfig,
+    clients: &Clients,
+    account: AccountStart,
+    root: &std::path::Path,
+    stop: &Stop,
+) -> Result<(Manifest, Analysis), Error> {
+    let AccountStart {
+        identity,
+        regions,
+        run_clients,
+        started_at,
+        clock,
+    } = account;
+    let records = run_collectors(config, clients, &identity, &regions, root, stop).await?;
     if let Some(signal) = stop.received() {
         return Err(Error::Interrupted {
             signal,
-            temporary: Some(staging.root().to_path_buf()),
+            temporary: Some(root.to_path_buf()),
         });
     }
 
     // Findings: a pure function of the evidence just written and the collectors' states.
     let input = findings::Input::new(
-        staging.root(),
+        root,
         identity.account_id.clone(),
         identity.partition.clone(),
         started_at,
@@ -163,7 +232,7 @@ pub async fn collect_with_until(
         config.thresholds,
     );
     let analysis = findings::analyze(&input);
-    let analysis_files = findings::write::write_findings(staging.root(), &analysis)?;
+    let analysis_files = findings::write::write_findings(root, &analysis)?;
 
     let finished_at = chrono::Utc::now();
     let mut manifest = build_manifest(ManifestInput {
@@ -179,14 +248,9 @@ pub async fn collect_with_until(
         analysis: &analysis,
         analysis_files,
     });
-    let index = findings::write::write_index(staging.root(), &manifest, &analysis)?;
+    let index = findings::write::write_index(root, &manifest, &analysis)?;
     add_file(&mut manifest, index);
-    let paths = staging.finish(&manifest)?;
-    Ok(CollectOutcome {
-        manifest,
-        paths,
-        analysis,
-    })
+    Ok((manifest, analysis))
 }
 
 /// A collector's state as the findings stage reads it.
@@ -214,7 +278,7 @@ pub(crate) fn add_file(manifest: &mut Manifest, file: crate::bundle::files::File
 
 /// The regions to cover: those asked for, else the account's enabled regions
 /// (ec2:DescribeRegions without AllRegions, keeping opted-in and opt-in-not-required ones).
-async fn covered_regions(
+pub async fn covered_regions(
     config: &CollectConfig,
     run_clients: &aws::CountedClients,
 ) -> Result<Vec<String>, Error> {
@@ -257,7 +321,7 @@ async fn run_collectors(
     clients: &Clients,
     identity: &Identity,
     regions: &[String],
-    staging: &Staging,
+    root: &std::path::Path,
     stop: &Stop,
 ) -> Result<Vec<CollectorRecord>, Error> {
     let progress = if config.progress {
@@ -286,7 +350,7 @@ async fn run_collectors(
             regions: regions.clone(),
             concurrency: config.concurrency,
         };
-        let root = staging.root().to_path_buf();
+        let root = root.to_path_buf();
         let handle = tasks.spawn(async move {
             let clock = Instant::now();
             let mut evidence = Evidence::new(root, spec.id);
@@ -305,7 +369,7 @@ async fn run_collectors(
                 progress.finish_and_clear();
                 return Err(Error::Interrupted {
                     signal,
-                    temporary: Some(staging.root().to_path_buf()),
+                    temporary: Some(root.to_path_buf()),
                 });
             }
             joined = tasks.join_next_with_id() => match joined {
@@ -589,6 +653,11 @@ pub fn table_cells(as_written: &[String]) -> TableCells {
         rule: crate::contract::cell::SPREADSHEET_SAFE_RULE.to_string(),
         as_written: kept,
     }
+}
+
+/// A new random run id (UUID v4 form).
+pub fn new_run_id(started_at: chrono::DateTime<chrono::Utc>) -> String {
+    run_id(started_at)
 }
 
 /// A random run id in UUID v4 form, without another dependency: the standard library's

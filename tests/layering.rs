@@ -33,7 +33,9 @@ const LAYERS: &[(&str, u32)] = &[
     ("config", 7),
     ("run", 8),
     ("report", 9),
-    ("output", 10),
+    // Many accounts: the org run, its bundle and `merge`.
+    ("org", 10),
+    ("output", 11),
 ];
 
 /// Files that are not modules of a layer: the crate root and the binary.

@@ -5,6 +5,7 @@ mod entries;
 mod escape;
 pub mod files;
 pub mod manifest;
+pub mod org_manifest;
 pub mod verify;
 pub mod writer;
 

@@ -31,6 +31,7 @@ use super::entries::{check_records, folded, S_IFDIR, S_IFMT, S_IFREG};
 pub use super::escape::escape_untrusted;
 use super::files::{self, FileRecord};
 use super::manifest::{MANIFEST_FILE, SCHEMA_VERSION};
+use super::org_manifest::{account_dir, OrgAccountRecord, ACCOUNTS_DIR, ORG_KIND};
 use super::writer::list_files;
 
 /// The largest `manifest.json` `verify` reads (a real one is a few hundred KiB at most).
@@ -191,6 +192,113 @@ type Checked = (Vec<Problem>, usize);
 struct ManifestView {
     schema_version: u32,
     files: Vec<FileRecord>,
+}
+
+/// What `verify` reads of an org manifest beyond its files: the account bundles it chains.
+#[derive(Deserialize)]
+struct OrgView {
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    accounts: Vec<OrgAccountRecord>,
+}
+
+/// The account bundles an org manifest chains to, as (folder, record of its manifest); empty
+/// for a single-account manifest. Refuses folders that are not `accounts/<12 digits>`, a folder
+/// named twice, and org files listed inside `accounts/`.
+pub fn chained_accounts(
+    bytes: &[u8],
+    org_files: &[FileRecord],
+) -> Result<Vec<(String, FileRecord)>, Problem> {
+    let refuse = |reason: String| Problem::Manifest { reason };
+    let view: OrgView = serde_json::from_slice(bytes)
+        .map_err(|e| refuse(format!("{MANIFEST_FILE} is not a readable manifest: {e}")))?;
+    if view.kind.as_deref() != Some(ORG_KIND) {
+        return Ok(Vec::new());
+    }
+    if let Some(file) = org_files
+        .iter()
+        .find(|f| f.path.starts_with(&format!("{ACCOUNTS_DIR}/")))
+    {
+        return Err(refuse(format!(
+            "the org manifest lists {} among its own files, inside the account bundles' \
+             folder: the bundle was edited",
+            file.path
+        )));
+    }
+    let mut seen = BTreeSet::new();
+    let mut chained = Vec::new();
+    for account in &view.accounts {
+        let Some(bundle) = &account.bundle else {
+            continue;
+        };
+        let id = &account.account_id;
+        if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) || *bundle != account_dir(id) {
+            return Err(refuse(format!(
+                "the org manifest chains account \"{id}\" to the folder \"{bundle}\"; \
+                 an account's folder is accounts/<its 12-digit id>: the bundle was edited"
+            )));
+        }
+        if !seen.insert(id.clone()) {
+            return Err(refuse(format!(
+                "the org manifest lists account {id} twice: the bundle was edited"
+            )));
+        }
+        let record = account.manifest_record().ok_or_else(|| {
+            refuse(format!(
+                "the org manifest gives account {id} a folder but no hash of its manifest: \
+                 the bundle was edited"
+            ))
+        })?;
+        chained.push((bundle.clone(), record));
+    }
+    Ok(chained)
+}
+
+/// [`expand_org`] for a reader of a bundle already verified: the whole list of an org bundle's
+/// files (nested manifests and their files included), or the single manifest's list as it is.
+pub fn all_files(
+    bytes: &[u8],
+    listed: Vec<FileRecord>,
+    read: impl FnMut(&str) -> Result<Vec<u8>, Problem>,
+) -> Result<Vec<FileRecord>, Problem> {
+    let mut problems = Vec::new();
+    let (all, _) = expand_org(bytes, listed, read, &mut problems)?;
+    match problems.into_iter().next() {
+        Some(problem) => Err(problem),
+        None => Ok(all),
+    }
+}
+
+/// Extends an org manifest's own files with every chained account bundle's: its manifest (with
+/// the hash the org manifest holds) and the files that manifest lists, below its folder. Each
+/// account manifest is read through `read` (a bundle path; an error when it cannot be read).
+/// A manifest that cannot be read is left to the comparison (reported missing or unreadable);
+/// one that does not parse is a problem of its own.
+fn expand_org(
+    bytes: &[u8],
+    listed: Vec<FileRecord>,
+    mut read: impl FnMut(&str) -> Result<Vec<u8>, Problem>,
+    problems: &mut Vec<Problem>,
+) -> Result<(Vec<FileRecord>, usize), Problem> {
+    let chained = chained_accounts(bytes, &listed)?;
+    let accounts = chained.len();
+    let mut all = listed;
+    for (dir, record) in chained {
+        if let Ok(nested) = read(&record.path) {
+            match parse_manifest(&nested) {
+                Ok(files) => all.extend(files.into_iter().map(|f| FileRecord {
+                    path: format!("{dir}/{}", f.path),
+                    ..f
+                })),
+                Err(problem) => problems.push(Problem::Manifest {
+                    reason: format!("{}: {problem}", record.path),
+                }),
+            }
+        }
+        all.push(record);
+    }
+    Ok((all, accounts))
 }
 
 /// Verifies the bundle at `path`: a bundle directory, or a bundle zip. An `Err` means the path
@@ -377,12 +485,15 @@ fn read_manifest(reader: impl Read) -> Result<Vec<u8>, Problem> {
 }
 
 fn verify_dir(dir: &Path) -> Checked {
-    let listed = match read_dir_manifest(&dir.join(MANIFEST_FILE)).and_then(|b| parse_manifest(&b))
-    {
+    let mut problems = Vec::new();
+    let listed = match read_dir_manifest(&dir.join(MANIFEST_FILE)).and_then(|bytes| {
+        let listed = parse_manifest(&bytes)?;
+        let read = |rel: &str| read_nested_dir_manifest(dir, rel);
+        expand_org(&bytes, listed, read, &mut problems).map(|(all, _)| all)
+    }) {
         Ok(listed) => listed,
         Err(problem) => return (vec![problem], 0),
     };
-    let mut problems = Vec::new();
     let sizes: BTreeMap<&str, u64> = listed.iter().map(|r| (r.path.as_str(), r.bytes)).collect();
     let mut found = BTreeMap::new();
     match list_files(dir) {
@@ -423,6 +534,23 @@ fn verify_dir(dir: &Path) -> Checked {
     }
     let verified = compare(&listed, found, &mut problems);
     (problems, verified)
+}
+
+/// Reads an account bundle's manifest inside an org bundle directory, through real folders
+/// only: a linked folder on the way is never followed (the walk reports it).
+fn read_nested_dir_manifest(dir: &Path, rel: &str) -> Result<Vec<u8>, Problem> {
+    let mut at = dir.to_path_buf();
+    let parts: Vec<&str> = rel.split('/').collect();
+    for part in &parts[..parts.len().saturating_sub(1)] {
+        at.push(part);
+        let real_dir = fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_dir());
+        if !real_dir {
+            return Err(Problem::Missing {
+                path: rel.to_string(),
+            });
+        }
+    }
+    read_dir_manifest(&dir.join(rel))
 }
 
 /// Reads a directory bundle's manifest: a regular file, not a link, of bounded size.
@@ -537,14 +665,29 @@ fn check_zip<R: Read + Seek>(mut reader: R, label: &str) -> Checked {
     if manifest_entry.declared_bytes > MAX_MANIFEST_BYTES {
         return (vec![manifest_too_large(manifest_entry.declared_bytes)], 0);
     }
+    let mut problems = Vec::new();
     let listed = match archive
         .by_index(manifest_entry.index)
         .map_err(|e| Problem::Manifest {
             reason: format!("cannot read {MANIFEST_FILE}: {e}"),
         })
         .and_then(read_manifest)
-        .and_then(|bytes| parse_manifest(&bytes))
-    {
+        .and_then(|bytes| {
+            let listed = parse_manifest(&bytes)?;
+            let read = |rel: &str| {
+                let entry = entries.get(rel).ok_or_else(|| Problem::Missing {
+                    path: rel.to_string(),
+                })?;
+                let index = entry.index;
+                archive
+                    .by_index(index)
+                    .map_err(|e| Problem::Manifest {
+                        reason: format!("cannot read {rel}: {e}"),
+                    })
+                    .and_then(read_manifest)
+            };
+            expand_org(&bytes, listed, read, &mut problems).map(|(all, _)| all)
+        }) {
         Ok(listed) => listed,
         Err(problem) => return (vec![problem], 0),
     };

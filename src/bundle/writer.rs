@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
 
 use super::files::{self, create_dir_all, FILE_MODE};
-use super::manifest::{Manifest, MANIFEST_FILE};
+use super::manifest::MANIFEST_FILE;
 use crate::error::Error;
 
 /// Where a finished bundle lives.
@@ -101,7 +101,7 @@ impl Staging {
     /// complete zip (with its checksum) whose temporary directory the next run removes. Files are
     /// placed by hard link, which never replaces an existing name; if one step finds its name
     /// taken, the names already placed are taken back.
-    pub fn finish(mut self, manifest: &Manifest) -> Result<BundlePaths, Error> {
+    pub fn finish<M: serde::Serialize>(mut self, manifest: &M) -> Result<BundlePaths, Error> {
         let mut bytes = serde_json::to_vec_pretty(manifest).expect("manifest serializes");
         bytes.push(b'\n');
         files::write_file(&self.root, MANIFEST_FILE, &bytes, None)?;
@@ -424,7 +424,7 @@ mod tests {
 
     use super::*;
     use crate::bundle::manifest::{
-        Account, BundleStatus, FindingsSummary, Run, RunOptions, Tool, SCHEMA_VERSION,
+        Account, BundleStatus, FindingsSummary, Manifest, Run, RunOptions, Tool, SCHEMA_VERSION,
     };
 
     const NAME: &str = "soc2-evidence-123456789012-20261122T070509Z";

@@ -13,7 +13,7 @@ use super::{Analysis, RuleStatus};
 use crate::bundle::manifest::{BundleStatus, Manifest, MANIFEST_FILE};
 use crate::vocab::{CollectorStatus, Severity};
 
-const STYLE: &str = "
+pub(crate) const STYLE: &str = "
 body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#111;background:#fff;margin:0 auto;max-width:1200px;padding:1.5em}
 h1{font-size:1.6em;margin:0 0 .2em}h2{font-size:1.25em;margin:1.8em 0 .5em;border-bottom:2px solid #333;padding-bottom:.15em}
 table{border-collapse:collapse;width:100%;margin:.4em 0 1em}th,td{border:1px solid #bbb;padding:.3em .45em;text-align:left;vertical-align:top}
@@ -118,7 +118,7 @@ fn is_relative(path: &str) -> bool {
             .all(|c| !c.is_empty() && c != "." && c != "..")
 }
 
-fn badge(class: &str, text: &str) -> String {
+pub(crate) fn badge(class: &str, text: &str) -> String {
     format!(
         "<span class=\"badge {}\">{}</span>",
         escape(class),

@@ -11,6 +11,7 @@
 pub mod access_review;
 pub mod html;
 pub mod input;
+pub mod org_html;
 pub mod org_rules;
 mod rules;
 #[cfg(test)]

@@ -139,7 +139,7 @@ pub static ORG_RULES: &[OrgRuleSpec] = &[
         id: "org-scps-disabled",
         title: "Service control policies not enabled in the organization",
         severity: Severity::High,
-        controls: &[Control::Cc6_1],
+        controls: &[Control::Cc5_2, Control::Cc6_1],
         references: &[SCPS_GUIDE],
         remediation: "From the management account, enable all features if the organization \
                       has only consolidated billing, then `aws organizations enable-policy-type \
@@ -152,7 +152,7 @@ pub static ORG_RULES: &[OrgRuleSpec] = &[
         id: "org-scp-cloudtrail-unprotected",
         title: "No SCP denies stopping or deleting CloudTrail trails",
         severity: Severity::Medium,
-        controls: &[Control::Cc7_2, Control::Cc6_1],
+        controls: &[Control::Cc5_2, Control::Cc7_2, Control::Cc6_1],
         references: &[SCP_EXAMPLES],
         remediation: "Attach to the root an SCP with a Deny statement on Resource \"*\" for \
                       cloudtrail:StopLogging and cloudtrail:DeleteTrail (and \
@@ -164,7 +164,7 @@ pub static ORG_RULES: &[OrgRuleSpec] = &[
         id: "org-scp-security-services-unprotected",
         title: "No SCP protects GuardDuty, IAM Access Analyzer and AWS Config",
         severity: Severity::Medium,
-        controls: &[Control::Cc7_2, Control::Cc6_1],
+        controls: &[Control::Cc5_2, Control::Cc7_2, Control::Cc6_1],
         references: &[SRA],
         remediation: "Attach to the root an SCP with a Deny statement on Resource \"*\" for \
                       guardduty:DeleteDetector, guardduty:DisassociateFromMasterAccount, \
@@ -177,7 +177,7 @@ pub static ORG_RULES: &[OrgRuleSpec] = &[
         id: "org-scp-leave-organization",
         title: "No SCP denies leaving the organization",
         severity: Severity::Medium,
-        controls: &[Control::Cc6_1],
+        controls: &[Control::Cc5_2, Control::Cc6_1],
         references: &[SCP_EXAMPLES],
         remediation: "Attach to the root an SCP with a Deny statement on Resource \"*\" for \
                       organizations:LeaveOrganization.",

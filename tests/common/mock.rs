@@ -211,6 +211,7 @@ pub fn config(out: &Path, collectors: &[&str], regions: &[&str]) -> CollectConfi
         progress: false,
         thresholds: Default::default(),
         fail_on: None,
+        org: None,
     }
 }
 

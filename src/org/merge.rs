@@ -1,0 +1,347 @@
+//! `merge`: joins the shards of one `collect --org --shard K/N` run into one org bundle.
+//!
+//! Every shard is opened once and verified from that handle (nested account bundles included);
+//! one that is not intact is refused. The shards must be of one organization and one shard
+//! count, each K exactly once, list the same accounts, and no account may have a bundle in two
+//! of them. The org bundle holds every shard's account bundles byte for byte, the organization
+//! as shard 1 listed it, each account's collection status from the shard that collected it,
+//! and the org's findings, access review, `index.html` and manifest built by the same code as
+//! a single `collect --org` run. Nothing is written on refusal.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use crate::bundle::files::{self, FileRecord};
+use crate::bundle::org_manifest::{
+    account_dir, org_bundle_name, MergedFrom, OrgAccountRecord, OrgManifest, OrgRun, ORG_KIND,
+};
+use crate::bundle::Staging;
+use crate::contract::organization::{
+    status, AccountRow, DelegatedAdminRow, OrganizationFile, OuRow, PoliciesFile,
+};
+use crate::contract::{parse, parse_document, Document, Table};
+use crate::error::Error;
+use crate::report::SourceBundle;
+use crate::vocab::Severity;
+
+use super::build::{self, OrgBuild};
+use super::listing::OrgFacts;
+use super::run::OrgOutcome;
+
+/// What `merge` is asked to do.
+#[derive(Debug, Clone)]
+pub struct MergeConfig {
+    pub shards: Vec<PathBuf>,
+    pub out: PathBuf,
+    pub fail_on: Option<Severity>,
+}
+
+struct Shard {
+    source: SourceBundle,
+    manifest: OrgManifest,
+    index: u32,
+}
+
+fn refuse(path: &Path, reason: impl Into<String>) -> Error {
+    Error::Merge {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+/// Reads the organization files of a verified org bundle.
+pub fn read_facts(source: &mut SourceBundle) -> Result<OrgFacts, Error> {
+    let path = source.path().to_path_buf();
+    let mut bytes_of = |rel: &str| -> Result<Vec<u8>, Error> {
+        let record = source
+            .files()
+            .iter()
+            .find(|f| f.path == rel)
+            .cloned()
+            .ok_or_else(|| refuse(&path, format!("it has no {rel}")))?;
+        source.read_file(&record)
+    };
+    let bad = |rel: &str, e: String| refuse(&path, format!("{rel}: {e}"));
+    let organization: OrganizationFile = parse_document(&bytes_of(OrganizationFile::PATH)?)
+        .map_err(|e| bad(OrganizationFile::PATH, e))?;
+    let accounts: Vec<AccountRow> =
+        parse(&bytes_of(AccountRow::PATH)?).map_err(|e| bad(AccountRow::PATH, e))?;
+    let ous: Vec<OuRow> = parse(&bytes_of(OuRow::PATH)?).map_err(|e| bad(OuRow::PATH, e))?;
+    let policies: PoliciesFile =
+        parse_document(&bytes_of(PoliciesFile::PATH)?).map_err(|e| bad(PoliciesFile::PATH, e))?;
+    let delegated: Vec<DelegatedAdminRow> =
+        parse(&bytes_of(DelegatedAdminRow::PATH)?).map_err(|e| bad(DelegatedAdminRow::PATH, e))?;
+    Ok(OrgFacts {
+        organization,
+        accounts,
+        ous,
+        policies: policies.policies,
+        delegated,
+        errors: Vec::new(),
+    })
+}
+
+/// Opens a bundle and reads its org manifest; a single-account bundle is refused.
+pub fn open_org(path: &Path) -> Result<(SourceBundle, OrgManifest), Error> {
+    let source = SourceBundle::open(path)?;
+    let manifest: OrgManifest =
+        match serde_json::from_slice::<serde_json::Value>(source.manifest_bytes()) {
+            Ok(value) if value.get("kind").and_then(|k| k.as_str()) == Some(ORG_KIND) => {
+                serde_json::from_value(value).map_err(|e| {
+                    refuse(
+                        path,
+                        format!("its org manifest cannot be read by this version: {e}"),
+                    )
+                })?
+            }
+            _ => {
+                return Err(refuse(
+                    path,
+                    "it is a single-account bundle, not a shard of `collect --org --shard K/N`",
+                ))
+            }
+        };
+    Ok((source, manifest))
+}
+
+pub fn merge(config: &MergeConfig) -> Result<OrgOutcome, Error> {
+    let mut given = BTreeSet::new();
+    for path in &config.shards {
+        let key = path.canonicalize().unwrap_or_else(|_| path.clone());
+        if !given.insert(key) {
+            return Err(refuse(path, "it is given twice"));
+        }
+    }
+    crate::bundle::writer::check_out_dir(&config.out)?;
+    let mut shards = Vec::new();
+    for path in &config.shards {
+        let (source, manifest) = open_org(path)?;
+        let Some(shard) = manifest.shard else {
+            return Err(refuse(
+                path,
+                "it is a whole org bundle, not a shard (written without --shard K/N)",
+            ));
+        };
+        shards.push(Shard {
+            source,
+            index: shard.index,
+            manifest,
+        });
+    }
+    shards.sort_by_key(|s| s.index);
+
+    // One organization, one shard count, each K once, the same accounts.
+    let first = &shards[0];
+    let org_id = first.manifest.organization.id.clone();
+    let count = first.manifest.shard.expect("checked").count;
+    let mut indices = BTreeMap::new();
+    for shard in &shards {
+        let path = shard.source.path();
+        if shard.manifest.organization.id != org_id
+            || shard.manifest.organization.collected_from
+                != first.manifest.organization.collected_from
+        {
+            return Err(refuse(
+                path,
+                format!(
+                    "it is of organization {} (collected from {}), {} of {} (collected from {}): \
+                     shards of different organizations or runs are never merged",
+                    shard.manifest.organization.id,
+                    shard.manifest.organization.collected_from,
+                    first.source.path().display(),
+                    org_id,
+                    first.manifest.organization.collected_from
+                ),
+            ));
+        }
+        let this = shard.manifest.shard.expect("checked");
+        if this.count != count {
+            return Err(refuse(
+                path,
+                format!(
+                    "it is shard {}/{}, but {} is a shard of {count}",
+                    this.index,
+                    this.count,
+                    first.source.path().display()
+                ),
+            ));
+        }
+        if let Some(other) = indices.insert(this.index, path.to_path_buf()) {
+            return Err(refuse(
+                path,
+                format!(
+                    "it is shard {}/{count}, like {}",
+                    this.index,
+                    other.display()
+                ),
+            ));
+        }
+    }
+    if let Some(missing) = (1..=count).find(|k| !indices.contains_key(k)) {
+        return Err(refuse(
+            &config.shards[0],
+            format!(
+                "shard {missing}/{count} is not among the inputs: an org bundle holds every shard"
+            ),
+        ));
+    }
+    let ids = |m: &OrgManifest| -> BTreeSet<String> {
+        m.accounts.iter().map(|a| a.account_id.clone()).collect()
+    };
+    let population = ids(&first.manifest);
+    for shard in &shards[1..] {
+        if ids(&shard.manifest) != population {
+            return Err(refuse(
+                shard.source.path(),
+                format!(
+                    "it lists other accounts than {}: the shards were not written by one run over one organization",
+                    first.source.path().display()
+                ),
+            ));
+        }
+    }
+    // No account collected (or attempted) by two shards.
+    let mut owner: BTreeMap<String, (usize, OrgAccountRecord)> = BTreeMap::new();
+    for (i, shard) in shards.iter().enumerate() {
+        for account in &shard.manifest.accounts {
+            let attempted = matches!(
+                account.collection_status.as_str(),
+                status::COLLECTED | status::PARTIAL | status::FAILED
+            ) || account.bundle.is_some();
+            if !attempted {
+                continue;
+            }
+            if let Some((j, _)) = owner.get(&account.account_id) {
+                return Err(refuse(
+                    shard.source.path(),
+                    format!(
+                        "account {} is in it and in {}: shards never overlap",
+                        account.account_id,
+                        shards[*j].source.path().display()
+                    ),
+                ));
+            }
+            owner.insert(account.account_id.clone(), (i, account.clone()));
+        }
+    }
+
+    // The bundle takes the time of the earliest shard.
+    let started = shards
+        .iter()
+        .filter_map(|s| chrono::DateTime::parse_from_rfc3339(&s.manifest.run.started_at).ok())
+        .min()
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or_else(chrono::Utc::now);
+    let finished = shards
+        .iter()
+        .map(|s| s.manifest.run.finished_at.clone())
+        .max()
+        .unwrap_or_default();
+    let name = if org_id.is_empty() {
+        format!(
+            "soc2-evidence-accounts-{}-{}",
+            first.manifest.organization.collected_from,
+            started.format("%Y%m%dT%H%M%SZ")
+        )
+    } else {
+        org_bundle_name(&org_id, started)
+    };
+    let first_manifest = shards[0].manifest.clone();
+    let first_path = shards[0].source.path().to_path_buf();
+    let mut facts = read_facts(&mut shards[0].source)?;
+    let staging = Staging::create(&config.out, &name)?;
+
+    // Every shard's account bundles, byte for byte from the verified handles.
+    for shard in &mut shards {
+        let dirs: BTreeSet<String> = shard
+            .manifest
+            .accounts
+            .iter()
+            .filter_map(|a| a.bundle.clone())
+            .collect();
+        let records: Vec<FileRecord> = shard
+            .source
+            .files()
+            .iter()
+            .filter(|f| dirs.iter().any(|d| f.path.starts_with(&format!("{d}/"))))
+            .cloned()
+            .collect();
+        for record in &records {
+            shard.source.copy_file(record, staging.root())?;
+        }
+        shard.source.check_unchanged()?;
+        facts.errors.extend(shard.manifest.errors.iter().cloned());
+    }
+
+    // Each account as the shard that collected it recorded it.
+    let mut accounts = Vec::new();
+    for row in &mut facts.accounts {
+        let record = match owner.get(&row.account_id) {
+            Some((_, record)) => {
+                if let Some(dir) = &record.bundle {
+                    if *dir != account_dir(&row.account_id) {
+                        return Err(refuse(
+                            &first_path,
+                            format!("account {} has its bundle in {dir}", row.account_id),
+                        ));
+                    }
+                }
+                record.clone()
+            }
+            None => first_manifest
+                .accounts
+                .iter()
+                .find(|a| a.account_id == row.account_id)
+                .cloned()
+                .unwrap_or_default(),
+        };
+        row.collection_status = record.collection_status.clone();
+        row.error = record
+            .error
+            .as_ref()
+            .map(|e| format!("{}: {}: {}", e.operation, e.code, e.message))
+            .unwrap_or_default();
+        accounts.push(record);
+    }
+
+    let merged_from = shards
+        .iter()
+        .map(|s| MergedFrom {
+            bundle: s.source.name().to_string(),
+            run_id: s.manifest.run.id.clone(),
+            manifest_sha256: files::sha256_hex(s.source.manifest_bytes()),
+            shard: s.manifest.shard,
+        })
+        .collect();
+    let mut options = first_manifest.run.options.clone();
+    options.fail_on = config.fail_on;
+    let built = build::write_org(OrgBuild {
+        root: staging.root(),
+        facts: &facts,
+        accounts,
+        identity: first_manifest.organization.clone(),
+        run: OrgRun {
+            id: crate::run::new_run_id(chrono::Utc::now()),
+            started_at: started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            finished_at: finished,
+            duration_ms: shards
+                .iter()
+                .map(|s| s.manifest.run.duration_ms)
+                .max()
+                .unwrap_or(0),
+            api_calls: shards.iter().map(|s| s.manifest.run.api_calls).sum(),
+            api_retries: shards.iter().map(|s| s.manifest.run.api_retries).sum(),
+            options,
+        },
+        shard: None,
+        merged_from,
+        fail_on: config.fail_on,
+    })?;
+    let paths = staging.finish(&built.manifest)?;
+    Ok(OrgOutcome {
+        manifest: built.manifest,
+        paths,
+        findings: built.findings,
+        rules: built.rules,
+    })
+}

@@ -1,0 +1,471 @@
+//! `collect --org` (and `collect --account ... --role-name`): every selected account collected
+//! into one org bundle.
+//!
+//! The caller's own account is collected with the caller's credentials; every other account
+//! through sts:AssumeRole into its `--role-name` role. Accounts run side by side (at most
+//! [`ACCOUNTS_AT_ONCE`]), and all of them share the one HTTP client and so the one
+//! `--concurrency` bound on requests in flight. Each account's bundle is written into
+//! `accounts/<id>/` as it finishes and dropped from memory. An account whose role cannot be
+//! assumed (or whose run cannot identify it) is recorded with the call's error and the others
+//! are collected; suspended and closed accounts are listed and not collected.
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use aws_credential_types::provider::SharedCredentialsProvider;
+use futures_util::stream::{self, StreamExt};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::aws::{Clients, Identity};
+use crate::bundle::files;
+use crate::bundle::manifest::{BundleStatus, MANIFEST_FILE};
+use crate::bundle::org_manifest::{
+    account_dir, org_bundle_name, OrgAccountRecord, OrgIdentity, OrgManifest, OrgOptionsRecord,
+    OrgRun, ShardRecord,
+};
+use crate::bundle::{BundlePaths, Staging};
+use crate::config::{CollectConfig, OrgOptions};
+use crate::contract::organization::{status, AccountRow, OrganizationFile};
+use crate::error::{Error, ExitCode};
+use crate::findings::{Finding, RuleOutcome};
+use crate::interrupt::Stop;
+use crate::run::{self, AccountStart};
+use crate::vocab::{CallError, GLOBAL};
+
+use super::build::{self, failed_account, OrgBuild};
+use super::credentials::{self, Role, RoleProvider};
+use super::listing::{self, OrgFacts};
+
+/// How many accounts are collected at once. Requests are bounded by `--concurrency` whatever
+/// this is; it bounds how many accounts' evidence is held in memory at once.
+pub const ACCOUNTS_AT_ONCE: usize = 8;
+
+/// The result of an org run (or `merge`) that wrote an org bundle.
+#[derive(Debug)]
+pub struct OrgOutcome {
+    pub manifest: OrgManifest,
+    pub paths: BundlePaths,
+    pub findings: Vec<(String, Finding)>,
+    pub rules: Vec<RuleOutcome>,
+}
+
+impl OrgOutcome {
+    /// 3 when an account could not be collected (or its bundle is incomplete), 4 when complete
+    /// but a finding is at or above `--fail-on`, else 0.
+    pub fn exit_code(&self) -> ExitCode {
+        match self.manifest.status {
+            BundleStatus::Incomplete => ExitCode::Incomplete,
+            BundleStatus::Complete => match self.manifest.findings_summary.fail_on {
+                Some(threshold) if self.manifest.findings_summary.at_least(threshold) > 0 => {
+                    ExitCode::Findings
+                }
+                _ => ExitCode::Success,
+            },
+        }
+    }
+}
+
+/// Loads the AWS configuration and runs the org collection.
+pub async fn collect_org_until(config: &CollectConfig, stop: &Stop) -> Result<OrgOutcome, Error> {
+    let clients = run::connect(config, stop).await?;
+    collect_org_with_until(config, clients, stop).await
+}
+
+/// The org collection with the given clients (the caller's).
+pub async fn collect_org_with_until(
+    config: &CollectConfig,
+    clients: Clients,
+    stop: &Stop,
+) -> Result<OrgOutcome, Error> {
+    let options = config
+        .org
+        .clone()
+        .ok_or_else(|| Error::Usage("an org run needs --org or --account".into()))?;
+    let started_at = chrono::Utc::now();
+    let clock = Instant::now();
+    let run_clients = clients.counted();
+    let caller = run::caller_identity(config, &run_clients, stop).await?;
+
+    let mut facts = if options.from_organization {
+        stop.guard(listing::list(&run_clients, &caller.account_id))
+            .await??
+    } else {
+        accounts_only(&options, &caller)
+    };
+    let selected = select(&mut facts, &options)?;
+
+    let name = if let Some((k, n)) = options.shard {
+        // A shard's name never collides with the merged bundle's.
+        format!(
+            "{}-shard-{k}-of-{n}",
+            org_bundle_name(&facts.organization.id, started_at)
+        )
+    } else if options.from_organization {
+        org_bundle_name(&facts.organization.id, started_at)
+    } else {
+        format!(
+            "soc2-evidence-accounts-{}-{}",
+            caller.account_id,
+            started_at.format("%Y%m%dT%H%M%SZ")
+        )
+    };
+    let staging = Staging::create(&config.out, &name)?;
+
+    let progress = if config.progress {
+        ProgressBar::with_draw_target(Some(selected.len() as u64), ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    };
+    progress.set_style(
+        ProgressStyle::with_template("{spinner} [{pos}/{len}] accounts done {wide_msg}")
+            .expect("valid progress template"),
+    );
+    progress.enable_steady_tick(std::time::Duration::from_millis(120));
+
+    let mut account_config = config.clone();
+    account_config.progress = false;
+    account_config.org = None;
+    let session = credentials::session_name(started_at);
+    let sts = run_clients.sts();
+    let context = AccountContext {
+        config: &account_config,
+        options: &options,
+        clients: &clients,
+        sts: &sts,
+        caller: &caller,
+        session: &session,
+        root: staging.root(),
+        stop,
+    };
+    let rows: Vec<AccountRow> = facts
+        .accounts
+        .iter()
+        .filter(|a| selected.contains(&a.account_id))
+        .cloned()
+        .collect();
+    let mut results: Vec<Result<Collected, Error>> = stream::iter(rows)
+        .map(|row| {
+            let context = &context;
+            let progress = &progress;
+            async move {
+                let result = if stop.received().is_some() {
+                    Err(Error::Interrupted {
+                        signal: stop.received().expect("just checked"),
+                        temporary: Some(context.root.to_path_buf()),
+                    })
+                } else {
+                    one_account(context, &row).await
+                };
+                progress.inc(1);
+                if let Ok(done) = &result {
+                    progress.set_message(format!(
+                        "{} {}",
+                        done.record.account_id, done.record.collection_status
+                    ));
+                }
+                result
+            }
+        })
+        .buffer_unordered(ACCOUNTS_AT_ONCE)
+        .collect()
+        .await;
+    progress.finish_and_clear();
+    if let Some(signal) = stop.received() {
+        return Err(Error::Interrupted {
+            signal,
+            temporary: Some(staging.root().to_path_buf()),
+        });
+    }
+    if let Some(pos) = results.iter().position(Result::is_err) {
+        return Err(results.swap_remove(pos).err().expect("is an error"));
+    }
+    let collected: Vec<Collected> = results.into_iter().map(|r| r.expect("no error")).collect();
+
+    let mut api_calls: u64 = collected.iter().map(|c| c.api_calls).sum();
+    let mut api_retries: u64 = collected.iter().map(|c| c.api_retries).sum();
+    let accounts = records(&mut facts, collected);
+    for (_, calls, retries) in run_clients.counts() {
+        api_calls += calls;
+        api_retries += retries;
+    }
+    let rfc3339 =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let built = build::write_org(OrgBuild {
+        root: staging.root(),
+        facts: &facts,
+        accounts,
+        identity: OrgIdentity {
+            id: facts.organization.id.clone(),
+            management_account_id: facts.organization.management_account_id.clone(),
+            collected_from: caller.account_id.clone(),
+            caller_arn: caller.caller_arn.clone(),
+            partition: caller.partition.clone(),
+        },
+        run: OrgRun {
+            id: run::new_run_id(started_at),
+            started_at: rfc3339(started_at),
+            finished_at: rfc3339(chrono::Utc::now()),
+            duration_ms: clock.elapsed().as_millis() as u64,
+            api_calls,
+            api_retries,
+            options: options_record(config, &options),
+        },
+        shard: options
+            .shard
+            .map(|(index, count)| ShardRecord { index, count }),
+        merged_from: Vec::new(),
+        fail_on: config.fail_on,
+    })?;
+    let paths = staging.finish(&built.manifest)?;
+    Ok(OrgOutcome {
+        manifest: built.manifest,
+        paths,
+        findings: built.findings,
+        rules: built.rules,
+    })
+}
+
+/// The org facts of a run without Organizations access: only the accounts asked for.
+fn accounts_only(options: &OrgOptions, caller: &Identity) -> OrgFacts {
+    OrgFacts {
+        organization: OrganizationFile {
+            collected_from: caller.account_id.clone(),
+            accounts_only: true,
+            ..OrganizationFile::default()
+        },
+        accounts: options
+            .accounts
+            .iter()
+            .map(|id| AccountRow {
+                account_id: id.clone(),
+                ..AccountRow::default()
+            })
+            .collect(),
+        ..OrgFacts::default()
+    }
+}
+
+/// Marks every account that will not be collected with why (not active, left out, another
+/// shard's) and returns the ids to collect. Names that are not in the organization are usage
+/// errors: a typo must not silently shrink the population.
+fn select(facts: &mut OrgFacts, options: &OrgOptions) -> Result<BTreeSet<String>, Error> {
+    let known: BTreeSet<&str> = facts
+        .accounts
+        .iter()
+        .map(|a| a.account_id.as_str())
+        .collect();
+    let org = &facts.organization.id;
+    for id in options.accounts.iter().chain(&options.skip_accounts) {
+        if !known.contains(id.as_str()) {
+            return Err(Error::Usage(format!(
+                "account {id} is not an account of organization {org} (organizations:ListAccounts)\n  fix: check the id; `aws organizations list-accounts` lists them"
+            )));
+        }
+    }
+    let ous: BTreeSet<&str> = facts.ous.iter().map(|o| o.id.as_str()).collect();
+    for ou in &options.ous {
+        if !ous.contains(ou.as_str()) {
+            return Err(Error::Usage(format!(
+                "{ou} is not an OU or root of organization {org}\n  fix: check the id; `aws organizations list-organizational-units-for-parent --parent-id <root-id>` lists them"
+            )));
+        }
+    }
+    let mut in_scope = Vec::new();
+    for account in &mut facts.accounts {
+        let active = !options.from_organization || account.status == "ACTIVE";
+        let chosen = (options.accounts.is_empty()
+            || options.accounts.contains(&account.account_id))
+            && !options.skip_accounts.contains(&account.account_id)
+            && (options.ous.is_empty() || options.ous.iter().any(|ou| account.ou_ids.contains(ou)));
+        account.collection_status = if !active {
+            status::NOT_COLLECTED
+        } else if !chosen {
+            status::EXCLUDED
+        } else {
+            in_scope.push(account.account_id.clone());
+            ""
+        }
+        .to_string();
+    }
+    in_scope.sort();
+    let mut selected = BTreeSet::new();
+    for (i, id) in in_scope.into_iter().enumerate() {
+        let mine = match options.shard {
+            Some((k, n)) => (i as u32) % n + 1 == k,
+            None => true,
+        };
+        if mine {
+            selected.insert(id);
+        } else if let Some(row) = facts.accounts.iter_mut().find(|a| a.account_id == id) {
+            row.collection_status = status::OTHER_SHARD.to_string();
+        }
+    }
+    Ok(selected)
+}
+
+/// What one account's collection came to.
+struct Collected {
+    record: OrgAccountRecord,
+    api_calls: u64,
+    api_retries: u64,
+}
+
+struct AccountContext<'a> {
+    config: &'a CollectConfig,
+    options: &'a OrgOptions,
+    clients: &'a Clients,
+    sts: &'a aws_sdk_sts::Client,
+    caller: &'a Identity,
+    session: &'a str,
+    root: &'a std::path::Path,
+    stop: &'a Stop,
+}
+
+fn failed(row: &AccountRow, error: CallError, api_calls: u64) -> Result<Collected, Error> {
+    tracing::warn!(account = %row.account_id, error = %error, "account not collected");
+    Ok(Collected {
+        record: failed_account(row, error),
+        api_calls,
+        api_retries: 0,
+    })
+}
+
+/// Collects one account into `accounts/<id>/`. Only a local failure (writing, an interruption)
+/// is an `Err`; an AWS refusal is the account's recorded error.
+async fn one_account(ctx: &AccountContext<'_>, row: &AccountRow) -> Result<Collected, Error> {
+    let id = &row.account_id;
+    let mut calls = 0;
+    let clients = if *id == ctx.caller.account_id {
+        ctx.clients.clone()
+    } else {
+        let role = Role::new(
+            &ctx.caller.partition,
+            id,
+            &ctx.options.role_name,
+            ctx.session,
+            ctx.options.external_id.as_deref(),
+        );
+        calls += 1;
+        match ctx.stop.guard(credentials::assume(ctx.sts, &role)).await? {
+            Ok(first) => {
+                ctx.clients
+                    .with_credentials(SharedCredentialsProvider::new(RoleProvider::new(
+                        ctx.sts.clone(),
+                        role,
+                        first,
+                    )))
+            }
+            Err(error) => return failed(row, error, calls),
+        }
+    };
+    let run_clients = clients.counted();
+    let started_at = chrono::Utc::now();
+    let clock = Instant::now();
+    let counted = |run_clients: &crate::aws::CountedClients| -> u64 {
+        run_clients.counts().iter().map(|(_, c, _)| c).sum()
+    };
+    let (identity, regions) = match run::identify(ctx.config, &run_clients, ctx.stop).await {
+        Ok(found) => found,
+        Err(Error::CallerIdentity { code, message, .. }) => {
+            let error = CallError::new(GLOBAL, "GetCallerIdentity", code, message);
+            return failed(row, error, calls + counted(&run_clients));
+        }
+        Err(Error::Regions { code, message }) => {
+            let error = CallError::new(GLOBAL, "DescribeRegions", code, message);
+            return failed(row, error, calls + counted(&run_clients));
+        }
+        Err(other) => return Err(other),
+    };
+    if identity.account_id != *id {
+        let error = CallError::new(
+            GLOBAL,
+            "GetCallerIdentity",
+            "WrongAccount",
+            format!(
+                "the credentials for account {id} belong to account {} ({}): nothing of it was collected",
+                identity.account_id, identity.caller_arn
+            ),
+        );
+        return failed(row, error, calls + counted(&run_clients));
+    }
+    let dir_rel = account_dir(id);
+    let dir = ctx.root.join(&dir_rel);
+    files::create_dir_all(&dir).map_err(|e| Error::write(&dir, e))?;
+    let start = AccountStart {
+        identity,
+        regions,
+        run_clients,
+        started_at,
+        clock,
+    };
+    let (manifest, _analysis) =
+        run::collect_account(ctx.config, &clients, start, &dir, ctx.stop).await?;
+    let mut bytes = serde_json::to_vec_pretty(&manifest).expect("manifest serializes");
+    bytes.push(b'\n');
+    let written = files::write_file(&dir, MANIFEST_FILE, &bytes, None)?;
+    Ok(Collected {
+        record: OrgAccountRecord {
+            account_id: id.clone(),
+            name: row.name.clone(),
+            status: row.status.clone(),
+            collection_status: match manifest.status {
+                BundleStatus::Complete => status::COLLECTED,
+                BundleStatus::Incomplete => status::PARTIAL,
+            }
+            .to_string(),
+            bundle: Some(dir_rel),
+            manifest_sha256: Some(written.sha256),
+            manifest_bytes: Some(written.bytes),
+            error: None,
+        },
+        api_calls: calls + manifest.run.api_calls,
+        api_retries: manifest.run.api_retries,
+    })
+}
+
+/// Every account's record, in account order, and the accounts table updated with what the run
+/// made of each.
+fn records(facts: &mut OrgFacts, collected: Vec<Collected>) -> Vec<OrgAccountRecord> {
+    let mut by_id: std::collections::BTreeMap<String, OrgAccountRecord> = collected
+        .into_iter()
+        .map(|c| (c.record.account_id.clone(), c.record))
+        .collect();
+    facts
+        .accounts
+        .iter_mut()
+        .map(|row| {
+            let record = by_id
+                .remove(&row.account_id)
+                .unwrap_or_else(|| OrgAccountRecord {
+                    account_id: row.account_id.clone(),
+                    name: row.name.clone(),
+                    status: row.status.clone(),
+                    collection_status: row.collection_status.clone(),
+                    ..OrgAccountRecord::default()
+                });
+            row.collection_status = record.collection_status.clone();
+            row.error = record
+                .error
+                .as_ref()
+                .map(|e| format!("{}: {}: {}", e.operation, e.code, e.message))
+                .unwrap_or_default();
+            record
+        })
+        .collect()
+}
+
+fn options_record(config: &CollectConfig, options: &OrgOptions) -> OrgOptionsRecord {
+    OrgOptionsRecord {
+        org: options.from_organization,
+        role_name: options.role_name.clone(),
+        external_id: options.external_id.is_some(),
+        accounts: options.accounts.clone(),
+        skip_accounts: options.skip_accounts.clone(),
+        ous: options.ous.clone(),
+        regions: config.regions.clone(),
+        collectors: config.only.clone(),
+        skipped: config.skip.clone(),
+        concurrency: config.concurrency,
+        fail_on: config.fail_on,
+    }
+}
