@@ -176,6 +176,7 @@ fn info(service: &str, operation: &str, region: &str) -> RequestInfo {
         region: region.into(),
         service: service.into(),
         operation: operation.into(),
+        body: String::new(),
     }
 }
 

@@ -358,6 +358,7 @@ pub fn files_below(root: &Path) -> Vec<String> {
 
 pub mod faults;
 pub mod mock;
+pub mod org;
 pub mod proxy;
 pub mod seed;
 pub mod zipkit;

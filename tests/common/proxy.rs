@@ -27,6 +27,8 @@ pub struct RequestInfo {
     /// of a query body, or the method and path of REST protocols (S3, GuardDuty); an unknown
     /// REST call is named `METHOD /path`.
     pub operation: String,
+    /// The body as text (query-protocol parameters such as `RoleArn=` of sts:AssumeRole).
+    pub body: String,
 }
 
 /// One whole request as it arrived.
@@ -235,6 +237,7 @@ pub fn parse_request(bytes: &[u8]) -> Option<Request> {
         service = "s3control".to_string();
     }
     let operation = operation_of(&service, &method, &path, &target, &body);
+    let body_text = String::from_utf8_lossy(&body).into_owned();
     Some(Request {
         head,
         body,
@@ -245,6 +248,7 @@ pub fn parse_request(bytes: &[u8]) -> Option<Request> {
             region,
             service,
             operation,
+            body: body_text,
         },
     })
 }
