@@ -178,8 +178,9 @@ fn org_result(
 }
 
 fn report(config: &soc2_evidence::report::ReportConfig, json: bool, quiet: bool) -> ExitCode {
-    match soc2_evidence::report::report(config) {
-        Ok(outcome) => {
+    use soc2_evidence::org::report::ReportOutcome;
+    match soc2_evidence::org::report::report(config) {
+        Ok(ReportOutcome::Account(outcome)) => {
             if json {
                 print_json(&output::collect_json(&outcome, outcome.report_exit_code()));
             } else if quiet {
@@ -189,6 +190,7 @@ fn report(config: &soc2_evidence::report::ReportConfig, json: bool, quiet: bool)
             }
             outcome.report_exit_code()
         }
+        Ok(ReportOutcome::Org(outcome)) => org_result(Ok(outcome), None, json, quiet),
         Err(err) => {
             eprintln!("error: {err}");
             err.exit_code()

@@ -194,6 +194,23 @@ impl SourceBundle {
     /// and size (a file changed since it was verified) or its path is not a plain relative path
     /// inside the bundle (the writer refuses it).
     pub fn copy_file(&mut self, record: &FileRecord, root: &Path) -> Result<FileRecord, Error> {
+        self.copy_file_as(record, root, &record.path)
+    }
+
+    /// [`SourceBundle::copy_file`] to the bundle path `dest` (an org bundle's account file,
+    /// written at the top of that account's own bundle).
+    pub fn copy_file_as(
+        &mut self,
+        record: &FileRecord,
+        root: &Path,
+        dest: &str,
+    ) -> Result<FileRecord, Error> {
+        if let Some(reason) = files::unsafe_path_reason(dest) {
+            return Err(Error::UnsafeBundlePath {
+                path: dest.to_string(),
+                reason: reason.to_string(),
+            });
+        }
         if let Some(reason) = files::unsafe_path_reason(&record.path) {
             return Err(Error::UnsafeBundlePath {
                 path: record.path.clone(),
@@ -213,7 +230,7 @@ impl SourceBundle {
                 ),
             ));
         }
-        let written = files::write_file(root, &record.path, &bytes, record.rows)?;
+        let written = files::write_file(root, dest, &bytes, record.rows)?;
         debug_assert_eq!(written.sha256, record.sha256);
         Ok(written)
     }
@@ -434,28 +451,36 @@ fn check_no_file_is_a_folder(paths: &[&str]) -> Result<(), String> {
 /// Runs `report`: verifies the source, copies its evidence, analyses it and writes the new
 /// bundle. The outcome's exit code is 0, or 4 when a finding is at or above `fail_on`.
 pub fn report(config: &ReportConfig) -> Result<CollectOutcome, Error> {
+    let source = SourceBundle::open(&config.bundle)?;
+    report_source(source, config)
+}
+
+/// [`report`] of a source already opened and verified.
+pub fn report_source(
+    mut source: SourceBundle,
+    config: &ReportConfig,
+) -> Result<CollectOutcome, Error> {
+    let (staging, reported_at) = report_staging(config, &source)?;
+    let name = source.name().to_string();
+    let (manifest, analysis) =
+        derive_account(&mut source, "", staging.root(), config, &name, reported_at)?;
+    source.check_unchanged()?;
+    let paths = staging.finish(&manifest)?;
+    Ok(CollectOutcome {
+        manifest,
+        paths,
+        analysis,
+    })
+}
+
+/// The staging of the new bundle of a report on `source`: beside it (or in `--out`), named
+/// after it with `-report-<time>`; and that time.
+pub fn report_staging(
+    config: &ReportConfig,
+    source: &SourceBundle,
+) -> Result<(Staging, chrono::DateTime<chrono::Utc>), Error> {
     let path = &config.bundle;
     let failed = |reason: String| report_error(path, reason);
-    let mut source = SourceBundle::open(path)?;
-    let mut manifest: Manifest = serde_json::from_slice(source.manifest_bytes()).map_err(|e| {
-        failed(format!(
-            "its {MANIFEST_FILE} is not a manifest this version can analyse: {e}"
-        ))
-    })?;
-    // The list `verify` checked, not a second reading of it.
-    manifest.files = source.files().to_vec();
-    let started_at = chrono::DateTime::parse_from_rfc3339(&manifest.run.started_at)
-        .map_err(|e| failed(format!("run.started_at is not an RFC 3339 time: {e}")))?
-        .with_timezone(&chrono::Utc);
-    let evidence: Vec<FileRecord> = manifest
-        .files
-        .iter()
-        .filter(|f| f.path.starts_with("evidence/"))
-        .cloned()
-        .collect();
-    let evidence_paths: Vec<&str> = evidence.iter().map(|f| f.path.as_str()).collect();
-    check_no_file_is_a_folder(&evidence_paths).map_err(failed)?;
-
     let out = match &config.out {
         Some(out) => out.clone(),
         None => path
@@ -472,11 +497,10 @@ pub fn report(config: &ReportConfig) -> Result<CollectOutcome, Error> {
             )));
         }
     }
-    let name = source.name().to_string();
     let reported_at = chrono::Utc::now();
     let base = format!(
         "{}-report-{}",
-        output_stem(&name),
+        output_stem(source.name()),
         reported_at.format("%Y%m%dT%H%M%SZ")
     );
     // Several reports within one second (other thresholds, say) get -2, -3, ...
@@ -491,17 +515,76 @@ pub fn report(config: &ReportConfig) -> Result<CollectOutcome, Error> {
             other => break other?,
         }
     };
+    Ok((staging, reported_at))
+}
+
+/// Derives one account bundle of `source` again into `root`: the bundle at the top (`prefix`
+/// empty) or an org bundle's account folder (`prefix` `accounts/<id>/`). Copies its raw
+/// evidence byte for byte from the verified handle, analyses it as of its collection, writes
+/// the findings, access review and `index.html`, and returns its new manifest (not written).
+pub fn derive_account(
+    source: &mut SourceBundle,
+    prefix: &str,
+    root: &Path,
+    config: &ReportConfig,
+    source_name: &str,
+    reported_at: chrono::DateTime<chrono::Utc>,
+) -> Result<(Manifest, findings::Analysis), Error> {
+    let path = config.bundle.clone();
+    let failed = |reason: String| report_error(&path, reason);
+    let manifest_bytes = if prefix.is_empty() {
+        source.manifest_bytes().to_vec()
+    } else {
+        let rel = format!("{prefix}{MANIFEST_FILE}");
+        let record = source
+            .files()
+            .iter()
+            .find(|f| f.path == rel)
+            .cloned()
+            .ok_or_else(|| failed(format!("it has no {rel}")))?;
+        source.read_file(&record)?
+    };
+    let mut manifest: Manifest = serde_json::from_slice(&manifest_bytes).map_err(|e| {
+        failed(format!(
+            "its {prefix}{MANIFEST_FILE} is not a manifest this version can analyse: {e}"
+        ))
+    })?;
+    // The list `verify` checked, not a second reading of it.
+    let listed: Vec<(FileRecord, String)> = source
+        .files()
+        .iter()
+        .filter_map(|f| {
+            let rel = f.path.strip_prefix(prefix)?;
+            (prefix.is_empty() || !rel.is_empty()).then(|| (f.clone(), rel.to_string()))
+        })
+        .filter(|(_, rel)| prefix.is_empty() || *rel != MANIFEST_FILE)
+        .collect();
+    manifest.files = listed
+        .iter()
+        .map(|(f, rel)| FileRecord {
+            path: rel.clone(),
+            ..f.clone()
+        })
+        .collect();
+    let started_at = chrono::DateTime::parse_from_rfc3339(&manifest.run.started_at)
+        .map_err(|e| failed(format!("run.started_at is not an RFC 3339 time: {e}")))?
+        .with_timezone(&chrono::Utc);
+    let evidence: Vec<&(FileRecord, String)> = listed
+        .iter()
+        .filter(|(_, rel)| rel.starts_with("evidence/"))
+        .collect();
+    let evidence_paths: Vec<&str> = evidence.iter().map(|(_, rel)| rel.as_str()).collect();
+    check_no_file_is_a_folder(&evidence_paths).map_err(failed)?;
 
     // The raw evidence, byte for byte, from the handle that was verified; everything derived is
-    // written again. Any error drops `staging`, which removes everything written so far.
+    // written again. Any error drops the caller's staging, which removes everything written.
     let mut copied = Vec::new();
-    for record in &evidence {
-        copied.push(source.copy_file(record, staging.root())?);
+    for (record, rel) in &evidence {
+        copied.push(source.copy_file_as(record, root, rel)?);
     }
-    source.check_unchanged()?;
 
     let input = findings::Input::new(
-        staging.root(),
+        root,
         manifest.account.id.clone(),
         manifest.account.partition.clone(),
         started_at,
@@ -528,12 +611,18 @@ pub fn report(config: &ReportConfig) -> Result<CollectOutcome, Error> {
         }
     };
     let analysis = findings::analyze(&input);
-    let analysis_files = findings::write::write_findings(staging.root(), &analysis)?;
+    let analysis_files = findings::write::write_findings(root, &analysis)?;
 
     manifest.derived_from = Some(DerivedFrom {
-        bundle: name,
+        bundle: format!(
+            "{source_name}{}",
+            prefix
+                .strip_suffix('/')
+                .map(|p| format!("/{p}"))
+                .unwrap_or_default()
+        ),
         run_id: manifest.run.id.clone(),
-        manifest_sha256: files::sha256_hex(source.manifest_bytes()),
+        manifest_sha256: files::sha256_hex(&manifest_bytes),
         reported_at: reported_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         source_tool_version: manifest.tool.version.clone(),
     });
@@ -548,14 +637,9 @@ pub fn report(config: &ReportConfig) -> Result<CollectOutcome, Error> {
     all.extend(analysis_files);
     all.sort_by(|a, b| a.path.cmp(&b.path));
     manifest.files = all;
-    let index = findings::write::write_index(staging.root(), &manifest, &analysis)?;
+    let index = findings::write::write_index(root, &manifest, &analysis)?;
     crate::run::add_file(&mut manifest, index);
-    let paths = staging.finish(&manifest)?;
-    Ok(CollectOutcome {
-        manifest,
-        paths,
-        analysis,
-    })
+    Ok((manifest, analysis))
 }
 
 /// `path` made absolute with its links resolved, also when its last components do not exist

@@ -258,6 +258,50 @@ fn every_account_bundle_holds_exactly_its_own_facts_and_the_org_is_exact() {
     }
     assert!(index.contains("CC5.2"));
 
+    // report derives the org bundle again from its evidence: the same findings and rules.
+    let reported = run(binary()
+        .args(["report", "--json"])
+        .arg(summary["bundle"]["zip"].as_str().unwrap()));
+    assert_eq!(
+        reported.status.code(),
+        Some(0),
+        "{}",
+        text(&reported.stderr)
+    );
+    let report_summary: serde_json::Value = serde_json::from_slice(&reported.stdout).unwrap();
+    let derived = bundle_dir(&report_summary);
+    for rel in [
+        "findings.csv",
+        "rules.csv",
+        "organization/accounts.csv",
+        "organization/policies.json",
+        "access-review/users.csv",
+    ] {
+        assert_eq!(
+            std::fs::read(bundle.join(rel)).unwrap(),
+            std::fs::read(derived.join(rel)).unwrap(),
+            "{rel}"
+        );
+    }
+    assert_eq!(files_below(&bundle), files_below(&derived));
+    let derived_manifest = read_json(&derived.join("manifest.json"));
+    assert_eq!(
+        derived_manifest["derived_from"]["bundle"],
+        bundle.file_name().unwrap().to_string_lossy().as_ref()
+    );
+    let nested = read_json(
+        &derived
+            .join("accounts")
+            .join(&org.members[0].id)
+            .join("manifest.json"),
+    );
+    assert!(nested["derived_from"]["bundle"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/accounts/{}", org.members[0].id)));
+    let verified = run(binary().arg("verify").arg(&derived));
+    assert!(verified.status.success(), "{}", text(&verified.stdout));
+
     // verify: the zip and the directory, every nested file counted.
     for target in [
         PathBuf::from(summary["bundle"]["zip"].as_str().unwrap()),

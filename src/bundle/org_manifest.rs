@@ -45,6 +45,9 @@ pub struct OrgManifest {
     /// Set on a partial org bundle written with `--shard K/N`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<ShardRecord>,
+    /// Set by `report`: the org bundle whose evidence this one re-analyses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub derived_from: Option<super::manifest::DerivedFrom>,
     /// Set by `merge`: the shards the bundle was built from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged_from: Vec<MergedFrom>,

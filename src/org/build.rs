@@ -332,6 +332,7 @@ pub fn write_org(build: OrgBuild<'_>) -> Result<OrgBuilt, Error> {
         run,
         organization: identity,
         shard,
+        derived_from: None,
         merged_from,
         status: if incomplete {
             BundleStatus::Incomplete

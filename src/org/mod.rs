@@ -5,6 +5,7 @@ pub mod build;
 pub mod credentials;
 pub mod listing;
 pub mod merge;
+pub mod report;
 pub mod run;
 
 pub use run::{collect_org_until, collect_org_with_until, OrgOutcome};

@@ -51,9 +51,14 @@ pub struct OrgOutcome {
 
 impl OrgOutcome {
     /// 3 when an account could not be collected (or its bundle is incomplete), 4 when complete
-    /// but a finding is at or above `--fail-on`, else 0.
+    /// but a finding is at or above `--fail-on`, else 0. For a bundle written by `report`, only
+    /// `--fail-on` counts (its new bundle is always whole), as for a single bundle.
     pub fn exit_code(&self) -> ExitCode {
-        match self.manifest.status {
+        let status = match self.manifest.derived_from {
+            Some(_) => BundleStatus::Complete,
+            None => self.manifest.status,
+        };
+        match status {
             BundleStatus::Incomplete => ExitCode::Incomplete,
             BundleStatus::Complete => match self.manifest.findings_summary.fail_on {
                 Some(threshold) if self.manifest.findings_summary.at_least(threshold) > 0 => {
