@@ -6,7 +6,7 @@ use std::io::{Cursor, Write};
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use soc2_evidence::bundle::verify::{parse_manifest, verify_zip_reader};
+use soc2_evidence::bundle::verify::{chained_accounts, parse_manifest, verify_zip_reader};
 
 const TOP: &str = "soc2-evidence-123456789012-20261122T070509Z";
 const EVIDENCE: &[u8] = b"{\"MinimumPasswordLength\": 14}\n";
@@ -17,6 +17,14 @@ fuzz_target!(|data: &[u8]| {
             assert!(!file.path.is_empty() && !file.path.starts_with('/'));
             assert!(!file.path.contains('\\'));
             assert!(file.path.split('/').all(|p| !p.is_empty() && p != "." && p != ".."));
+        }
+        // As an org manifest: it may chain only accounts/<12 digits>/manifest.json.
+        if let Ok(chained) = chained_accounts(data, &files) {
+            for (dir, record) in chained {
+                let id = dir.strip_prefix("accounts/").expect("below accounts/");
+                assert!(id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()), "{dir}");
+                assert_eq!(record.path, format!("{dir}/manifest.json"));
+            }
         }
     }
     // The same bytes as the manifest of a zip bundle holding one evidence file.

@@ -123,6 +123,7 @@ pub struct MergedFrom {
 
 /// One account of the organization.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct OrgAccountRecord {
     pub account_id: String,
     pub name: String,

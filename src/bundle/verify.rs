@@ -863,6 +863,75 @@ fn check_sidecar(
 mod tests {
     use super::*;
 
+    fn org_manifest(accounts: serde_json::Value) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "schema_version": SCHEMA_VERSION, "kind": "organization", "files": [],
+            "accounts": accounts,
+        }))
+        .unwrap()
+    }
+
+    fn chained(accounts: serde_json::Value) -> Result<Vec<(String, FileRecord)>, Problem> {
+        chained_accounts(&org_manifest(accounts), &[])
+    }
+
+    #[test]
+    fn org_manifests_chain_only_accounts_folders_of_twelve_digits_once() {
+        let ok = chained(serde_json::json!([
+            {"account_id": "111122223333", "bundle": "accounts/111122223333",
+             "manifest_sha256": "ab", "manifest_bytes": 2},
+            {"account_id": "444455556666", "collection_status": "failed"},
+        ]))
+        .unwrap();
+        assert_eq!(ok.len(), 1);
+        assert_eq!(ok[0].1.path, "accounts/111122223333/manifest.json");
+        for (hostile, said) in [
+            (
+                serde_json::json!([{"account_id": "../../etc", "bundle": "accounts/../../etc",
+               "manifest_sha256": "ab", "manifest_bytes": 2}]),
+                "12-digit",
+            ),
+            (
+                serde_json::json!([{"account_id": "111122223333", "bundle": "evidence",
+               "manifest_sha256": "ab", "manifest_bytes": 2}]),
+                "12-digit",
+            ),
+            (
+                serde_json::json!([{"account_id": "111122223333", "bundle": "accounts/111122223333"}]),
+                "no hash",
+            ),
+            (
+                serde_json::json!([
+                {"account_id": "111122223333", "bundle": "accounts/111122223333",
+                 "manifest_sha256": "ab", "manifest_bytes": 2},
+                {"account_id": "111122223333", "bundle": "accounts/111122223333",
+                 "manifest_sha256": "ab", "manifest_bytes": 2}]),
+                "twice",
+            ),
+        ] {
+            let problem = chained(hostile).unwrap_err().to_string();
+            assert!(problem.contains(said), "{problem}");
+        }
+        // An org file listed inside the account folders would let one hash cover another's file.
+        let inside = FileRecord {
+            path: "accounts/111122223333/x.csv".into(),
+            sha256: "ab".into(),
+            bytes: 1,
+            rows: None,
+        };
+        let problem = chained_accounts(&org_manifest(serde_json::json!([])), &[inside])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            problem.contains("inside the account bundles' folder"),
+            "{problem}"
+        );
+        // A single-account manifest chains nothing.
+        assert!(chained_accounts(br#"{"schema_version":1,"files":[]}"#, &[])
+            .unwrap()
+            .is_empty());
+    }
+
     #[test]
     fn safe_paths_stay_inside() {
         assert!(is_safe_relative(

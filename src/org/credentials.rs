@@ -132,4 +132,107 @@ mod tests {
         assert!(role.session_name.starts_with("soc2-evidence-2026"));
         assert!(role.session_name.len() <= 64);
     }
+
+    fn answer(key: &'static str) -> aws_smithy_mocks::Rule {
+        aws_smithy_mocks::mock!(aws_sdk_sts::Client::assume_role).then_output(move || {
+            let expires = std::time::SystemTime::now() + std::time::Duration::from_secs(3600);
+            aws_sdk_sts::operation::assume_role::AssumeRoleOutput::builder()
+                .credentials(
+                    aws_sdk_sts::types::Credentials::builder()
+                        .access_key_id(key)
+                        .secret_access_key("secret")
+                        .session_token("token")
+                        .expiration(aws_smithy_types::DateTime::from(expires))
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        })
+    }
+
+    fn first(key: &str, valid_for: u64) -> Credentials {
+        let expiry = std::time::SystemTime::now() + std::time::Duration::from_secs(valid_for);
+        Credentials::new(key, "secret", Some("token".into()), Some(expiry), "test")
+    }
+
+    fn role() -> Role {
+        Role::new(
+            "aws",
+            "111122223333",
+            "reader",
+            "soc2-evidence-test",
+            Some("ext"),
+        )
+    }
+
+    #[tokio::test]
+    async fn the_first_credentials_serve_once_then_the_role_is_assumed_again() {
+        let rule = answer("AGAIN");
+        let sts = aws_smithy_mocks::mock_client!(aws_sdk_sts, [&rule]);
+        let provider = RoleProvider::new(sts, role(), first("FIRST", 3600));
+        assert_eq!(
+            provider
+                .provide_credentials()
+                .await
+                .unwrap()
+                .access_key_id(),
+            "FIRST"
+        );
+        assert_eq!(rule.num_calls(), 0);
+        // The SDK asks again only when the cached credentials near expiry: assume again.
+        assert_eq!(
+            provider
+                .provide_credentials()
+                .await
+                .unwrap()
+                .access_key_id(),
+            "AGAIN"
+        );
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn first_credentials_about_to_expire_are_never_handed_out() {
+        let rule = answer("FRESH");
+        let sts = aws_smithy_mocks::mock_client!(aws_sdk_sts, [&rule]);
+        let provider = RoleProvider::new(sts, role(), first("STALE", 60));
+        assert_eq!(
+            provider
+                .provide_credentials()
+                .await
+                .unwrap()
+                .access_key_id(),
+            "FRESH"
+        );
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_refusal_names_the_role_and_the_code() {
+        let rule = aws_smithy_mocks::mock!(aws_sdk_sts::Client::assume_role)
+            .sequence()
+            .error(|| {
+                aws_sdk_sts::operation::assume_role::AssumeRoleError::generic(
+                    aws_sdk_sts::error::ErrorMetadata::builder()
+                        .code("AccessDenied")
+                        .message("not allowed")
+                        .build(),
+                )
+            })
+            .repeatedly()
+            .build();
+        let sts = aws_smithy_mocks::mock_client!(aws_sdk_sts, [&rule]);
+        let err = assume(&sts, &role()).await.unwrap_err();
+        assert_eq!(err.operation, "AssumeRole");
+        assert_eq!(err.code, "AccessDenied");
+        assert_eq!(err.message, "not allowed");
+        let provider = RoleProvider::new(sts, role(), first("STALE", 1));
+        let refused = provider.provide_credentials().await.unwrap_err();
+        let detail = crate::error::chain(&refused);
+        assert!(
+            detail.contains("arn:aws:iam::111122223333:role/reader"),
+            "{detail}"
+        );
+        assert!(detail.contains("AccessDenied"), "{detail}");
+    }
 }
