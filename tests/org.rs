@@ -323,7 +323,13 @@ fn a_refused_role_is_recorded_with_its_error_and_every_other_account_is_collecte
     let (emulator, org) = started();
     let refused = org.members[2].id.clone();
     let needle = format!("{refused}%3Arole%2F{ROLE}");
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(BTreeSet::new()));
+    let record = seen.clone();
     let proxy = Proxy::start(&emulator.url, move |request| {
+        if matches!(request.service.as_str(), "organizations" | "sts") {
+            let action = format!("{}:{}", request.service, request.operation);
+            record.lock().unwrap().insert(action);
+        }
         (request.operation == "AssumeRole" && request.body.contains(&needle)).then(|| Answer {
             status: 403,
             headers: vec![("Content-Type".into(), "text/xml".into())],
@@ -336,6 +342,16 @@ fn a_refused_role_is_recorded_with_its_error_and_every_other_account_is_collecte
     let (_out, code, summary) = org_run(&proxy.url, &org_args());
     assert_eq!(code, 3, "{summary:#}");
     assert!(proxy.intercepted.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+    // Every Organizations and STS call the run made is allowed by `policy --org` (STS's
+    // GetCallerIdentity needs no permission).
+    let policy = run(binary().args(["policy", "--org", "--role-name", ROLE]));
+    let policy = text(&policy.stdout);
+    let seen = seen.lock().unwrap().clone();
+    assert!(seen.contains("organizations:ListAccounts"), "{seen:?}");
+    assert!(seen.contains("sts:AssumeRole"), "{seen:?}");
+    for action in seen.iter().filter(|a| *a != "sts:GetCallerIdentity") {
+        assert!(policy.contains(&format!("\"{action}\"")), "{action} is not in policy --org");
+    }
     let bundle = bundle_dir(&summary);
     let rows: BTreeMap<String, BTreeMap<String, String>> =
         csv_rows(&bundle.join("organization/accounts.csv"))
