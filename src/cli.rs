@@ -97,11 +97,16 @@ const MERGE_LONG: &str = "\
 Examples:
   Three CI jobs each ran `collect --org --role-name soc2-evidence-reader --shard K/3`:
     soc2-evidence merge shard-1/*.zip shard-2/*.zip shard-3/*.zip --out evidence
+  An account whose role could not be assumed, collected afterwards with its own credentials:
+    soc2-evidence merge evidence/soc2-evidence-org-o-abc123def4-20270101T060000Z.zip \\
+      late/soc2-evidence-222222222222-20270102T090000Z.zip --out evidence
 
-Every shard is verified first (a shard that is not intact is refused) and never changed. The
-shards must be of one organization, one shard count, each K once, with no account in two of
-them. The org bundle holds every shard's account bundles unchanged, the organization as the
-first shard listed it, and the org's findings, access review and index.html built again.
+Every input is verified first (one that is not intact is refused) and never changed. The org
+inputs are the shards of one run (one organization, one shard count, each K once, the same
+accounts) or one org bundle. A single-account bundle fills its account when the organization
+lists it and no org input holds a bundle of it. No account may have two bundles. The org bundle
+holds every account bundle unchanged, the organization as the first shard listed it, and the
+org's findings, access review and index.html built again.
 
 Exit status:
   0  org bundle written and complete
@@ -386,8 +391,9 @@ fn shard(value: &str) -> Result<(u32, u32), String> {
 
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// The shards of one `collect --org --shard K/N` run: their .zip files or directories, each
-    /// verified first and never changed
+    /// The shards of one `collect --org --shard K/N` run (or one org bundle), and single-account
+    /// bundles of accounts they could not collect: .zip files or directories, each verified
+    /// first and never changed
     #[arg(value_name = "SHARD", required = true, num_args = 1..)]
     pub shards: Vec<PathBuf>,
 

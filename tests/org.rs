@@ -350,7 +350,10 @@ fn a_refused_role_is_recorded_with_its_error_and_every_other_account_is_collecte
     assert!(seen.contains("organizations:ListAccounts"), "{seen:?}");
     assert!(seen.contains("sts:AssumeRole"), "{seen:?}");
     for action in seen.iter().filter(|a| *a != "sts:GetCallerIdentity") {
-        assert!(policy.contains(&format!("\"{action}\"")), "{action} is not in policy --org");
+        assert!(
+            policy.contains(&format!("\"{action}\"")),
+            "{action} is not in policy --org"
+        );
     }
     let bundle = bundle_dir(&summary);
     let rows: BTreeMap<String, BTreeMap<String, String>> =
@@ -395,6 +398,88 @@ fn a_refused_role_is_recorded_with_its_error_and_every_other_account_is_collecte
         .unwrap();
     assert_eq!(trail["status"], "partial", "{trail:?}");
     assert!(trail["reason"].contains(&refused));
+
+    // The refused account, collected afterwards with its own credentials, fills the gap.
+    let org_zip = PathBuf::from(summary["bundle"]["zip"].as_str().unwrap());
+    let (_single_out, single_zip) = collect_as(&emulator, &refused);
+    let (_merged_out, code, stdout, stderr) = merge(&[org_zip.clone(), single_zip], &["--json"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let merged = bundle_dir(&serde_json::from_str(&stdout).unwrap());
+    assert!(merged
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .contains("-merged-"));
+    let rows = csv_rows(&merged.join("organization/accounts.csv"));
+    let row = rows.iter().find(|r| r["account_id"] == refused).unwrap();
+    assert_eq!(row["collection_status"], "collected");
+    assert_eq!(row["error"], "");
+    assert_eq!(
+        column(
+            &merged
+                .join("accounts")
+                .join(&refused)
+                .join("evidence/iam-authorization-details/users.csv"),
+            "user_name"
+        ),
+        BTreeSet::from([org.members[2].user.clone()])
+    );
+    let manifest = read_json(&merged.join("manifest.json"));
+    assert_eq!(manifest["status"], "complete");
+    let rules = csv_rows(&merged.join("rules.csv"));
+    assert!(
+        rules.iter().all(|r| r["status"] == "evaluated"),
+        "{rules:?}"
+    );
+    let verified = run(binary().arg("verify").arg(&merged));
+    assert!(verified.status.success(), "{}", text(&verified.stdout));
+
+    // A bundle of an account outside the organization fills nothing.
+    let (_stranger_out, stranger_zip) = collect_as(&emulator, "999988887777");
+    let (_, code, _, stderr) = merge(&[org_zip, stranger_zip], &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("account 999988887777, which is not an account of"),
+        "{stderr}"
+    );
+}
+
+/// A single-account `collect` of `account` with credentials assumed into it (the collectors of
+/// [`org_args`]): (work dir, its zip).
+fn collect_as(emulator: &Emulator, account: &str) -> (tempfile::TempDir, PathBuf) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let config = runtime.block_on(common::org::member_config(emulator, account, "us-east-1"));
+    let credentials = runtime.block_on(async {
+        use aws_credential_types::provider::ProvideCredentials;
+        config
+            .credentials_provider()
+            .unwrap()
+            .provide_credentials()
+            .await
+            .unwrap()
+    });
+    let out = tempfile::tempdir().unwrap();
+    let args: Vec<&str> = org_args().into_iter().skip(3).collect();
+    let output = run(binary()
+        .env("AWS_ACCESS_KEY_ID", credentials.access_key_id())
+        .env("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key())
+        .env("AWS_SESSION_TOKEN", credentials.session_token().unwrap())
+        .args([
+            "collect",
+            "--json",
+            "--endpoint-url",
+            &emulator.url,
+            "--region",
+            "us-east-1",
+        ])
+        .arg("--out")
+        .arg(out.path())
+        .args(args));
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["account"]["id"], account);
+    let zip = PathBuf::from(summary["bundle"]["zip"].as_str().unwrap());
+    (out, zip)
 }
 
 /// Files of an org bundle that hold the facts of one run (times, ids, counts, durations).
@@ -616,9 +701,18 @@ fn three_shards_merged_equal_one_org_run_and_merge_refuses_what_does_not_fit() {
         (out, summary)
     };
     let single_zip = PathBuf::from(single["bundle"]["zip"].as_str().unwrap());
-    let (_, code, _, stderr) = merge(&[single_zip], &[]);
+    let (_, code, _, stderr) = merge(&[single_zip.clone()], &[]);
     assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("single-account bundle"), "{stderr}");
+    assert!(
+        stderr.contains("no org bundle among the inputs"),
+        "{stderr}"
+    );
+    // ... nor fill an account a shard already holds (here the management account).
+    let mut with_single = shard_zips.clone();
+    with_single.push(single_zip);
+    let (_, code, _, stderr) = merge(&with_single, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("is already collected in"), "{stderr}");
 }
 
 #[test]

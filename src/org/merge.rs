@@ -1,9 +1,12 @@
-//! `merge`: joins the shards of one `collect --org --shard K/N` run into one org bundle.
+//! `merge`: joins the shards of one `collect --org --shard K/N` run into one org bundle, and
+//! fills accounts an org bundle could not collect with single-account bundles.
 //!
-//! Every shard is opened once and verified from that handle (nested account bundles included);
-//! one that is not intact is refused. The shards must be of one organization and one shard
-//! count, each K exactly once, list the same accounts, and no account may have a bundle in two
-//! of them. The org bundle holds every shard's account bundles byte for byte, the organization
+//! Every input is opened once and verified from that handle (nested account bundles included);
+//! one that is not intact is refused. The org inputs are either the shards of one run (one
+//! organization and one shard count, each K exactly once, the same accounts) or one whole org
+//! bundle. A single-account bundle (say, of an account whose role could not be assumed, collected
+//! afterwards with that account's own credentials) fills its account when the account is in the
+//! organization's list and no org input holds a bundle of it. No account may have two bundles. The org bundle holds every shard's account bundles byte for byte, the organization
 //! as shard 1 listed it, each account's collection status from the shard that collected it,
 //! and the org's findings, access review, `index.html` and manifest built by the same code as
 //! a single `collect --org` run. Nothing is written on refusal.
@@ -12,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::bundle::files::{self, FileRecord};
+use crate::bundle::manifest::{BundleStatus, Manifest, MANIFEST_FILE};
 use crate::bundle::org_manifest::{
     account_dir, org_bundle_name, MergedFrom, OrgAccountRecord, OrgManifest, OrgRun, ORG_KIND,
 };
@@ -81,29 +85,6 @@ pub fn read_facts(source: &mut SourceBundle) -> Result<OrgFacts, Error> {
     })
 }
 
-/// Opens a bundle and reads its org manifest; a single-account bundle is refused.
-pub fn open_org(path: &Path) -> Result<(SourceBundle, OrgManifest), Error> {
-    let source = SourceBundle::open(path)?;
-    let manifest: OrgManifest =
-        match serde_json::from_slice::<serde_json::Value>(source.manifest_bytes()) {
-            Ok(value) if value.get("kind").and_then(|k| k.as_str()) == Some(ORG_KIND) => {
-                serde_json::from_value(value).map_err(|e| {
-                    refuse(
-                        path,
-                        format!("its org manifest cannot be read by this version: {e}"),
-                    )
-                })?
-            }
-            _ => {
-                return Err(refuse(
-                    path,
-                    "it is a single-account bundle, not a shard of `collect --org --shard K/N`",
-                ))
-            }
-        };
-    Ok((source, manifest))
-}
-
 pub fn merge(config: &MergeConfig) -> Result<OrgOutcome, Error> {
     let mut given = BTreeSet::new();
     for path in &config.shards {
@@ -114,26 +95,62 @@ pub fn merge(config: &MergeConfig) -> Result<OrgOutcome, Error> {
     }
     crate::bundle::writer::check_out_dir(&config.out)?;
     let mut shards = Vec::new();
+    let mut singles: Vec<(SourceBundle, Manifest)> = Vec::new();
     for path in &config.shards {
-        let (source, manifest) = open_org(path)?;
-        let Some(shard) = manifest.shard else {
-            return Err(refuse(
-                path,
-                "it is a whole org bundle, not a shard (written without --shard K/N)",
-            ));
-        };
-        shards.push(Shard {
-            source,
-            index: shard.index,
-            manifest,
-        });
+        let source = SourceBundle::open(path)?;
+        let kind = serde_json::from_slice::<serde_json::Value>(source.manifest_bytes())
+            .ok()
+            .and_then(|m| m.get("kind").and_then(|k| k.as_str()).map(str::to_string));
+        if kind.as_deref() == Some(ORG_KIND) {
+            let manifest: OrgManifest =
+                serde_json::from_slice(source.manifest_bytes()).map_err(|e| {
+                    refuse(
+                        path,
+                        format!("its org manifest cannot be read by this version: {e}"),
+                    )
+                })?;
+            shards.push(Shard {
+                source,
+                index: manifest.shard.map_or(0, |s| s.index),
+                manifest,
+            });
+        } else {
+            let manifest: Manifest =
+                serde_json::from_slice(source.manifest_bytes()).map_err(|e| {
+                    refuse(
+                        path,
+                        format!("its manifest cannot be read by this version: {e}"),
+                    )
+                })?;
+            singles.push((source, manifest));
+        }
     }
+    let Some(whole_or_first) = shards.first() else {
+        return Err(refuse(
+            &config.shards[0],
+            "no org bundle among the inputs: merge needs the shards of `collect --org --shard K/N` \
+             (or one org bundle), whose organization/ folder lists the accounts; single-account \
+             bundles only fill accounts they did not collect",
+        ));
+    };
+    if let Some(whole) = shards.iter().find(|s| s.manifest.shard.is_none()) {
+        if shards.len() > 1 {
+            return Err(refuse(
+                whole.source.path(),
+                "it is a whole org bundle (written without --shard K/N): merge takes either the \
+                 shards of one run or one org bundle, with single-account bundles for the \
+                 accounts it could not collect",
+            ));
+        }
+    }
+    let _ = whole_or_first;
+    let whole = shards.iter().any(|s| s.manifest.shard.is_none());
     shards.sort_by_key(|s| s.index);
 
     // One organization, one shard count, each K once, the same accounts.
     let first = &shards[0];
     let org_id = first.manifest.organization.id.clone();
-    let count = first.manifest.shard.expect("checked").count;
+    let count = first.manifest.shard.map_or(1, |s| s.count);
     let mut indices = BTreeMap::new();
     for shard in &shards {
         let path = shard.source.path();
@@ -154,7 +171,9 @@ pub fn merge(config: &MergeConfig) -> Result<OrgOutcome, Error> {
                 ),
             ));
         }
-        let this = shard.manifest.shard.expect("checked");
+        let Some(this) = shard.manifest.shard else {
+            continue;
+        };
         if this.count != count {
             return Err(refuse(
                 path,
@@ -177,13 +196,13 @@ pub fn merge(config: &MergeConfig) -> Result<OrgOutcome, Error> {
             ));
         }
     }
-    if let Some(missing) = (1..=count).find(|k| !indices.contains_key(k)) {
-        return Err(refuse(
-            &config.shards[0],
-            format!(
-                "shard {missing}/{count} is not among the inputs: an org bundle holds every shard"
-            ),
-        ));
+    if !whole {
+        if let Some(missing) = (1..=count).find(|k| !indices.contains_key(k)) {
+            return Err(refuse(
+                &config.shards[0],
+                format!("shard {missing}/{count} is not among the inputs: an org bundle holds every shard"),
+            ));
+        }
     }
     let ids = |m: &OrgManifest| -> BTreeSet<String> {
         m.accounts.iter().map(|a| a.account_id.clone()).collect()
@@ -225,6 +244,42 @@ pub fn merge(config: &MergeConfig) -> Result<OrgOutcome, Error> {
         }
     }
 
+    // Single-account bundles fill accounts of the population that no org input collected.
+    let mut filled: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, (source, manifest)) in singles.iter().enumerate() {
+        let id = &manifest.account.id;
+        let path = source.path();
+        if !population.contains(id) {
+            return Err(refuse(
+                path,
+                format!(
+                    "it is a bundle of account {id}, which is not an account of {}",
+                    first.source.path().display()
+                ),
+            ));
+        }
+        if let Some((j, record)) = owner.get(id) {
+            if record.bundle.is_some() {
+                return Err(refuse(
+                    path,
+                    format!(
+                        "account {id} is already collected in {}: shards never overlap",
+                        shards[*j].source.path().display()
+                    ),
+                ));
+            }
+        }
+        if let Some(j) = filled.insert(id.clone(), i) {
+            return Err(refuse(
+                path,
+                format!(
+                    "it is a second bundle of account {id}, like {}",
+                    singles[j].0.path().display()
+                ),
+            ));
+        }
+    }
+
     // The bundle takes the time of the earliest shard.
     let started = shards
         .iter()
@@ -237,7 +292,21 @@ pub fn merge(config: &MergeConfig) -> Result<OrgOutcome, Error> {
         .map(|s| s.manifest.run.finished_at.clone())
         .max()
         .unwrap_or_default();
-    let name = if org_id.is_empty() {
+    let name = if whole {
+        // Never the name of the org bundle it completes.
+        format!(
+            "{}-merged-{}",
+            org_bundle_name(
+                if org_id.is_empty() {
+                    "accounts"
+                } else {
+                    &org_id
+                },
+                started
+            ),
+            chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+        )
+    } else if org_id.is_empty() {
         format!(
             "soc2-evidence-accounts-{}-{}",
             first.manifest.organization.collected_from,
@@ -273,11 +342,51 @@ pub fn merge(config: &MergeConfig) -> Result<OrgOutcome, Error> {
         facts.errors.extend(shard.manifest.errors.iter().cloned());
     }
 
+    // Each single-account bundle, byte for byte, manifest included (its hash is chained as is).
+    let mut single_records: BTreeMap<String, OrgAccountRecord> = BTreeMap::new();
+    for (source, manifest) in &mut singles {
+        let id = manifest.account.id.clone();
+        let dir = account_dir(&id);
+        for record in source.files().to_vec() {
+            source.copy_file_as(&record, staging.root(), &format!("{dir}/{}", record.path))?;
+        }
+        let written = files::write_file(
+            staging.root(),
+            &format!("{dir}/{MANIFEST_FILE}"),
+            source.manifest_bytes(),
+            None,
+        )?;
+        source.check_unchanged()?;
+        single_records.insert(
+            id.clone(),
+            OrgAccountRecord {
+                account_id: id,
+                collection_status: match manifest.status {
+                    BundleStatus::Complete => status::COLLECTED,
+                    BundleStatus::Incomplete => status::PARTIAL,
+                }
+                .to_string(),
+                bundle: Some(dir),
+                manifest_sha256: Some(written.sha256),
+                manifest_bytes: Some(written.bytes),
+                ..OrgAccountRecord::default()
+            },
+        );
+    }
+
     // Each account as the shard that collected it recorded it.
     let mut accounts = Vec::new();
     for row in &mut facts.accounts {
-        let record = match owner.get(&row.account_id) {
-            Some((_, record)) => {
+        let filled = single_records
+            .remove(&row.account_id)
+            .map(|record| OrgAccountRecord {
+                name: row.name.clone(),
+                status: row.status.clone(),
+                ..record
+            });
+        let record = match (filled, owner.get(&row.account_id)) {
+            (Some(record), _) => record,
+            (None, Some((_, record))) => {
                 if let Some(dir) = &record.bundle {
                     if *dir != account_dir(&row.account_id) {
                         return Err(refuse(
@@ -288,7 +397,7 @@ pub fn merge(config: &MergeConfig) -> Result<OrgOutcome, Error> {
                 }
                 record.clone()
             }
-            None => first_manifest
+            (None, None) => first_manifest
                 .accounts
                 .iter()
                 .find(|a| a.account_id == row.account_id)
@@ -312,6 +421,12 @@ pub fn merge(config: &MergeConfig) -> Result<OrgOutcome, Error> {
             manifest_sha256: files::sha256_hex(s.source.manifest_bytes()),
             shard: s.manifest.shard,
         })
+        .chain(singles.iter().map(|(source, manifest)| MergedFrom {
+            bundle: source.name().to_string(),
+            run_id: manifest.run.id.clone(),
+            manifest_sha256: files::sha256_hex(source.manifest_bytes()),
+            shard: None,
+        }))
         .collect();
     let mut options = first_manifest.run.options.clone();
     options.fail_on = config.fail_on;
@@ -329,8 +444,13 @@ pub fn merge(config: &MergeConfig) -> Result<OrgOutcome, Error> {
                 .map(|s| s.manifest.run.duration_ms)
                 .max()
                 .unwrap_or(0),
-            api_calls: shards.iter().map(|s| s.manifest.run.api_calls).sum(),
-            api_retries: shards.iter().map(|s| s.manifest.run.api_retries).sum(),
+            api_calls: shards.iter().map(|s| s.manifest.run.api_calls).sum::<u64>()
+                + singles.iter().map(|(_, m)| m.run.api_calls).sum::<u64>(),
+            api_retries: shards
+                .iter()
+                .map(|s| s.manifest.run.api_retries)
+                .sum::<u64>()
+                + singles.iter().map(|(_, m)| m.run.api_retries).sum::<u64>(),
             options,
         },
         shard: None,
