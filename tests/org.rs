@@ -701,7 +701,7 @@ fn three_shards_merged_equal_one_org_run_and_merge_refuses_what_does_not_fit() {
         (out, summary)
     };
     let single_zip = PathBuf::from(single["bundle"]["zip"].as_str().unwrap());
-    let (_, code, _, stderr) = merge(&[single_zip.clone()], &[]);
+    let (_, code, _, stderr) = merge(std::slice::from_ref(&single_zip), &[]);
     assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains("no org bundle among the inputs"),
