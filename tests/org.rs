@@ -257,6 +257,19 @@ fn every_account_bundle_holds_exactly_its_own_facts_and_the_org_is_exact() {
         assert!(index.contains(&format!("href=\"accounts/{}/index.html\"", member.id)));
     }
     assert!(index.contains("CC5.2"));
+    // Self-contained like the account page: no script, every link a file of the bundle.
+    assert!(!index.to_lowercase().contains("<script"));
+    for link in index.split("href=\"").skip(1) {
+        let target = &link[..link.find('"').unwrap()];
+        if target.starts_with('#') {
+            continue; // the page's own sections
+        }
+        assert!(!target.contains(':'), "{target}");
+        assert!(
+            bundle.join(target).is_file(),
+            "{target} is not a file of the bundle"
+        );
+    }
 
     // report derives the org bundle again from its evidence: the same findings and rules.
     let reported = run(binary()

@@ -14,6 +14,13 @@ use crate::contract::organization::{status, AccountRow};
 use crate::controls::Control;
 use crate::vocab::Severity;
 
+/// The org page's own rules: badges never break inside a word, and the findings table keeps to
+/// the page's width.
+const ORG_STYLE: &str = "
+.badge{white-space:nowrap}
+table.org-findings{table-layout:fixed}table.org-findings td code{white-space:normal}
+";
+
 /// What the page shows besides the manifest.
 pub struct OrgPage<'a> {
     pub accounts: &'a [AccountRow],
@@ -61,7 +68,7 @@ pub fn render(manifest: &OrgManifest, page_data: &OrgPage<'_>) -> String {
         page,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>SOC 2 evidence: {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+         <title>SOC 2 evidence: {}</title>\n<style>{STYLE}{ORG_STYLE}</style>\n</head>\n<body>\n",
         escape(&title)
     );
     let bundle_status = match manifest.status {
@@ -213,7 +220,9 @@ fn rules_section(page: &mut String, data: &OrgPage<'_>) {
         .collect();
     if !org_findings.is_empty() {
         page.push_str(
-            "<table><thead><tr><th>Severity</th><th>Account</th><th>Rule</th><th>Detail</th>\
+            "<table class=\"org-findings\"><colgroup><col style=\"width:7em\">\
+             <col style=\"width:9em\"><col style=\"width:18em\"><col></colgroup>\
+             <thead><tr><th>Severity</th><th>Account</th><th>Rule</th><th>Detail</th>\
              </tr></thead><tbody>\n",
         );
         for (account, f) in org_findings {
