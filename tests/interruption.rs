@@ -243,6 +243,35 @@ fn sigterm_stops_the_run_the_same_way_and_exits_143() {
 }
 
 #[test]
+fn sigint_while_member_accounts_are_collected_removes_the_org_bundle_and_exits_130() {
+    let emulator = Emulator::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(common::org::seed_org(&emulator));
+    let (_work, out) = fresh_out();
+    let (_proxy, arrived) = holding_proxy(&emulator, "iam");
+    // Running::start gives --max-attempts itself.
+    let args: Vec<&str> = common::org::org_args()
+        .into_iter()
+        .filter(|a| *a != "--max-attempts" && *a != "1")
+        .collect();
+    let mut running = Running::start(&_proxy.url, &out, &args);
+    running.wait_for(&arrived, "an account's collector called IAM");
+    let temp = temporary(&out);
+    assert_eq!(temp.len(), 1, "the temporary org bundle exists: {temp:?}");
+    assert!(out.join(&temp[0]).join("accounts").is_dir());
+
+    running.signal("INT");
+    let signalled = Instant::now();
+    let ended = running.wait(Duration::from_secs(15));
+    assert!(
+        signalled.elapsed() < HOLD / 4,
+        "took {:?}",
+        signalled.elapsed()
+    );
+    assert_interrupted(&ended, "SIGINT", 130, &out, Some(&temp[0]));
+}
+
+#[test]
 fn sigint_before_the_bundle_is_started_writes_nothing_and_exits_130() {
     let emulator = Emulator::start();
     let (_work, out) = fresh_out();
