@@ -87,6 +87,61 @@ pub enum Command {
     /// Join the shards of `collect --org --shard K/N` into one org bundle
     #[command(after_help = MERGE_EXAMPLES, after_long_help = MERGE_LONG)]
     Merge(MergeArgs),
+    /// Compare two bundles of one account or organization: findings, access, statuses
+    #[command(after_help = DIFF_EXAMPLES, after_long_help = DIFF_LONG)]
+    Diff(DiffArgs),
+}
+
+const DIFF_EXAMPLES: &str = "\
+Examples:
+  soc2-evidence diff evidence/2026-Q3.zip evidence/2026-Q4.zip
+  soc2-evidence diff OLD.zip NEW.zip --fail-on high --out diff-q4";
+
+const DIFF_LONG: &str = "\
+Examples:
+  What changed between two quarterly runs:
+    soc2-evidence diff evidence/soc2-evidence-123456789012-20260701T060000Z.zip \\
+      evidence/soc2-evidence-123456789012-20261001T060000Z.zip
+  In CI, fail on regressions only (new findings at or above high), keeping the report:
+    soc2-evidence diff OLD.zip NEW.zip --fail-on high --out diff
+
+Both bundles (zip or directory) are verified first; one that is not intact is refused. Findings
+are matched by (account, rule, resource): new, resolved, changed severity, unchanged. Access
+changes: users and roles added or removed; console access, MFA, admin, access keys, groups,
+attached and inline policies of users; admin, policies and trust principals of roles. Collector
+and rule statuses that changed (evaluated -> not_evaluated is a change), and per TSC criterion
+the findings before and after. With --out, diff.csv, diff.json and diff.html (self-contained,
+like index.html) are written there.
+
+Exit status:
+  0  compared (whatever changed)
+  1  a bundle is not intact or cannot be read; nothing written
+  2  usage error (two bundles of different accounts, say)
+  4  a new finding at or above --fail-on";
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier bundle: its .zip file or its directory
+    #[arg(value_name = "OLD")]
+    pub old: PathBuf,
+
+    /// The later bundle: its .zip file or its directory
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+
+    /// Write diff.csv, diff.json and diff.html into this directory (created if missing; existing
+    /// files are never replaced)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Exit with status 4 when a new finding (not one already in OLD) is of this severity or a
+    /// more serious one
+    #[arg(long, value_name = "SEVERITY", value_enum)]
+    pub fail_on: Option<Severity>,
+
+    /// Print the comparison as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 const MERGE_EXAMPLES: &str = "\

@@ -22,6 +22,7 @@ pub mod interrupt;
 pub mod judge;
 pub mod org;
 pub mod output;
+pub mod period;
 pub mod policy;
 pub mod registry;
 pub mod report;

@@ -21,6 +21,15 @@ fn main() {
                 collect(config, args.json, cli.quiet)
             }
         }
+        Command::Diff(args) => diff(
+            &soc2_evidence::period::diff::DiffConfig {
+                old: args.old.clone(),
+                new: args.new.clone(),
+                out: args.out.clone(),
+                fail_on: args.fail_on,
+            },
+            args.json,
+        ),
         Command::Merge(args) => org_result(
             soc2_evidence::org::merge::merge(&soc2_evidence::org::merge::MergeConfig {
                 shards: args.shards.clone(),
@@ -191,6 +200,23 @@ fn report(config: &soc2_evidence::report::ReportConfig, json: bool, quiet: bool)
             outcome.report_exit_code()
         }
         Ok(ReportOutcome::Org(outcome)) => org_result(Ok(outcome), None, json, quiet),
+        Err(err) => {
+            eprintln!("error: {err}");
+            err.exit_code()
+        }
+    }
+}
+
+fn diff(config: &soc2_evidence::period::diff::DiffConfig, json: bool) -> ExitCode {
+    match soc2_evidence::period::diff::diff(config) {
+        Ok((result, written)) => {
+            if json {
+                print_json(&serde_json::to_value(&result).expect("diff serializes"));
+            } else {
+                print!("{}", output::diff_text(&result, &written));
+            }
+            result.exit_code()
+        }
         Err(err) => {
             eprintln!("error: {err}");
             err.exit_code()

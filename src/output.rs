@@ -416,3 +416,74 @@ pub fn org_json(outcome: &crate::org::OrgOutcome) -> serde_json::Value {
             .collect::<Vec<_>>(),
     })
 }
+
+/// The terminal summary of `diff`.
+pub fn diff_text(diff: &crate::period::diff::Diff, written: &[std::path::PathBuf]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}: {} (collected {}) -> {} (collected {})",
+        escape_untrusted(&diff.new.subject),
+        escape_untrusted(&diff.old.bundle),
+        escape_untrusted(&diff.old.collected_at),
+        escape_untrusted(&diff.new.bundle),
+        escape_untrusted(&diff.new.collected_at)
+    );
+    let _ = writeln!(
+        out,
+        "Findings: {} new, {} resolved, {} changed severity, {} unchanged",
+        diff.findings_new, diff.findings_resolved, diff.findings_changed, diff.findings_unchanged
+    );
+    let rows: Vec<Vec<String>> = diff
+        .changes
+        .iter()
+        .map(|c| {
+            let what = if c.kind == "finding" {
+                format!("{} {}", c.change, c.severity)
+            } else {
+                c.change.clone()
+            };
+            let field = if c.field.is_empty() {
+                String::new()
+            } else {
+                format!("{}: {} -> {}", c.field, c.before, c.after)
+            };
+            vec![
+                c.kind.clone(),
+                what,
+                c.account.clone(),
+                escape_untrusted(&c.subject),
+                escape_untrusted(&field),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        out.push_str("No change.\n");
+    } else {
+        out.push_str(&table(
+            &["KIND", "CHANGE", "ACCOUNT", "SUBJECT", "FIELD"],
+            &rows,
+        ));
+    }
+    let moved: Vec<String> = diff
+        .controls
+        .iter()
+        .filter(|c| c.before != c.after)
+        .map(|c| format!("{} {} -> {}", c.control, c.before, c.after))
+        .collect();
+    if !moved.is_empty() {
+        let _ = writeln!(out, "Findings per criterion: {}", moved.join(", "));
+    }
+    for path in written {
+        let _ = writeln!(out, "Wrote {}", path.display());
+    }
+    if let Some(level) = diff.fail_on {
+        let _ = writeln!(
+            out,
+            "{} new finding(s) at or above --fail-on {}",
+            diff.new_at_or_above_fail_on,
+            level.as_str()
+        );
+    }
+    out
+}

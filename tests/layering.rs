@@ -35,6 +35,8 @@ const LAYERS: &[(&str, u32)] = &[
     ("report", 9),
     // Many accounts: the org run, its bundle and `merge`.
     ("org", 10),
+    // Bundles over time: diff (and timeline).
+    ("period", 10),
     ("output", 11),
 ];
 

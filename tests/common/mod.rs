@@ -356,6 +356,7 @@ pub fn files_below(root: &Path) -> Vec<String> {
     out
 }
 
+pub mod browser;
 pub mod faults;
 pub mod mock;
 pub mod org;
