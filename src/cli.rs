@@ -90,6 +90,67 @@ pub enum Command {
     /// Compare two bundles of one account or organization: findings, access, statuses
     #[command(after_help = DIFF_EXAMPLES, after_long_help = DIFF_LONG)]
     Diff(DiffArgs),
+    /// Follow findings and controls across many bundles of an observation period
+    #[command(after_help = TIMELINE_EXAMPLES, after_long_help = TIMELINE_LONG)]
+    Timeline(TimelineArgs),
+}
+
+const TIMELINE_EXAMPLES: &str = "\
+Examples:
+  soc2-evidence timeline artifacts/ --expect-every 90d --out period-2026";
+
+const TIMELINE_LONG: &str = "\
+Examples:
+  Every quarterly bundle of a year (a folder of CI artifacts), a bundle expected every 90 days:
+    soc2-evidence timeline artifacts/ --expect-every 90d --out period-2026
+  Daily bundles, as JSON:
+    soc2-evidence timeline daily/ --expect-every 1d --json
+
+Each path is a bundle (zip or directory) or a folder holding bundles (searched one level deep;
+a folder whose zip sits beside it is read from the zip). Every bundle is verified first, on all
+cores; one that is not intact, cannot be read, or is of another account or organization than
+the rest is listed with the reason and left out, never used silently. The others are ordered by
+collection time. For each finding (account, rule, resource): first_seen, last_seen, open or
+resolved, failing_since and days_open (its latest unbroken run; a bundle where its rule could not
+be evaluated is a gap in the evidence, neither a pass nor a finding). For each TSC criterion its
+state in each bundle (worst severity, none, not_evaluated). Coverage: the period, every gap
+between consecutive bundles longer than --expect-every, and the rules not evaluated on some
+dates. With --out: timeline.csv (one row per finding), timeline.json and timeline.html (a
+criterion x date grid coloured by worst severity; no script, printable).
+
+Exit status:
+  0  every bundle used, no gap longer than --expect-every
+  1  nothing could be read or written
+  2  usage error (no bundle found, say)
+  3  a bundle was left out, or the period has a gap";
+
+/// `--expect-every`: `1d`, `7d`, `30d`, `90d` (any whole number of days).
+fn days(value: &str) -> Result<u32, String> {
+    value
+        .strip_suffix('d')
+        .and_then(|n| n.parse::<u32>().ok())
+        .filter(|n| (1..=3660).contains(n))
+        .ok_or_else(|| "a number of days such as 1d, 7d, 30d or 90d".to_string())
+}
+
+#[derive(Debug, Args)]
+pub struct TimelineArgs {
+    /// Bundles (zip or directory) and folders of bundles
+    #[arg(value_name = "BUNDLE-OR-DIR", required = true, num_args = 1..)]
+    pub inputs: Vec<PathBuf>,
+
+    /// The longest expected interval between two bundles: 1d, 7d, 30d, 90d (any number of days)
+    #[arg(long, value_name = "DAYS", default_value = "90d", value_parser = days)]
+    pub expect_every: u32,
+
+    /// Write timeline.csv, timeline.json and timeline.html into this directory (created if
+    /// missing; existing files are never replaced)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Print the timeline as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 const DIFF_EXAMPLES: &str = "\

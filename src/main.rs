@@ -30,6 +30,15 @@ fn main() {
             },
             args.json,
         ),
+        Command::Timeline(args) => timeline(
+            &soc2_evidence::period::timeline::TimelineConfig {
+                inputs: args.inputs.clone(),
+                out: args.out.clone(),
+                expect_every_days: args.expect_every,
+                threads: 0,
+            },
+            args.json,
+        ),
         Command::Merge(args) => org_result(
             soc2_evidence::org::merge::merge(&soc2_evidence::org::merge::MergeConfig {
                 shards: args.shards.clone(),
@@ -214,6 +223,23 @@ fn diff(config: &soc2_evidence::period::diff::DiffConfig, json: bool) -> ExitCod
                 print_json(&serde_json::to_value(&result).expect("diff serializes"));
             } else {
                 print!("{}", output::diff_text(&result, &written));
+            }
+            result.exit_code()
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            err.exit_code()
+        }
+    }
+}
+
+fn timeline(config: &soc2_evidence::period::timeline::TimelineConfig, json: bool) -> ExitCode {
+    match soc2_evidence::period::timeline::timeline(config) {
+        Ok((result, written)) => {
+            if json {
+                print_json(&serde_json::to_value(&result).expect("timeline serializes"));
+            } else {
+                print!("{}", output::timeline_text(&result, &written));
             }
             result.exit_code()
         }

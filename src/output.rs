@@ -487,3 +487,82 @@ pub fn diff_text(diff: &crate::period::diff::Diff, written: &[std::path::PathBuf
     }
     out
 }
+
+/// The terminal summary of `timeline`.
+pub fn timeline_text(
+    t: &crate::period::timeline::Timeline,
+    written: &[std::path::PathBuf],
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}: {} bundles from {} to {}",
+        escape_untrusted(&t.subject),
+        t.bundles.len(),
+        escape_untrusted(&t.period_start),
+        escape_untrusted(&t.period_end)
+    );
+    for e in &t.excluded {
+        let _ = writeln!(
+            out,
+            "  left out {}: {}",
+            escape_untrusted(&e.bundle),
+            escape_untrusted(&e.reason)
+        );
+    }
+    for g in &t.gaps {
+        let _ = writeln!(
+            out,
+            "  gap of {} days (more than {}d): {} -> {}",
+            g.days, t.expect_every_days, g.from, g.to
+        );
+    }
+    let open = t.findings.iter().filter(|f| f.status == "open").count();
+    let _ = writeln!(
+        out,
+        "Findings: {} over the period, {open} open in the latest bundle",
+        t.findings.len()
+    );
+    let rows: Vec<Vec<String>> = t
+        .findings
+        .iter()
+        .filter(|f| f.status == "open")
+        .take(20)
+        .map(|f| {
+            vec![
+                f.severity.clone(),
+                f.account.clone(),
+                f.rule.clone(),
+                escape_untrusted(&f.resource),
+                f.failing_since.clone(),
+                f.days_open.map(|d| d.to_string()).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    if !rows.is_empty() {
+        out.push_str(&table(
+            &[
+                "SEVERITY",
+                "ACCOUNT",
+                "RULE",
+                "RESOURCE",
+                "FAILING SINCE",
+                "DAYS",
+            ],
+            &rows,
+        ));
+    }
+    for n in &t.not_evaluated {
+        let _ = writeln!(
+            out,
+            "  rule {} ({}) not evaluated on {} date(s)",
+            n.rule,
+            n.account,
+            n.dates.len()
+        );
+    }
+    for path in written {
+        let _ = writeln!(out, "Wrote {}", path.display());
+    }
+    out
+}

@@ -209,3 +209,166 @@ async fn diff_reports_exactly_what_changed_between_two_runs() {
     assert_eq!(code, 1);
     assert!(stderr.contains("not intact"), "{stderr}");
 }
+
+/// A copy of the bundle directory `from` named `soc2-evidence-<account>-<stamp>` in `dir`, its
+/// manifest saying it was collected at `at`. The manifest is not among the files it lists, so
+/// the copy stays intact: a stand-in for a bundle collected on that date.
+fn dated_copy(from: &Path, dir: &Path, at: &str) -> PathBuf {
+    let stamp: String = at.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    let to = dir.join(format!("soc2-evidence-123456789012-{stamp}"));
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(&to)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let path = to.join("manifest.json");
+    let mut manifest = common::read_json(&path);
+    manifest["run"]["started_at"] = serde_json::json!(at);
+    std::fs::write(&path, serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
+    to
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn timeline_follows_findings_across_the_period_reports_gaps_and_leaves_out_tampered_bundles()
+{
+    let emulator = Emulator::start();
+    seed_findings(&emulator).await;
+    let iam = aws_sdk_iam::Client::new(&sdk_config(&emulator, "us-east-1"));
+    let args = common::iam_args();
+    let (_a, first, _) = collect_through_expecting(&emulator.url, &args, 0);
+    // Day 2: a console user without MFA, and an admin policy on a new role.
+    iam.create_user().user_name("erin").send().await.unwrap();
+    iam.create_login_profile()
+        .user_name("erin")
+        .password("Correct-Horse-9-Battery")
+        .send()
+        .await
+        .unwrap();
+    iam.create_role()
+        .role_name("deployer")
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let policy = iam
+        .create_policy()
+        .policy_name("deploy-everything")
+        .policy_document(EVERYTHING_POLICY)
+        .send()
+        .await
+        .unwrap();
+    iam.attach_role_policy()
+        .role_name("deployer")
+        .policy_arn(policy.policy().unwrap().arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let (_b, second, _) = collect_through_expecting(&emulator.url, &args, 0);
+    // Day 6: erin's console password is gone.
+    iam.delete_login_profile()
+        .user_name("erin")
+        .send()
+        .await
+        .unwrap();
+    let (_c, third, _) = collect_through_expecting(&emulator.url, &args, 0);
+
+    let work = tempfile::tempdir().unwrap();
+    let folder = work.path().join("artifacts");
+    std::fs::create_dir(&folder).unwrap();
+    let dir = |summary: &serde_json::Value| common::bundle_dir(summary);
+    dated_copy(&dir(&first), &folder, "2026-01-01T06:00:00Z");
+    dated_copy(&dir(&second), &folder, "2026-01-02T06:00:00Z");
+    dated_copy(&dir(&second), &folder, "2026-01-05T06:00:00Z");
+    dated_copy(&dir(&third), &folder, "2026-01-06T06:00:00Z");
+    let tampered = dated_copy(&dir(&third), &folder, "2026-01-07T06:00:00Z");
+    let users = tampered.join("access-review/users.csv");
+    let mut bytes = std::fs::read(&users).unwrap();
+    let last = bytes.len() - 2;
+    bytes[last] ^= 0x01;
+    std::fs::write(&users, bytes).unwrap();
+
+    let out = work.path().join("timeline");
+    let output = run(binary()
+        .args(["timeline", "--expect-every", "1d", "--json", "--out"])
+        .arg(&out)
+        .arg(&folder));
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output.stderr));
+    let t: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(t["subject"], "123456789012");
+    assert_eq!(t["bundles"].as_array().unwrap().len(), 4);
+    assert_eq!(t["period_start"], "2026-01-01T06:00:00Z");
+    assert_eq!(t["period_end"], "2026-01-06T06:00:00Z");
+    let excluded = t["excluded"].as_array().unwrap();
+    assert_eq!(excluded.len(), 1, "{t:#}");
+    assert!(excluded[0]["bundle"]
+        .as_str()
+        .unwrap()
+        .ends_with("20260107T060000Z"));
+    assert!(excluded[0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("not intact"));
+    let gaps = t["gaps"].as_array().unwrap();
+    assert_eq!(gaps.len(), 1, "{t:#}");
+    assert_eq!(gaps[0]["from"], "2026-01-02T06:00:00Z");
+    assert_eq!(gaps[0]["to"], "2026-01-05T06:00:00Z");
+    assert_eq!(gaps[0]["days"], 3.0);
+
+    let life = |rule: &str, resource: &str| -> serde_json::Value {
+        t["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == rule && f["resource"] == resource)
+            .unwrap_or_else(|| panic!("{rule} {resource} in {t:#}"))
+            .clone()
+    };
+    let erin = life("user-console-no-mfa", "arn:aws:iam::123456789012:user/erin");
+    assert_eq!(erin["first_seen"], "2026-01-02T06:00:00Z");
+    assert_eq!(erin["last_seen"], "2026-01-05T06:00:00Z");
+    assert_eq!(erin["status"], "resolved");
+    assert_eq!(erin["failing_since"], "");
+    assert_eq!(erin["bundles_seen"], 2);
+    let deploy = life(
+        "admin-policy",
+        "arn:aws:iam::123456789012:policy/deploy-everything",
+    );
+    assert_eq!(deploy["first_seen"], "2026-01-02T06:00:00Z");
+    assert_eq!(deploy["status"], "open");
+    assert_eq!(deploy["failing_since"], "2026-01-02T06:00:00Z");
+    assert_eq!(deploy["days_open"], 4);
+    let dave = life("user-console-no-mfa", "arn:aws:iam::123456789012:user/dave");
+    assert_eq!(dave["failing_since"], "2026-01-01T06:00:00Z");
+    assert_eq!(dave["days_open"], 5);
+    assert_eq!(dave["bundles_seen"], 4);
+    // The criterion grid: one state per bundle.
+    let cc61 = t["controls"]["CC6.1"].as_array().unwrap();
+    assert_eq!(cc61.len(), 4);
+
+    // The files: one CSV row per finding; the page renders without any external reference.
+    assert_eq!(
+        csv_rows(&out.join("timeline.csv")).len(),
+        t["findings"].as_array().unwrap().len()
+    );
+    let html = std::fs::read_to_string(out.join("timeline.html")).unwrap();
+    assert!(!html.to_lowercase().contains("<script"));
+    assert!(!html.contains("src=") && !html.contains("href=\"http"));
+    let dom = common::browser::render(&out.join("timeline.html"));
+    assert!(
+        dom.contains("deploy-everything") && dom.contains("2026-01-05"),
+        "{dom}"
+    );
+    assert!(dom.contains("not intact"));
+
+    // Without the tampered bundle and with a weekly expectation: nothing left out, no gap.
+    std::fs::remove_dir_all(&tampered).unwrap();
+    let output = run(binary()
+        .args(["timeline", "--expect-every", "7d"])
+        .arg(&folder));
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stdout));
+    assert!(text(&output.stdout).contains("4 bundles from 2026-01-01T06:00:00Z"));
+}

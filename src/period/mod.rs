@@ -4,3 +4,4 @@
 pub mod diff;
 pub mod html;
 pub mod snapshot;
+pub mod timeline;

@@ -53,6 +53,8 @@ pub struct Snapshot {
     pub roles: BTreeMap<(String, String), BTreeMap<String, String>>,
     /// Every TSC criterion a rule of the bundle maps to -> its findings.
     pub controls: BTreeMap<String, usize>,
+    /// Rule -> the TSC criteria it maps to (from the rules' outcomes).
+    pub rule_controls: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -141,6 +143,9 @@ impl Snapshot {
                     snapshot
                         .rules
                         .insert((ORGANIZATION.to_string(), rule.rule.clone()), rule.status);
+                    snapshot
+                        .rule_controls
+                        .insert(rule.rule.clone(), rule.controls.clone());
                 }
                 for value in parsed.findings {
                     let account = value
@@ -191,6 +196,8 @@ impl Snapshot {
             let parsed: FindingsFile = serde_json::from_slice(&bytes)
                 .map_err(|e| failed(source, format!("{rel} does not parse: {e}")))?;
             for rule in parsed.rules {
+                self.rule_controls
+                    .insert(rule.rule.clone(), rule.controls.clone());
                 self.rules.insert((account.clone(), rule.rule), rule.status);
             }
             for finding in parsed.findings {
