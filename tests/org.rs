@@ -338,7 +338,10 @@ fn a_refused_role_is_recorded_with_its_error_and_every_other_account_is_collecte
     let needle = format!("{refused}%3Arole%2F{ROLE}");
     let seen = std::sync::Arc::new(std::sync::Mutex::new(BTreeSet::new()));
     let record = seen.clone();
+    let requests = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = requests.clone();
     let proxy = Proxy::start(&emulator.url, move |request| {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         if matches!(request.service.as_str(), "organizations" | "sts") {
             let action = format!("{}:{}", request.service, request.operation);
             record.lock().unwrap().insert(action);
@@ -392,6 +395,11 @@ fn a_refused_role_is_recorded_with_its_error_and_every_other_account_is_collecte
     assert_eq!(rows[&org.suspended]["collection_status"], "not_collected");
     let manifest = read_json(&bundle.join("manifest.json"));
     assert_eq!(manifest["status"], "incomplete");
+    // Every request is counted once (--max-attempts 1: one request per call).
+    assert_eq!(
+        manifest["run"]["api_calls"].as_u64().unwrap(),
+        requests.load(std::sync::atomic::Ordering::SeqCst)
+    );
     let record = manifest["accounts"]
         .as_array()
         .unwrap()

@@ -339,7 +339,6 @@ fn failed(row: &AccountRow, error: CallError, api_calls: u64) -> Result<Collecte
 /// is an `Err`; an AWS refusal is the account's recorded error.
 async fn one_account(ctx: &AccountContext<'_>, row: &AccountRow) -> Result<Collected, Error> {
     let id = &row.account_id;
-    let mut calls = 0;
     let clients = if *id == ctx.caller.account_id {
         ctx.clients.clone()
     } else {
@@ -350,7 +349,6 @@ async fn one_account(ctx: &AccountContext<'_>, row: &AccountRow) -> Result<Colle
             ctx.session,
             ctx.options.external_id.as_deref(),
         );
-        calls += 1;
         match ctx.stop.guard(credentials::assume(ctx.sts, &role)).await? {
             Ok(first) => {
                 ctx.clients
@@ -360,7 +358,7 @@ async fn one_account(ctx: &AccountContext<'_>, row: &AccountRow) -> Result<Colle
                         first,
                     )))
             }
-            Err(error) => return failed(row, error, calls),
+            Err(error) => return failed(row, error, 0),
         }
     };
     let run_clients = clients.counted();
@@ -373,11 +371,11 @@ async fn one_account(ctx: &AccountContext<'_>, row: &AccountRow) -> Result<Colle
         Ok(found) => found,
         Err(Error::CallerIdentity { code, message, .. }) => {
             let error = CallError::new(GLOBAL, "GetCallerIdentity", code, message);
-            return failed(row, error, calls + counted(&run_clients));
+            return failed(row, error, counted(&run_clients));
         }
         Err(Error::Regions { code, message }) => {
             let error = CallError::new(GLOBAL, "DescribeRegions", code, message);
-            return failed(row, error, calls + counted(&run_clients));
+            return failed(row, error, counted(&run_clients));
         }
         Err(other) => return Err(other),
     };
@@ -391,7 +389,7 @@ async fn one_account(ctx: &AccountContext<'_>, row: &AccountRow) -> Result<Colle
                 identity.account_id, identity.caller_arn
             ),
         );
-        return failed(row, error, calls + counted(&run_clients));
+        return failed(row, error, counted(&run_clients));
     }
     let dir_rel = account_dir(id);
     let dir = ctx.root.join(&dir_rel);
@@ -423,7 +421,8 @@ async fn one_account(ctx: &AccountContext<'_>, row: &AccountRow) -> Result<Colle
             manifest_bytes: Some(written.bytes),
             error: None,
         },
-        api_calls: calls + manifest.run.api_calls,
+        // The AssumeRole call is counted on the run's own STS client.
+        api_calls: manifest.run.api_calls,
         api_retries: manifest.run.api_retries,
     })
 }
