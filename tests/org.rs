@@ -633,6 +633,39 @@ fn three_shards_merged_equal_one_org_run_and_merge_refuses_what_does_not_fit() {
         };
         assert_eq!(listed(&whole), listed(&merged), "{account}");
     }
+    // diff and timeline read org bundles: the merged shards hold what the org run held.
+    let compared = run(binary().args(["diff", "--json"]).arg(&whole).arg(&merged));
+    assert_eq!(
+        compared.status.code(),
+        Some(0),
+        "{}",
+        text(&compared.stderr)
+    );
+    let compared: serde_json::Value = serde_json::from_slice(&compared.stdout).unwrap();
+    assert_eq!(compared["old"]["subject"], org.org_id.as_str());
+    assert_eq!(
+        compared["changes"].as_array().unwrap().len(),
+        0,
+        "{compared:#}"
+    );
+    assert!(compared["findings_unchanged"].as_u64().unwrap() > 10);
+    let period = run(binary()
+        .args(["timeline", "--json", "--expect-every", "1d"])
+        .arg(&whole)
+        .arg(&merged));
+    assert_eq!(period.status.code(), Some(0), "{}", text(&period.stdout));
+    let period: serde_json::Value = serde_json::from_slice(&period.stdout).unwrap();
+    assert_eq!(period["bundles"].as_array().unwrap().len(), 2);
+    let trail = period["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["rule"] == "org-no-organization-trail" && f["account"] == org.members[1].id.as_str()
+        })
+        .expect("the org rules' findings are followed too");
+    assert_eq!(trail["bundles_seen"], 2);
+
     let manifest = read_json(&merged.join("manifest.json"));
     assert!(manifest.get("shard").is_none());
     assert_eq!(manifest["merged_from"].as_array().unwrap().len(), 3);
