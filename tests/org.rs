@@ -729,6 +729,39 @@ fn three_shards_merged_equal_one_org_run_and_merge_refuses_what_does_not_fit() {
         "{stderr}"
     );
 
+    // Shard 1 re-hashed after a row of its accounts.csv was dropped: intact, but its table and
+    // its manifest disagree.
+    let forged = shard_zips[0].with_extension("");
+    let table = forged.join("organization/accounts.csv");
+    let text_of = std::fs::read_to_string(&table).unwrap();
+    let kept: Vec<&str> = text_of
+        .lines()
+        .filter(|l| !l.starts_with(&org.suspended))
+        .collect();
+    let forged_bytes = format!("{}\n", kept.join("\n")).into_bytes();
+    std::fs::write(&table, &forged_bytes).unwrap();
+    let manifest_path = forged.join("manifest.json");
+    let mut manifest = read_json(&manifest_path);
+    for file in manifest["files"].as_array_mut().unwrap() {
+        if file["path"] == "organization/accounts.csv" {
+            file["sha256"] = serde_json::json!(common::sha256_hex(&forged_bytes));
+            file["bytes"] = serde_json::json!(forged_bytes.len());
+        }
+    }
+    std::fs::write(
+        &manifest_path,
+        serde_json::to_vec_pretty(&manifest).unwrap(),
+    )
+    .unwrap();
+    // The byte changed earlier is put back, so only the table is off.
+    let mut bytes = std::fs::read(&victim).unwrap();
+    bytes[0] ^= 1;
+    std::fs::write(&victim, bytes).unwrap();
+    let dirs = vec![forged, shard_zips[1].clone(), shard_zips[2].clone()];
+    let (_, code, _, stderr) = merge(&dirs, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("name different accounts"), "{stderr}");
+
     // A shard of another organization (another emulator, another org id).
     let (other_emulator, other_org) = started();
     assert_ne!(other_org.org_id, org.org_id);

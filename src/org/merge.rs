@@ -318,6 +318,19 @@ pub fn merge(config: &MergeConfig) -> Result<OrgOutcome, Error> {
     let first_manifest = shards[0].manifest.clone();
     let first_path = shards[0].source.path().to_path_buf();
     let mut facts = read_facts(&mut shards[0].source)?;
+    // The accounts table and the manifest must name the same accounts: the table decides what
+    // the merged bundle lists, the manifests which account folders it holds.
+    let listed: BTreeSet<String> = facts
+        .accounts
+        .iter()
+        .map(|a| a.account_id.clone())
+        .collect();
+    if listed != population {
+        return Err(refuse(
+            &first_path,
+            "its organization/accounts.csv and its manifest name different accounts: the bundle was edited",
+        ));
+    }
     let staging = Staging::create(&config.out, &name)?;
 
     // Every shard's account bundles, byte for byte from the verified handles.
