@@ -282,6 +282,54 @@ pub fn verify_text(report: &Report) -> String {
             report.files_verified
         );
     }
+    out.push_str(&signature_line(&report.signature.escaped()));
+    out
+}
+
+/// One line (and its notes) on the bundle's signature.
+fn signature_line(check: &crate::bundle::verify::SignatureCheck) -> String {
+    use crate::bundle::verify::SignatureCheck;
+    let mut out = String::new();
+    let notes = match check {
+        SignatureCheck::Absent => {
+            out.push_str("signature: none (manifest.json.sig absent)\n");
+            &Vec::new()
+        }
+        SignatureCheck::NotChecked {
+            fingerprint,
+            algorithm,
+            ..
+        } => {
+            let _ = writeln!(
+                out,
+                "signature: signed by {fingerprint} ({algorithm}) (not checked: pass --allowed-signers)"
+            );
+            &Vec::new()
+        }
+        SignatureCheck::Unreadable { reason } => {
+            let _ = writeln!(out, "signature: unreadable (not checked): {reason}");
+            &Vec::new()
+        }
+        SignatureCheck::Verified {
+            signer,
+            fingerprint,
+            algorithm,
+            notes,
+        } => {
+            let _ = writeln!(
+                out,
+                "signature: verified, signed by {signer} with {fingerprint} ({algorithm})"
+            );
+            notes
+        }
+        SignatureCheck::Refused { reason, notes, .. } => {
+            let _ = writeln!(out, "SIGNATURE REFUSED: {reason}");
+            notes
+        }
+    };
+    for note in notes {
+        let _ = writeln!(out, "  note: {note}");
+    }
     out
 }
 

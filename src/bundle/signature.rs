@@ -49,7 +49,10 @@ impl BundleSignature {
 
     /// The signing key's fingerprint, `SHA256:...` as `ssh-keygen -l` shows it.
     pub fn fingerprint(&self) -> String {
-        self.sig.public_key().fingerprint(HashAlg::Sha256).to_string()
+        self.sig
+            .public_key()
+            .fingerprint(HashAlg::Sha256)
+            .to_string()
     }
 
     /// The signature's algorithm (`ssh-ed25519`, `ecdsa-sha2-nistp256`, `rsa-sha2-512`, ...).
@@ -173,7 +176,9 @@ impl AllowedSigners {
             let mut options = None;
             if Algorithm::new(next).is_err() {
                 options = Some(next);
-                next = fields.next().ok_or_else(|| bad("no key after the options"))?;
+                next = fields
+                    .next()
+                    .ok_or_else(|| bad("no key after the options"))?;
             }
             let key_type = next;
             let key_b64 = fields.next().ok_or_else(|| bad("no key after its type"))?;
@@ -198,9 +203,9 @@ impl AllowedSigners {
                 }
             }
             if let Some(why) = skip {
-                signers
-                    .notes
-                    .push(format!("allowed signers line {number} ({principals}) not used: {why}"));
+                signers.notes.push(format!(
+                    "allowed signers line {number} ({principals}) not used: {why}"
+                ));
                 continue;
             }
             signers.entries.push(SignerEntry {
@@ -424,9 +429,8 @@ pub fn public_key_from_spki(der: &[u8]) -> Result<(KeyKind, KeyData), String> {
         let mut rsa = der_take(&mut inner, 0x30).ok_or_else(|| bad("no RSA key"))?;
         let n = der_take(&mut rsa, 0x02).ok_or_else(|| bad("no modulus"))?;
         let e = der_take(&mut rsa, 0x02).ok_or_else(|| bad("no exponent"))?;
-        let mpint = |b: &[u8]| {
-            Mpint::from_positive_bytes(strip_zeros(b)).map_err(|e| bad(&format!("{e}")))
-        };
+        let mpint =
+            |b: &[u8]| Mpint::from_positive_bytes(strip_zeros(b)).map_err(|e| bad(&format!("{e}")));
         return Ok((
             KeyKind::Rsa,
             KeyData::Rsa(RsaPublicKey {
@@ -485,7 +489,8 @@ fn der_take<'a>(input: &mut &'a [u8], tag: u8) -> Option<&'a [u8]> {
 mod tests {
     use super::*;
 
-    const ED_PUB: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPP37Cm3modtVZ4MLZygrj409Km6ujcznRxmXepgrzPk";
+    const ED_PUB: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPP37Cm3modtVZ4MLZygrj409Km6ujcznRxmXepgrzPk";
 
     #[test]
     fn allowed_signers_lines_are_read_with_their_options() {
@@ -510,8 +515,11 @@ mod tests {
         for (text, why) in [
             ("alone\n", "line 1: no key"),
             ("a ssh-ed25519\n", "line 1: no key after its type"),
-            ("a ssh-ed25519 AAAA!!\n", "line 1: not a readable public key"),
-            ] {
+            (
+                "a ssh-ed25519 AAAA!!\n",
+                "line 1: not a readable public key",
+            ),
+        ] {
             let err = AllowedSigners::parse(text.as_bytes()).unwrap_err();
             assert!(err.contains(why), "{text:?}: {err}");
         }
@@ -519,7 +527,9 @@ mod tests {
         assert!(err.unwrap_err().contains("line 2: unknown option"));
         assert!(AllowedSigners::parse(&[0xff, 0xfe]).is_err());
         let huge = vec![b'#'; (MAX_ALLOWED_SIGNERS_BYTES + 1) as usize];
-        assert!(AllowedSigners::parse(&huge).unwrap_err().contains("more than"));
+        assert!(AllowedSigners::parse(&huge)
+            .unwrap_err()
+            .contains("more than"));
     }
 
     #[test]
@@ -542,7 +552,9 @@ mod tests {
             assert!(BundleSignature::parse(bytes).is_err());
         }
         let huge = vec![b'A'; (MAX_SIGNATURE_BYTES + 1) as usize];
-        assert!(BundleSignature::parse(&huge).unwrap_err().contains("more than"));
+        assert!(BundleSignature::parse(&huge)
+            .unwrap_err()
+            .contains("more than"));
     }
 
     #[test]
@@ -560,7 +572,12 @@ mod tests {
         let data = sig.as_bytes();
         assert_eq!(&data[..5], &[0, 0, 0, 33, 0]);
         assert_eq!(&data[data.len() - 5..], &[0, 0, 0, 1, 5]);
-        for bad in [&[][..], &[0x30, 0], &[0x30, 3, 2, 1, 1], &der[..der.len() - 1]] {
+        for bad in [
+            &[][..],
+            &[0x30, 0],
+            &[0x30, 3, 2, 1, 1],
+            &der[..der.len() - 1],
+        ] {
             assert!(ecdsa_p256_from_der(bad).is_err(), "{bad:?}");
         }
     }
