@@ -17,7 +17,7 @@ use aws_sdk_kms::types::{MessageType, SigningAlgorithmSpec};
 use aws_types::region::Region;
 use aws_types::SdkConfig;
 use ssh_key::public::KeyData;
-use ssh_key::{Algorithm, EcdsaCurve, HashAlg, PrivateKey};
+use ssh_key::{Algorithm, EcdsaCurve, HashAlg, PrivateKey, Signature};
 
 use crate::bundle::signature::{self, KeyKind, NAMESPACE};
 use crate::bundle::{writer, BundlePaths, Staging};
@@ -192,6 +192,12 @@ impl Signer {
         };
         match &self.kind {
             Kind::Local(key) => {
+                if let Some(rsa) = key.key_data().rsa() {
+                    let sig = sign_rsa(rsa, &signature::signed_data(manifest))
+                        .map_err(|r| refuse(r, KEY_FIX))?;
+                    return signature::assemble(key.public_key().key_data(), sig, manifest)
+                        .map_err(|r| refuse(r, KEY_FIX));
+                }
                 let sig = key
                     .sign(NAMESPACE, HashAlg::Sha512, manifest)
                     .map_err(|e| refuse(format!("signing failed: {e}"), KEY_FIX))?;
@@ -268,6 +274,30 @@ pub fn finish_blocking<M: serde::Serialize>(
         None => None,
     };
     staging.finish_signed(&bytes, signature.as_deref())
+}
+
+/// `rsa-sha2-512` (RSASSA-PKCS1-v1_5 with SHA-512) over `data`. ssh-key 0.6.7 cannot: its
+/// conversion to an `rsa` key passes the prime p twice instead of p and q.
+fn sign_rsa(keypair: &ssh_key::private::RsaKeypair, data: &[u8]) -> Result<Signature, String> {
+    use rsa::signature::{SignatureEncoding, Signer as _};
+    use rsa::traits::PublicKeyParts;
+    let big = |m: &ssh_key::Mpint| {
+        rsa::BigUint::try_from(m).map_err(|e| format!("the RSA key is not usable: {e}"))
+    };
+    let key = rsa::RsaPrivateKey::from_components(
+        big(&keypair.public.n)?,
+        big(&keypair.public.e)?,
+        big(&keypair.private.d)?,
+        vec![big(&keypair.private.p)?, big(&keypair.private.q)?],
+    )
+    .map_err(|e| format!("the RSA key is not usable: {e}"))?;
+    if key.size() * 8 < 2048 {
+        return Err("the RSA key is shorter than 2048 bits".into());
+    }
+    let signed = rsa::pkcs1v15::SigningKey::<sha2::Sha512>::new(key)
+        .try_sign(data)
+        .map_err(|e| format!("RSA signing failed: {e}"))?;
+    signature::rsa_sha512(&signed.to_vec())
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Error> {
