@@ -1220,6 +1220,8 @@ mod tests {
             Path::new("b\u{1b}.zip"),
             "zip",
             (vec![problem], 0),
+            &Captured::default(),
+            None,
         ))
         .unwrap();
         assert!(json.contains(r#""path":"x\\nintact"#), "{json}");
