@@ -266,6 +266,8 @@ pub fn verify_text(report: &Report) -> String {
     for problem in &report.problems {
         let _ = writeln!(out, "{problem}");
     }
+    // The signature before the verdict, which stays the last line.
+    out.push_str(&signature_line(&report.signature.escaped()));
     if report.intact {
         let _ = writeln!(
             out,
@@ -282,7 +284,6 @@ pub fn verify_text(report: &Report) -> String {
             report.files_verified
         );
     }
-    out.push_str(&signature_line(&report.signature.escaped()));
     out
 }
 
