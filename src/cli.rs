@@ -6,6 +6,7 @@ use clap::builder::PossibleValuesParser;
 use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::registry;
+use crate::sign::SignWith;
 use crate::vocab::{Severity, Thresholds};
 
 /// Requests in flight by default. Every collector, region, bucket and key is worked on at once,
@@ -87,12 +88,52 @@ pub enum Command {
     /// Join the shards of `collect --org --shard K/N` into one org bundle
     #[command(after_help = MERGE_EXAMPLES, after_long_help = MERGE_LONG)]
     Merge(MergeArgs),
+    /// Print the allowed_signers line of a signing key (for `verify --allowed-signers` and
+    /// `ssh-keygen -Y verify`)
+    #[command(after_help = SIGNER_EXAMPLES)]
+    Signer(SignerArgs),
     /// Compare two bundles of one account or organization: findings, access, statuses
     #[command(after_help = DIFF_EXAMPLES, after_long_help = DIFF_LONG)]
     Diff(DiffArgs),
     /// Follow findings and controls across many bundles of an observation period
     #[command(after_help = TIMELINE_EXAMPLES, after_long_help = TIMELINE_LONG)]
     Timeline(TimelineArgs),
+}
+
+const SIGNER_EXAMPLES: &str = "\
+Examples:
+  soc2-evidence signer --sign-key soc2-signing-key --identity evidence@example.com >> allowed_signers
+  soc2-evidence signer --sign-kms-key alias/soc2-evidence-signing --identity ci@example.com
+
+The line reads `IDENTITY namespaces=\"soc2-evidence\" <public key>`. For a KMS key the public key
+comes from kms:GetPublicKey (credentials, region and endpoint from the standard AWS chain).";
+
+#[derive(Debug, Args)]
+pub struct SignerArgs {
+    /// The name the auditor checks the signature against (`ssh-keygen -Y verify -I`), such as
+    /// an e-mail address
+    #[arg(long, value_name = "NAME", value_parser = identity_name)]
+    pub identity: String,
+
+    #[command(flatten)]
+    pub sign: SignArgs,
+}
+
+/// An allowed_signers principal: printable, without spaces, quotes or commas.
+fn identity_name(value: &str) -> Result<String, String> {
+    let ok = !value.is_empty()
+        && value.len() <= 256
+        && value
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !matches!(c, '"' | ',' | '#' | '*' | '?' | '!'));
+    if ok {
+        Ok(value.to_string())
+    } else {
+        Err(
+            "1 to 256 printable ASCII characters without spaces, quotes, commas, #, *, ? or !"
+                .into(),
+        )
+    }
 }
 
 const TIMELINE_EXAMPLES: &str = "\
@@ -432,9 +473,46 @@ pub struct CollectArgs {
     #[arg(long)]
     pub json: bool,
 
-    // Last: its help heading would also take the options after it.
+    // Last two: their help headings would also take the options after them.
     #[command(flatten)]
     pub org: OrgArgs,
+
+    #[command(flatten)]
+    pub sign: SignArgs,
+}
+
+/// Signing the manifest (README "Signing"): at most one key.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Signing (manifest.json.sig, checked with ssh-keygen -Y verify)")]
+#[group(id = "sign_key_source", multiple = false)]
+pub struct SignArgs {
+    /// Sign manifest.json with this OpenSSH private key (ed25519, ECDSA P-256 or RSA, without a
+    /// passphrase) into manifest.json.sig, an SSHSIG of namespace soc2-evidence
+    #[arg(long, value_name = "FILE")]
+    pub sign_key: Option<PathBuf>,
+
+    /// The same, with the private key's text in this environment variable (for CI secrets; the
+    /// key is never logged or written)
+    #[arg(long, value_name = "VAR")]
+    pub sign_key_env: Option<String>,
+
+    /// Sign with this asymmetric AWS KMS key (id, alias or ARN; ECC_NIST_P256 or RSA) through
+    /// kms:Sign, so the private key never leaves KMS (needs kms:Sign and kms:GetPublicKey on it)
+    #[arg(long, value_name = "KEY")]
+    pub sign_kms_key: Option<String>,
+}
+
+impl SignArgs {
+    /// The key given, if any.
+    pub fn sign_with(&self) -> Option<SignWith> {
+        if let Some(path) = &self.sign_key {
+            return Some(SignWith::KeyFile(path.clone()));
+        }
+        if let Some(var) = &self.sign_key_env {
+            return Some(SignWith::KeyEnv(var.clone()));
+        }
+        self.sign_kms_key.clone().map(SignWith::Kms)
+    }
 }
 
 /// Collecting many accounts into one org bundle (README "Collect a whole organization").
@@ -524,6 +602,9 @@ pub struct MergeArgs {
     /// Print one JSON summary on stdout instead of the table (for CI)
     #[arg(long)]
     pub json: bool,
+
+    #[command(flatten)]
+    pub sign: SignArgs,
 }
 
 /// The options of the findings stage, shared by `collect` and `report`.
@@ -576,6 +657,9 @@ pub struct ReportArgs {
     /// Print one JSON summary on stdout instead of the table (for CI)
     #[arg(long)]
     pub json: bool,
+
+    #[command(flatten)]
+    pub sign: SignArgs,
 }
 
 #[derive(Debug, Args)]
@@ -583,6 +667,15 @@ pub struct VerifyArgs {
     /// The bundle: its .zip file or its directory
     #[arg(value_name = "BUNDLE")]
     pub bundle: PathBuf,
+
+    /// Check manifest.json.sig against this allowed_signers file (ssh-keygen(1) format) and name
+    /// the signer; a missing, foreign or broken signature then fails
+    #[arg(long, value_name = "FILE")]
+    pub allowed_signers: Option<PathBuf>,
+
+    /// With --allowed-signers: the signature must be by a key listed for this identity
+    #[arg(long, value_name = "IDENTITY", requires = "allowed_signers")]
+    pub signer: Option<String>,
 
     /// Print the result as JSON
     #[arg(long)]

@@ -8,6 +8,7 @@ use crate::aws::AwsSettings;
 use crate::cli::CollectArgs;
 use crate::collectors::CollectorSettings;
 use crate::registry::{self, CollectorSpec};
+use crate::sign::SignWith;
 use crate::vocab::{Severity, Thresholds};
 
 /// Everything `collect` needs to know.
@@ -31,6 +32,8 @@ pub struct CollectConfig {
     pub fail_on: Option<Severity>,
     /// Set for `--org` and for `--account ... --role-name`: many accounts, one org bundle.
     pub org: Option<OrgOptions>,
+    /// The key that signs the manifest (README "Signing"), if any.
+    pub sign: Option<SignWith>,
 }
 
 /// What `collect` is told about the accounts of an org run.
@@ -72,6 +75,7 @@ impl CollectConfig {
             thresholds: args.analysis.thresholds(),
             fail_on: args.analysis.fail_on,
             org: org_options(&args.org),
+            sign: args.sign.sign_with(),
         }
     }
 }

@@ -102,6 +102,13 @@ pub enum Error {
     #[error("cannot merge {path}: {reason}\n  fix: pass the shards of one `collect --org --shard K/N` run (each K once, as they were written); nothing was written")]
     Merge { path: PathBuf, reason: String },
 
+    #[error("cannot sign with {key}: {reason}; nothing was written\n  fix: {fix}")]
+    Signing {
+        key: String,
+        reason: String,
+        fix: String,
+    },
+
     #[error("{0}")]
     Usage(String),
 }

@@ -28,5 +28,6 @@ pub mod registry;
 pub mod report;
 pub mod retry;
 pub mod run;
+pub mod sign;
 
 pub mod vocab;

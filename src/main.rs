@@ -7,6 +7,7 @@ use clap::Parser;
 use soc2_evidence::cli::{Cli, Command};
 use soc2_evidence::config::CollectConfig;
 use soc2_evidence::error::ExitCode;
+use soc2_evidence::sign::Signer;
 use soc2_evidence::{bundle, interrupt, output, policy, registry, run};
 
 fn main() {
@@ -21,6 +22,20 @@ fn main() {
                 collect(config, args.json, cli.quiet)
             }
         }
+        Command::Merge(args) => match open_signer(&args.sign) {
+            Ok(signer) => org_result(
+                soc2_evidence::org::merge::merge(&soc2_evidence::org::merge::MergeConfig {
+                    shards: args.shards.clone(),
+                    out: args.out.clone(),
+                    fail_on: args.fail_on,
+                    signer,
+                }),
+                None,
+                args.json,
+                cli.quiet,
+            ),
+            Err(code) => code,
+        },
         Command::Diff(args) => diff(
             &soc2_evidence::period::diff::DiffConfig {
                 old: args.old.clone(),
@@ -39,27 +54,22 @@ fn main() {
             },
             args.json,
         ),
-        Command::Merge(args) => org_result(
-            soc2_evidence::org::merge::merge(&soc2_evidence::org::merge::MergeConfig {
-                shards: args.shards.clone(),
-                out: args.out.clone(),
-                fail_on: args.fail_on,
-            }),
-            None,
-            args.json,
-            cli.quiet,
-        ),
-        Command::Verify(args) => verify(&args.bundle, args.json),
-        Command::Report(args) => report(
-            &soc2_evidence::report::ReportConfig {
-                bundle: args.bundle.clone(),
-                out: args.out.clone(),
-                thresholds: args.analysis.thresholds(),
-                fail_on: args.analysis.fail_on,
-            },
-            args.json,
-            cli.quiet,
-        ),
+        Command::Verify(args) => verify(args),
+        Command::Report(args) => match open_signer(&args.sign) {
+            Ok(signer) => report(
+                &soc2_evidence::report::ReportConfig {
+                    bundle: args.bundle.clone(),
+                    out: args.out.clone(),
+                    thresholds: args.analysis.thresholds(),
+                    fail_on: args.analysis.fail_on,
+                    signer,
+                },
+                args.json,
+                cli.quiet,
+            ),
+            Err(code) => code,
+        },
+        Command::Signer(args) => signer(args),
         Command::List(args) => {
             if args.json {
                 print_json(&output::list_json(registry::REGISTRY));
@@ -216,6 +226,54 @@ fn report(config: &soc2_evidence::report::ReportConfig, json: bool, quiet: bool)
     }
 }
 
+/// Opens the signer of `report` and `merge` (a KMS key through the standard AWS chain) before
+/// any work, so a wrong key costs nothing.
+fn open_signer(
+    args: &soc2_evidence::cli::SignArgs,
+) -> Result<Option<std::sync::Arc<Signer>>, ExitCode> {
+    let Some(with) = args.sign_with() else {
+        return Ok(None);
+    };
+    Signer::open_blocking(&with)
+        .map(|s| Some(std::sync::Arc::new(s)))
+        .map_err(|err| {
+            eprintln!("error: {err}");
+            err.exit_code()
+        })
+}
+
+fn signer(args: &soc2_evidence::cli::SignerArgs) -> ExitCode {
+    let Some(with) = args.sign.sign_with() else {
+        eprintln!("error: name the key: --sign-key FILE, --sign-key-env VAR or --sign-kms-key KEY");
+        return ExitCode::Usage;
+    };
+    match Signer::open_blocking(&with).and_then(|s| s.allowed_signers_line(&args.identity)) {
+        Ok(line) => {
+            println!("{line}");
+            ExitCode::Success
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            err.exit_code()
+        }
+    }
+}
+
+/// Reads the allowed signers file (bounded), or says why not.
+fn allowed_signers(path: &std::path::Path) -> Result<bundle::signature::AllowedSigners, String> {
+    use std::io::Read;
+    let limit = bundle::signature::MAX_ALLOWED_SIGNERS_BYTES;
+    let mut bytes = Vec::new();
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("it is not a regular file".into());
+    }
+    std::fs::File::open(path)
+        .and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
+        .map_err(|e| e.to_string())?;
+    bundle::signature::AllowedSigners::parse(&bytes)
+}
+
 fn diff(config: &soc2_evidence::period::diff::DiffConfig, json: bool) -> ExitCode {
     match soc2_evidence::period::diff::diff(config) {
         Ok((result, written)) => {
@@ -250,15 +308,36 @@ fn timeline(config: &soc2_evidence::period::timeline::TimelineConfig, json: bool
     }
 }
 
-fn verify(path: &std::path::Path, json: bool) -> ExitCode {
-    match bundle::verify::verify(path) {
+fn verify(args: &soc2_evidence::cli::VerifyArgs) -> ExitCode {
+    let path = &args.bundle;
+    let signers = match args
+        .allowed_signers
+        .as_deref()
+        .map(allowed_signers)
+        .transpose()
+    {
+        Ok(signers) => signers,
+        Err(reason) => {
+            eprintln!(
+                "error: cannot read the allowed signers file {}: {}\n  fix: pass a file of lines `IDENTITY namespaces=\"soc2-evidence\" <public key>` (`soc2-evidence signer` prints one)",
+                args.allowed_signers.as_deref().unwrap_or(path).display(),
+                bundle::verify::escape_untrusted(&reason)
+            );
+            return ExitCode::Failure;
+        }
+    };
+    let trust = signers.as_ref().map(|signers| bundle::verify::Trust {
+        signers,
+        identity: args.signer.as_deref(),
+    });
+    match bundle::verify::verify_with(path, trust.as_ref()) {
         Ok(report) => {
-            if json {
+            if args.json {
                 print_json(&serde_json::to_value(&report).expect("reports serialize"));
             } else {
                 print!("{}", output::verify_text(&report));
             }
-            if report.intact {
+            if report.passed() {
                 ExitCode::Success
             } else {
                 ExitCode::Failure

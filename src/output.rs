@@ -266,6 +266,8 @@ pub fn verify_text(report: &Report) -> String {
     for problem in &report.problems {
         let _ = writeln!(out, "{problem}");
     }
+    // The signature before the verdict, which stays the last line.
+    out.push_str(&signature_line(&report.signature.escaped()));
     if report.intact {
         let _ = writeln!(
             out,
@@ -281,6 +283,53 @@ pub fn verify_text(report: &Report) -> String {
             report.kind,
             report.files_verified
         );
+    }
+    out
+}
+
+/// One line (and its notes) on the bundle's signature.
+fn signature_line(check: &crate::bundle::verify::SignatureCheck) -> String {
+    use crate::bundle::verify::SignatureCheck;
+    let mut out = String::new();
+    let notes = match check {
+        SignatureCheck::Absent => {
+            out.push_str("signature: none (manifest.json.sig absent)\n");
+            &Vec::new()
+        }
+        SignatureCheck::NotChecked {
+            fingerprint,
+            algorithm,
+            ..
+        } => {
+            let _ = writeln!(
+                out,
+                "signature: signed by {fingerprint} ({algorithm}) (not checked: pass --allowed-signers)"
+            );
+            &Vec::new()
+        }
+        SignatureCheck::Unreadable { reason } => {
+            let _ = writeln!(out, "signature: unreadable (not checked): {reason}");
+            &Vec::new()
+        }
+        SignatureCheck::Verified {
+            signer,
+            fingerprint,
+            algorithm,
+            notes,
+        } => {
+            let _ = writeln!(
+                out,
+                "signature: verified, signed by {signer} with {fingerprint} ({algorithm})"
+            );
+            notes
+        }
+        SignatureCheck::Refused { reason, notes, .. } => {
+            let _ = writeln!(out, "SIGNATURE REFUSED: {reason}");
+            notes
+        }
+    };
+    for note in notes {
+        let _ = writeln!(out, "  note: {note}");
     }
     out
 }

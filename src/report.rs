@@ -21,6 +21,7 @@ use std::io::{Read, Seek};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
@@ -31,6 +32,7 @@ use crate::contract::Cells;
 use crate::error::Error;
 use crate::findings;
 use crate::run::CollectOutcome;
+use crate::sign::{self, Signer};
 use crate::vocab::{Severity, Thresholds};
 
 /// What `report` is asked to do.
@@ -42,6 +44,8 @@ pub struct ReportConfig {
     pub out: Option<PathBuf>,
     pub thresholds: Thresholds,
     pub fail_on: Option<Severity>,
+    /// Signs the new bundle's manifest when set; a source's signature is never carried over.
+    pub signer: Option<Arc<Signer>>,
 }
 
 /// The largest `.zip.sha256` file read: one line of 64 hex digits and a name.
@@ -465,7 +469,7 @@ pub fn report_source(
     let (manifest, analysis) =
         derive_account(&mut source, "", staging.root(), config, &name, reported_at)?;
     source.check_unchanged()?;
-    let paths = staging.finish(&manifest)?;
+    let paths = sign::finish_blocking(staging, &manifest, config.signer.as_deref())?;
     Ok(CollectOutcome {
         manifest,
         paths,

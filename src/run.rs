@@ -23,6 +23,7 @@ use crate::findings::{self, Analysis};
 use crate::interrupt::Stop;
 use crate::registry::CollectorSpec;
 use crate::retry;
+use crate::sign::{self, Signer};
 use crate::vocab::CallError;
 use crate::vocab::{CollectorStatus, Scope};
 
@@ -119,6 +120,7 @@ pub async fn collect_with_until(
     clients: Clients,
     stop: &Stop,
 ) -> Result<CollectOutcome, Error> {
+    let signer = open_signer(config, &clients, stop).await?;
     let started_at = chrono::Utc::now();
     let clock = Instant::now();
     let run_clients = clients.counted();
@@ -136,12 +138,28 @@ pub async fn collect_with_until(
     };
     let (manifest, analysis) =
         collect_account(config, &clients, account, staging.root(), stop).await?;
-    let paths = staging.finish(&manifest)?;
+    let paths = sign::finish(staging, &manifest, signer.as_ref()).await?;
     Ok(CollectOutcome {
         manifest,
         paths,
         analysis,
     })
+}
+
+/// Opens the signer of `--sign-key`/`--sign-key-env`/`--sign-kms-key` before anything is
+/// collected, so a wrong key or a missing KMS permission costs no collection.
+pub async fn open_signer(
+    config: &CollectConfig,
+    clients: &Clients,
+    stop: &Stop,
+) -> Result<Option<Signer>, Error> {
+    match &config.sign {
+        Some(with) => Ok(Some(
+            stop.guard(Signer::open(with, Some(clients.sdk_config())))
+                .await??,
+        )),
+        None => Ok(None),
+    }
 }
 
 /// What is known of an account once it is identified: who, which regions, since when.

@@ -26,6 +26,8 @@ const LAYERS: &[(&str, u32)] = &[
     ("collectors", 4),
     // The analysis: rules, access review, index.html (never a collector).
     ("findings", 4),
+    // Signing manifests: a local OpenSSH key or an AWS KMS key, in bundle::signature's format.
+    ("sign", 4),
     // The application: the registry of collectors, then the commands.
     ("registry", 5),
     ("cli", 6),

@@ -6,6 +6,7 @@ mod escape;
 pub mod files;
 pub mod manifest;
 pub mod org_manifest;
+pub mod signature;
 pub mod verify;
 pub mod writer;
 

@@ -32,6 +32,7 @@ pub use super::escape::escape_untrusted;
 use super::files::{self, FileRecord};
 use super::manifest::{MANIFEST_FILE, SCHEMA_VERSION};
 use super::org_manifest::{account_dir, OrgAccountRecord, ACCOUNTS_DIR, ORG_KIND};
+use super::signature::{AllowedSigners, BundleSignature, MAX_SIGNATURE_BYTES, SIGNATURE_FILE};
 use super::writer::list_files;
 
 /// The largest `manifest.json` `verify` reads (a real one is a few hundred KiB at most).
@@ -158,15 +159,165 @@ pub struct Report {
     #[serde(serialize_with = "escaped_path")]
     pub bundle: PathBuf,
     pub kind: &'static str,
+    /// Every file matches the manifest (hashes only: the signature is [`Report::signature`]).
     pub intact: bool,
     /// Files whose hash matched the manifest.
     pub files_verified: usize,
     #[serde(serialize_with = "escaped_problems")]
     pub problems: Vec<Problem>,
+    /// What the bundle's `manifest.json.sig` says, checked or not.
+    #[serde(serialize_with = "escaped_signature")]
+    pub signature: SignatureCheck,
+}
+
+/// The signature of a bundle as `verify` found it. Without allowed signers it is only read
+/// (`not-checked`); with them, anything but `verified` is `refused`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum SignatureCheck {
+    /// No `manifest.json.sig`.
+    Absent,
+    /// A readable signature, not checked against allowed signers.
+    NotChecked {
+        fingerprint: String,
+        algorithm: String,
+        namespace: String,
+    },
+    /// A signature file that is not a readable SSH signature (not checked).
+    Unreadable { reason: String },
+    /// Checked: made by a key the allowed signers list for this identity and namespace.
+    Verified {
+        signer: String,
+        fingerprint: String,
+        algorithm: String,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        notes: Vec<String>,
+    },
+    /// Checked and refused, with the reason.
+    Refused {
+        reason: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        fingerprint: Option<String>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        notes: Vec<String>,
+    },
+}
+
+impl SignatureCheck {
+    /// The same check with every untrusted string escaped ([`escape_untrusted`]).
+    pub fn escaped(&self) -> SignatureCheck {
+        let e = |s: &String| escape_untrusted(s);
+        let all = |v: &Vec<String>| v.iter().map(e).collect();
+        match self {
+            SignatureCheck::Absent => SignatureCheck::Absent,
+            SignatureCheck::NotChecked {
+                fingerprint,
+                algorithm,
+                namespace,
+            } => SignatureCheck::NotChecked {
+                fingerprint: e(fingerprint),
+                algorithm: e(algorithm),
+                namespace: e(namespace),
+            },
+            SignatureCheck::Unreadable { reason } => {
+                SignatureCheck::Unreadable { reason: e(reason) }
+            }
+            SignatureCheck::Verified {
+                signer,
+                fingerprint,
+                algorithm,
+                notes,
+            } => SignatureCheck::Verified {
+                signer: e(signer),
+                fingerprint: e(fingerprint),
+                algorithm: e(algorithm),
+                notes: all(notes),
+            },
+            SignatureCheck::Refused {
+                reason,
+                fingerprint,
+                notes,
+            } => SignatureCheck::Refused {
+                reason: e(reason),
+                fingerprint: fingerprint.as_ref().map(e),
+                notes: all(notes),
+            },
+        }
+    }
+}
+
+/// Whose signatures count: `verify --allowed-signers FILE [--signer IDENTITY]`.
+#[derive(Debug, Clone, Copy)]
+pub struct Trust<'a> {
+    pub signers: &'a AllowedSigners,
+    pub identity: Option<&'a str>,
+}
+
+/// What the walk of a bundle keeps for the signature check.
+#[derive(Default)]
+struct Captured {
+    manifest: Option<Vec<u8>>,
+    signature: Option<Vec<u8>>,
+}
+
+fn signature_check(captured: &Captured, trust: Option<&Trust>) -> SignatureCheck {
+    let notes = trust.map(|t| t.signers.notes.clone()).unwrap_or_default();
+    let refused = |reason: String, fingerprint: Option<String>| SignatureCheck::Refused {
+        reason,
+        fingerprint,
+        notes: notes.clone(),
+    };
+    let Some(bytes) = &captured.signature else {
+        return match trust {
+            Some(_) => refused(
+                format!("the bundle has no {SIGNATURE_FILE}: it is not signed"),
+                None,
+            ),
+            None => SignatureCheck::Absent,
+        };
+    };
+    let sig = match BundleSignature::parse(bytes) {
+        Ok(sig) => sig,
+        Err(reason) => {
+            return match trust {
+                Some(_) => refused(reason, None),
+                None => SignatureCheck::Unreadable { reason },
+            }
+        }
+    };
+    let Some(trust) = trust else {
+        return SignatureCheck::NotChecked {
+            fingerprint: sig.fingerprint(),
+            algorithm: sig.algorithm(),
+            namespace: sig.namespace().to_string(),
+        };
+    };
+    let Some(manifest) = &captured.manifest else {
+        return refused(
+            format!("{MANIFEST_FILE} could not be read, so its signature cannot be checked"),
+            Some(sig.fingerprint()),
+        );
+    };
+    match sig.check(manifest, trust.signers, trust.identity) {
+        Ok(signer) => SignatureCheck::Verified {
+            signer,
+            fingerprint: sig.fingerprint(),
+            algorithm: sig.algorithm(),
+            notes,
+        },
+        Err(reason) => refused(reason, Some(sig.fingerprint())),
+    }
 }
 
 fn escaped_path<S: Serializer>(path: &Path, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&escape_untrusted(&path.to_string_lossy()))
+}
+
+fn escaped_signature<S: Serializer>(
+    check: &SignatureCheck,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    check.escaped().serialize(serializer)
 }
 
 fn escaped_problems<S: Serializer>(problems: &[Problem], serializer: S) -> Result<S::Ok, S::Error> {
@@ -174,14 +325,26 @@ fn escaped_problems<S: Serializer>(problems: &[Problem], serializer: S) -> Resul
 }
 
 impl Report {
-    fn new(bundle: &Path, kind: &'static str, (problems, verified): Checked) -> Report {
+    fn new(
+        bundle: &Path,
+        kind: &'static str,
+        (problems, verified): Checked,
+        captured: &Captured,
+        trust: Option<&Trust>,
+    ) -> Report {
         Report {
             bundle: bundle.to_path_buf(),
             kind,
             intact: problems.is_empty(),
             files_verified: verified,
             problems,
+            signature: signature_check(captured, trust),
         }
+    }
+
+    /// Intact, and the signature verified when it was checked: `verify`'s exit status 0.
+    pub fn passed(&self) -> bool {
+        self.intact && !matches!(self.signature, SignatureCheck::Refused { .. })
     }
 }
 
@@ -303,10 +466,18 @@ fn expand_org(
 
 /// Verifies the bundle at `path`: a bundle directory, or a bundle zip. An `Err` means the path
 /// itself could not be read (it does not exist, or it is neither a directory nor a regular file).
+/// A signature is read but not checked.
 pub fn verify(path: &Path) -> std::io::Result<Report> {
+    verify_with(path, None)
+}
+
+/// [`verify`], checking the signature against `trust` when given.
+pub fn verify_with(path: &Path, trust: Option<&Trust>) -> std::io::Result<Report> {
     let meta = fs::metadata(path)?;
+    let mut captured = Captured::default();
     if meta.is_dir() {
-        return Ok(Report::new(path, "directory", verify_dir(path)));
+        let checked = verify_dir(path, &mut captured);
+        return Ok(Report::new(path, "directory", checked, &captured, trust));
     }
     if !meta.is_file() {
         return Err(std::io::Error::new(
@@ -317,15 +488,23 @@ pub fn verify(path: &Path) -> std::io::Result<Report> {
     let mut file = fs::File::open(path)?;
     let mut problems = Vec::new();
     check_sidecar(path, &mut file, &mut problems)?;
-    let (more, verified) = check_zip(file, &zip_label(path));
+    let (more, verified) = check_zip(file, &zip_label(path), &mut captured);
     problems.extend(more);
-    Ok(Report::new(path, "zip", (problems, verified)))
+    Ok(Report::new(
+        path,
+        "zip",
+        (problems, verified),
+        &captured,
+        trust,
+    ))
 }
 
 /// Verifies a bundle zip held by any reader (a file, bytes in memory) against the manifest
 /// inside it. `bundle` only names it in the report. Nothing is written anywhere.
 pub fn verify_zip_reader<R: Read + Seek>(reader: R, bundle: &Path) -> Report {
-    Report::new(bundle, "zip", check_zip(reader, &zip_label(bundle)))
+    let mut captured = Captured::default();
+    let checked = check_zip(reader, &zip_label(bundle), &mut captured);
+    Report::new(bundle, "zip", checked, &captured, None)
 }
 
 fn zip_label(path: &Path) -> String {
@@ -484,10 +663,11 @@ fn read_manifest(reader: impl Read) -> Result<Vec<u8>, Problem> {
     Ok(buf)
 }
 
-fn verify_dir(dir: &Path) -> Checked {
+fn verify_dir(dir: &Path, captured: &mut Captured) -> Checked {
     let mut problems = Vec::new();
     let listed = match read_dir_manifest(&dir.join(MANIFEST_FILE)).and_then(|bytes| {
         let listed = parse_manifest(&bytes)?;
+        captured.manifest = Some(bytes.clone());
         let read = |rel: &str| read_nested_dir_manifest(dir, rel);
         expand_org(&bytes, listed, read, &mut problems).map(|(all, _)| all)
     }) {
@@ -500,6 +680,13 @@ fn verify_dir(dir: &Path) -> Checked {
         Ok(paths) => {
             for rel in paths.into_iter().filter(|p| p != MANIFEST_FILE) {
                 let path = dir.join(&rel);
+                if rel == SIGNATURE_FILE {
+                    match read_dir_signature(&path) {
+                        Ok(bytes) => captured.signature = Some(bytes),
+                        Err(problem) => problems.push(problem),
+                    }
+                    continue;
+                }
                 // Never follow a link, never open a FIFO or a device: only regular files are read.
                 let kind = fs::symlink_metadata(&path).map(|m| m.file_type());
                 let refused = match &kind {
@@ -534,6 +721,49 @@ fn verify_dir(dir: &Path) -> Checked {
     }
     let verified = compare(&listed, found, &mut problems);
     (problems, verified)
+}
+
+/// Reads a directory bundle's signature: a regular file, not a link, of bounded size.
+fn read_dir_signature(path: &Path) -> Result<Vec<u8>, Problem> {
+    let unsafe_entry = |reason: &str| Problem::UnsafeEntry {
+        path: SIGNATURE_FILE.to_string(),
+        reason: reason.to_string(),
+    };
+    let meta = fs::symlink_metadata(path).map_err(|e| Problem::Unreadable {
+        path: SIGNATURE_FILE.to_string(),
+        reason: e.to_string(),
+    })?;
+    if meta.file_type().is_symlink() {
+        return Err(unsafe_entry("a symbolic link (verify never follows links)"));
+    }
+    if !meta.is_file() {
+        return Err(unsafe_entry(
+            "not a regular file (a FIFO, socket or device)",
+        ));
+    }
+    if meta.len() > MAX_SIGNATURE_BYTES {
+        return Err(signature_too_large(meta.len()));
+    }
+    let mut bytes = Vec::new();
+    fs::File::open(path)
+        .and_then(|f| f.take(MAX_SIGNATURE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| Problem::Unreadable {
+            path: SIGNATURE_FILE.to_string(),
+            reason: e.to_string(),
+        })?;
+    if bytes.len() as u64 > MAX_SIGNATURE_BYTES {
+        return Err(signature_too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+fn signature_too_large(bytes: u64) -> Problem {
+    Problem::Limit {
+        reason: format!(
+            "{SIGNATURE_FILE} is {bytes} bytes, more than the {MAX_SIGNATURE_BYTES} a signature \
+             may have; refused unread"
+        ),
+    }
 }
 
 /// Reads an account bundle's manifest inside an org bundle directory, through real folders
@@ -580,7 +810,7 @@ struct EntryInfo {
     declared_bytes: u64,
 }
 
-fn check_zip<R: Read + Seek>(mut reader: R, label: &str) -> Checked {
+fn check_zip<R: Read + Seek>(mut reader: R, label: &str, captured: &mut Captured) -> Checked {
     let unreadable = |reason: String| {
         (
             vec![Problem::Unreadable {
@@ -674,6 +904,7 @@ fn check_zip<R: Read + Seek>(mut reader: R, label: &str) -> Checked {
         .and_then(read_manifest)
         .and_then(|bytes| {
             let listed = parse_manifest(&bytes)?;
+            captured.manifest = Some(bytes.clone());
             let read = |rel: &str| {
                 let entry = entries.get(rel).ok_or_else(|| Problem::Missing {
                     path: rel.to_string(),
@@ -696,6 +927,31 @@ fn check_zip<R: Read + Seek>(mut reader: R, label: &str) -> Checked {
     let mut found = BTreeMap::new();
     for (rel, entry) in entries {
         if rel == MANIFEST_FILE {
+            continue;
+        }
+        if rel == SIGNATURE_FILE {
+            if entry.declared_bytes > MAX_SIGNATURE_BYTES {
+                problems.push(signature_too_large(entry.declared_bytes));
+                continue;
+            }
+            let mut bytes = Vec::new();
+            match archive
+                .by_index(entry.index)
+                .map_err(|e| e.to_string())
+                .and_then(|e| {
+                    e.take(MAX_SIGNATURE_BYTES + 1)
+                        .read_to_end(&mut bytes)
+                        .map_err(|e| e.to_string())
+                }) {
+                Ok(_) if bytes.len() as u64 > MAX_SIGNATURE_BYTES => {
+                    problems.push(signature_too_large(bytes.len() as u64))
+                }
+                Ok(_) => captured.signature = Some(bytes),
+                Err(reason) => problems.push(Problem::Unreadable {
+                    path: rel.clone(),
+                    reason,
+                }),
+            }
             continue;
         }
         let result = match sizes.get(rel.as_str()) {
@@ -964,6 +1220,8 @@ mod tests {
             Path::new("b\u{1b}.zip"),
             "zip",
             (vec![problem], 0),
+            &Captured::default(),
+            None,
         ))
         .unwrap();
         assert!(json.contains(r#""path":"x\\nintact"#), "{json}");

@@ -11,6 +11,7 @@ use zip::write::SimpleFileOptions;
 
 use super::files::{self, create_dir_all, FILE_MODE};
 use super::manifest::MANIFEST_FILE;
+use super::signature::SIGNATURE_FILE;
 use crate::error::Error;
 
 /// Where a finished bundle lives.
@@ -101,10 +102,22 @@ impl Staging {
     /// complete zip (with its checksum) whose temporary directory the next run removes. Files are
     /// placed by hard link, which never replaces an existing name; if one step finds its name
     /// taken, the names already placed are taken back.
-    pub fn finish<M: serde::Serialize>(mut self, manifest: &M) -> Result<BundlePaths, Error> {
-        let mut bytes = serde_json::to_vec_pretty(manifest).expect("manifest serializes");
-        bytes.push(b'\n');
-        files::write_file(&self.root, MANIFEST_FILE, &bytes, None)?;
+    pub fn finish<M: serde::Serialize>(self, manifest: &M) -> Result<BundlePaths, Error> {
+        self.finish_signed(&manifest_bytes(manifest), None)
+    }
+
+    /// [`Staging::finish`] with the manifest's bytes as [`manifest_bytes`] made them (the bytes
+    /// a signer signed) and, when given, the signature file ([`SIGNATURE_FILE`]) beside the
+    /// manifest, in the directory and in the zip (so the zip's checksum covers it).
+    pub fn finish_signed(
+        mut self,
+        manifest: &[u8],
+        signature: Option<&[u8]>,
+    ) -> Result<BundlePaths, Error> {
+        files::write_file(&self.root, MANIFEST_FILE, manifest, None)?;
+        if let Some(signature) = signature {
+            files::write_file(&self.root, SIGNATURE_FILE, signature, None)?;
+        }
 
         let zip_sha256 = write_zip(&self.root, &self.name, &self.tmp_zip)?;
         let (directory, zip, sha256_file) = final_paths(&self.out, &self.name);
@@ -198,6 +211,13 @@ fn place_file(from: &Path, to: &Path) -> Result<(), Error> {
         }
         Err(e) => Err(Error::write(to, e)),
     }
+}
+
+/// The exact bytes [`Staging::finish`] writes as `manifest.json`: pretty JSON and a newline.
+pub fn manifest_bytes<M: serde::Serialize>(manifest: &M) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(manifest).expect("manifest serializes");
+    bytes.push(b'\n');
+    bytes
 }
 
 /// Checks, without creating anything, that `out` can be the output directory: neither a file

@@ -26,6 +26,7 @@ use crate::contract::organization::{
 use crate::contract::{parse, parse_document, Document, Table};
 use crate::error::Error;
 use crate::report::SourceBundle;
+use crate::sign::{self, Signer};
 use crate::vocab::Severity;
 
 use super::build::{self, OrgBuild};
@@ -38,6 +39,8 @@ pub struct MergeConfig {
     pub shards: Vec<PathBuf>,
     pub out: PathBuf,
     pub fail_on: Option<Severity>,
+    /// Signs the org bundle's manifest when set; an input's signature is never carried over.
+    pub signer: Option<std::sync::Arc<Signer>>,
 }
 
 struct Shard {
@@ -470,7 +473,7 @@ pub fn merge(config: &MergeConfig) -> Result<OrgOutcome, Error> {
         merged_from,
         fail_on: config.fail_on,
     })?;
-    let paths = staging.finish(&built.manifest)?;
+    let paths = sign::finish_blocking(staging, &built.manifest, config.signer.as_deref())?;
     Ok(OrgOutcome {
         manifest: built.manifest,
         paths,

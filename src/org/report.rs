@@ -8,6 +8,7 @@ use crate::bundle::org_manifest::{account_dir, OrgManifest, ORG_KIND};
 use crate::error::Error;
 use crate::report::{self, ReportConfig, SourceBundle};
 use crate::run::CollectOutcome;
+use crate::sign;
 
 use super::build::{self, OrgBuild};
 use super::merge::read_facts;
@@ -99,7 +100,7 @@ fn report_org(mut source: SourceBundle, config: &ReportConfig) -> Result<OrgOutc
         reported_at: reported_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         source_tool_version: org.tool.version.clone(),
     });
-    let paths = staging.finish(&manifest)?;
+    let paths = sign::finish_blocking(staging, &manifest, config.signer.as_deref())?;
     Ok(OrgOutcome {
         manifest,
         paths,

@@ -30,6 +30,7 @@ use crate::error::{Error, ExitCode};
 use crate::findings::{Finding, RuleOutcome};
 use crate::interrupt::Stop;
 use crate::run::{self, AccountStart};
+use crate::sign;
 use crate::vocab::{CallError, GLOBAL};
 
 use super::build::{self, failed_account, OrgBuild};
@@ -86,6 +87,7 @@ pub async fn collect_org_with_until(
         .org
         .clone()
         .ok_or_else(|| Error::Usage("an org run needs --org or --account".into()))?;
+    let signer = run::open_signer(config, &clients, stop).await?;
     let started_at = chrono::Utc::now();
     let clock = Instant::now();
     let run_clients = clients.counted();
@@ -221,7 +223,7 @@ pub async fn collect_org_with_until(
         merged_from: Vec::new(),
         fail_on: config.fail_on,
     })?;
-    let paths = staging.finish(&built.manifest)?;
+    let paths = sign::finish(staging, &built.manifest, signer.as_ref()).await?;
     Ok(OrgOutcome {
         manifest: built.manifest,
         paths,

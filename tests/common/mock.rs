@@ -200,6 +200,7 @@ pub fn context(clients: &Clients, regions: &[&str]) -> Context {
 pub fn config(out: &Path, collectors: &[&str], regions: &[&str]) -> CollectConfig {
     let only: Vec<String> = collectors.iter().map(|c| c.to_string()).collect();
     CollectConfig {
+        sign: None,
         aws: AwsSettings::default(),
         regions: regions.iter().map(|r| r.to_string()).collect(),
         out: out.to_path_buf(),
