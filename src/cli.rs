@@ -146,11 +146,14 @@ Examples:
     soc2-evidence timeline artifacts/ --expect-every 90d --out period-2026
   Daily bundles, as JSON:
     soc2-evidence timeline daily/ --expect-every 1d --json
+  Only bundles signed by the CI's key:
+    soc2-evidence timeline artifacts/ --allowed-signers allowed_signers --signer ci@example.com
 
 Each path is a bundle (zip or directory) or a folder holding bundles (searched one level deep;
 a folder whose zip sits beside it is read from the zip). Every bundle is verified first, on all
 cores; one that is not intact, cannot be read, or is of another account or organization than
-the rest is listed with the reason and left out, never used silently. The others are ordered by
+the rest is listed with the reason and left out, never used silently; with --allowed-signers, so
+is an unsigned or foreign-signed bundle. The others are ordered by
 collection time. For each finding (account, rule, resource): first_seen, last_seen, open or
 resolved, failing_since and days_open (its latest unbroken run; a bundle where its rule could not
 be evaluated is a gap in the evidence, neither a pass nor a finding). For each TSC criterion its
@@ -188,6 +191,15 @@ pub struct TimelineArgs {
     /// missing; existing files are never replaced)
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+
+    /// Use only bundles whose manifest.json.sig is by a key in this allowed_signers file;
+    /// unsigned and foreign-signed bundles are listed and left out
+    #[arg(long, value_name = "FILE")]
+    pub allowed_signers: Option<PathBuf>,
+
+    /// With --allowed-signers: the signatures must be by a key listed for this identity
+    #[arg(long, value_name = "IDENTITY", requires = "allowed_signers")]
+    pub signer: Option<String>,
 
     /// Print the timeline as JSON
     #[arg(long)]

@@ -45,15 +45,31 @@ fn main() {
             },
             args.json,
         ),
-        Command::Timeline(args) => timeline(
-            &soc2_evidence::period::timeline::TimelineConfig {
-                inputs: args.inputs.clone(),
-                out: args.out.clone(),
-                expect_every_days: args.expect_every,
-                threads: 0,
-            },
-            args.json,
-        ),
+        Command::Timeline(args) => match args
+            .allowed_signers
+            .as_deref()
+            .map(allowed_signers)
+            .transpose()
+        {
+            Ok(signers) => timeline(
+                &soc2_evidence::period::timeline::TimelineConfig {
+                    inputs: args.inputs.clone(),
+                    out: args.out.clone(),
+                    expect_every_days: args.expect_every,
+                    threads: 0,
+                    trust: signers.map(|s| (s, args.signer.clone())),
+                },
+                args.json,
+            ),
+            Err(reason) => {
+                eprintln!(
+                    "error: cannot read the allowed signers file {}: {}\n  fix: pass a file of lines `IDENTITY namespaces=\"soc2-evidence\" <public key>` (`soc2-evidence signer` prints one)",
+                    args.allowed_signers.as_deref().unwrap_or(std::path::Path::new("")).display(),
+                    bundle::verify::escape_untrusted(&reason)
+                );
+                ExitCode::Failure
+            }
+        },
         Command::Verify(args) => verify(args),
         Command::Report(args) => match open_signer(&args.sign) {
             Ok(signer) => report(

@@ -257,6 +257,32 @@ impl SourceBundle {
         Ok(bytes)
     }
 
+    /// The bundle's `manifest.json.sig`, through the verified handle; `None` when unsigned.
+    pub fn read_signature(&mut self) -> Result<Option<Vec<u8>>, Error> {
+        use crate::bundle::signature::{MAX_SIGNATURE_BYTES, SIGNATURE_FILE};
+        let present = match &mut self.handle {
+            Handle::Dir(_) => true,
+            Handle::Zip { archive, top, .. } => archive
+                .index_for_name(&format!("{top}/{SIGNATURE_FILE}"))
+                .is_some(),
+        };
+        if !present {
+            return Ok(None);
+        }
+        match self.read(SIGNATURE_FILE, MAX_SIGNATURE_BYTES) {
+            Ok(bytes) if bytes.len() as u64 > MAX_SIGNATURE_BYTES => Err(report_error(
+                &self.path,
+                format!("its {SIGNATURE_FILE} is larger than a signature may be"),
+            )),
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(report_error(
+                &self.path,
+                format!("cannot read {SIGNATURE_FILE}: {e}"),
+            )),
+        }
+    }
+
     /// The path it was opened from.
     pub fn path(&self) -> &Path {
         &self.path

@@ -530,3 +530,96 @@ fn encrypted_and_missing_keys_are_refused_before_any_work() {
     let output = run(binary().args(["collect", "--sign-key", "a", "--sign-kms-key", "b"]));
     assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
 }
+
+#[test]
+fn timeline_with_allowed_signers_uses_only_bundles_signed_by_them() {
+    let emulator = Emulator::start();
+    let work = tempfile::tempdir().unwrap();
+    let ours = keygen(work.path(), "ed25519");
+    let theirs = {
+        let dir = work.path().join("theirs");
+        std::fs::create_dir(&dir).unwrap();
+        keygen(&dir, "ed25519")
+    };
+    let allowed = work.path().join("allowed_signers");
+    allow(
+        &allowed,
+        "ci@example.com",
+        &["--sign-key", ours.to_str().unwrap()],
+        &[],
+    );
+
+    let folder = work.path().join("artifacts");
+    let signed = quick_collect(&emulator, &folder, &["--sign-key", ours.to_str().unwrap()]);
+    // One second apart: bundle names carry the time.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let unsigned = quick_collect(&emulator, &folder, &[]);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let foreign = quick_collect(
+        &emulator,
+        &folder,
+        &["--sign-key", theirs.to_str().unwrap()],
+    );
+
+    let timeline = |extra: &[&str]| -> serde_json::Value {
+        let out = run(binary()
+            .args(["timeline", "--json", "--expect-every", "1d"])
+            .arg(&folder)
+            .args(extra));
+        assert!(
+            matches!(out.status.code(), Some(0 | 3)),
+            "{}",
+            text(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    // Without the option every intact bundle is used.
+    assert_eq!(timeline(&[])["bundles"].as_array().unwrap().len(), 3);
+    let t = timeline(&[
+        "--allowed-signers",
+        allowed.to_str().unwrap(),
+        "--signer",
+        "ci@example.com",
+    ]);
+    let used: Vec<&str> = t["bundles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["bundle"].as_str().unwrap())
+        .collect();
+    assert_eq!(used, vec![dir_name(&zip_of(&signed))]);
+    let excluded = t["excluded"].as_array().unwrap();
+    assert_eq!(excluded.len(), 2, "{t:#}");
+    let reason = |bundle: &Path| -> String {
+        excluded
+            .iter()
+            .find(|e| {
+                e["bundle"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&dir_name(&zip_of(bundle)))
+            })
+            .unwrap_or_else(|| panic!("{} in {t:#}", bundle.display()))["reason"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        reason(&unsigned).contains("not signed"),
+        "{}",
+        reason(&unsigned)
+    );
+    assert!(
+        reason(&foreign).contains("not in the allowed signers file"),
+        "{}",
+        reason(&foreign)
+    );
+    // Another identity: the signed bundle is refused too.
+    let t = timeline(&[
+        "--allowed-signers",
+        allowed.to_str().unwrap(),
+        "--signer",
+        "other@example.com",
+    ]);
+    assert_eq!(t["bundles"].as_array().unwrap().len(), 0);
+}

@@ -39,6 +39,9 @@ pub struct TimelineConfig {
     pub expect_every_days: u32,
     /// Threads reading bundles (0: every core).
     pub threads: usize,
+    /// With `--allowed-signers`: only bundles signed by these signers (for `signer`, when set)
+    /// are used; unsigned and foreign-signed ones are left out, with the reason.
+    pub trust: Option<(crate::bundle::signature::AllowedSigners, Option<String>)>,
 }
 
 /// A bundle left out, and why.
@@ -167,8 +170,36 @@ pub fn find_bundles(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
     Ok(found.into_iter().collect())
 }
 
+/// Checks the signature of a verified bundle against the allowed signers: the signer's name, or
+/// why the bundle cannot be trusted.
+fn check_signature(
+    source: &mut SourceBundle,
+    trust: &(crate::bundle::signature::AllowedSigners, Option<String>),
+) -> Result<String, Error> {
+    use crate::bundle::signature::{BundleSignature, SIGNATURE_FILE};
+    let refused = |source: &SourceBundle, reason: String| Error::Report {
+        path: source.path().to_path_buf(),
+        reason,
+    };
+    let Some(bytes) = source.read_signature()? else {
+        return Err(refused(
+            source,
+            format!("it is not signed (no {SIGNATURE_FILE}), and --allowed-signers asks for signed bundles"),
+        ));
+    };
+    let signature = BundleSignature::parse(&bytes).map_err(|e| refused(source, e))?;
+    let manifest = source.manifest_bytes().to_vec();
+    signature
+        .check(&manifest, &trust.0, trust.1.as_deref())
+        .map_err(|e| refused(source, format!("its signature is refused: {e}")))
+}
+
 /// Opens, verifies and reduces every bundle, on `threads` threads.
-fn read_all(paths: &[PathBuf], threads: usize) -> Vec<(PathBuf, Result<Snapshot, String>)> {
+fn read_all(
+    paths: &[PathBuf],
+    threads: usize,
+    trust: Option<&(crate::bundle::signature::AllowedSigners, Option<String>)>,
+) -> Vec<(PathBuf, Result<Snapshot, String>)> {
     let threads = if threads == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())
     } else {
@@ -184,6 +215,9 @@ fn read_all(paths: &[PathBuf], threads: usize) -> Vec<(PathBuf, Result<Snapshot,
                 let Some(path) = paths.get(i) else { break };
                 let result = SourceBundle::open(path)
                     .and_then(|mut source| {
+                        if let Some(trust) = trust {
+                            check_signature(&mut source, trust)?;
+                        }
                         let snapshot = Snapshot::read(&mut source)?;
                         source.check_unchanged()?;
                         Ok(snapshot)
@@ -436,7 +470,7 @@ pub fn timeline(config: &TimelineConfig) -> Result<(Timeline, Vec<PathBuf>), Err
     }
     let mut snapshots = Vec::new();
     let mut excluded = Vec::new();
-    for (path, result) in read_all(&paths, config.threads) {
+    for (path, result) in read_all(&paths, config.threads, config.trust.as_ref()) {
         match result {
             Ok(snapshot) => snapshots.push(snapshot),
             Err(reason) => excluded.push(Excluded {
