@@ -39,6 +39,11 @@ assert not any("aws-access-key-id" in s.get("with", {}) for s in steps), "no sto
 run = next(s for s in steps if s.get("id") == "collect")["run"]
 assert "collect" in run and "--json" in run and "--fail-on" in run, run
 assert next(s for s in steps if s.get("id") == "collect")["env"]["FAIL_ON"].endswith("'critical' }}")
+# Signs with the KMS key the repository variable names, and only then.
+signing = next(s for s in steps if s.get("id") == "collect")
+assert signing["env"]["SIGNING_KEY"] == "${{ vars.AWS_EVIDENCE_SIGNING_KEY }}", signing["env"]
+assert 'if [ -n "$SIGNING_KEY" ]; then sign=(--sign-kms-key "$SIGNING_KEY"); fi' in run, run
+assert '"${sign[@]}"' in run, run
 upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact"))
 paths = upload["with"]["path"].split()
 assert "evidence/*.zip" in paths and "evidence/*.zip.sha256" in paths, paths
@@ -94,7 +99,9 @@ for name, job in jobs.items():
     if name == "collect":
         assert len(creds) == 1, creds
         assert creds[0]["with"]["role-to-assume"] == "${{ vars.AWS_EVIDENCE_ORG_ROLE_ARN }}", creds
-    else:  # only the shards talk to AWS
+    elif name == "merge":  # AWS only to sign, only when a signing key is set
+        assert len(creds) == 1 and creds[0]["if"] == "vars.AWS_EVIDENCE_SIGNING_KEY != ''", creds
+    else:  # the build never talks to AWS
         assert not creds and "id-token" not in job["permissions"], (name, job)
 
 def kept(steps):
@@ -133,6 +140,9 @@ def expand(name):
 assert fnmatch.fnmatchcase(expand(shard_upload["with"]["name"]), expand(download["with"]["pattern"])),     (shard_upload["with"]["name"], download["with"]["pattern"])
 merged = next(s for s in merge["steps"] if s.get("id") == "merge")["run"]
 assert "soc2-evidence merge shards/*/*.zip --out evidence" in merged, merged
+for job_run in [run, merged]:
+    assert 'if [ -n "$SIGNING_KEY" ]; then sign=(--sign-kms-key "$SIGNING_KEY"); fi' in job_run, job_run
+    assert '"${sign[@]}"' in job_run, job_run
 org_upload = kept(merge["steps"])
 assert not fnmatch.fnmatchcase(expand(org_upload["with"]["name"]), expand(download["with"]["pattern"]))
 print("ok")
