@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::bundle::files;
 use crate::error::Error;
 use crate::report::SourceBundle;
 use crate::vocab::Severity;
@@ -295,19 +294,6 @@ pub fn diff(config: &DiffConfig) -> Result<(Diff, Vec<PathBuf>), Error> {
 /// `diff.csv`, `diff.json` and `diff.html` into `out` (created if missing; existing files are
 /// never replaced: nothing is written then).
 fn write(out: &Path, diff: &Diff) -> Result<Vec<PathBuf>, Error> {
-    let names = ["diff.csv", "diff.json", "diff.html"];
-    for name in names {
-        if std::fs::symlink_metadata(out.join(name)).is_ok() {
-            return Err(Error::BundleExists {
-                path: out.join(name),
-            });
-        }
-    }
-    crate::bundle::writer::check_out_dir(out)?;
-    files::create_dir_all(out).map_err(|e| Error::OutputDir {
-        path: out.to_path_buf(),
-        reason: format!("cannot create it: {e}"),
-    })?;
     let mut json = serde_json::to_vec_pretty(diff).expect("diff serializes");
     json.push(b'\n');
     let html = super::html::render_diff(diff);
@@ -316,17 +302,7 @@ fn write(out: &Path, diff: &Diff) -> Result<Vec<PathBuf>, Error> {
         ("diff.json", json),
         ("diff.html", html.into_bytes()),
     ];
-    let mut written = Vec::new();
-    for (name, bytes) in contents {
-        if let Err(e) = files::write_file(out, name, &bytes, None) {
-            for path in &written {
-                let _ = std::fs::remove_file(path);
-            }
-            return Err(e);
-        }
-        written.push(out.join(name));
-    }
-    Ok(written)
+    super::write_outputs(out, &contents)
 }
 
 #[cfg(test)]

@@ -20,7 +20,6 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::bundle::files;
 use crate::error::Error;
 use crate::findings::RuleStatus;
 use crate::report::SourceBundle;
@@ -488,19 +487,6 @@ pub fn timeline(config: &TimelineConfig) -> Result<(Timeline, Vec<PathBuf>), Err
 }
 
 fn write(out: &Path, timeline: &Timeline) -> Result<Vec<PathBuf>, Error> {
-    let names = ["timeline.csv", "timeline.json", "timeline.html"];
-    for name in names {
-        if std::fs::symlink_metadata(out.join(name)).is_ok() {
-            return Err(Error::BundleExists {
-                path: out.join(name),
-            });
-        }
-    }
-    crate::bundle::writer::check_out_dir(out)?;
-    files::create_dir_all(out).map_err(|e| Error::OutputDir {
-        path: out.to_path_buf(),
-        reason: format!("cannot create it: {e}"),
-    })?;
     let mut json = serde_json::to_vec_pretty(timeline).expect("timeline serializes");
     json.push(b'\n');
     let contents: [(&str, Vec<u8>); 3] = [
@@ -514,17 +500,7 @@ fn write(out: &Path, timeline: &Timeline) -> Result<Vec<PathBuf>, Error> {
             super::html::render_timeline(timeline).into_bytes(),
         ),
     ];
-    let mut written = Vec::new();
-    for (name, bytes) in contents {
-        if let Err(e) = files::write_file(out, name, &bytes, None) {
-            for path in &written {
-                let _ = std::fs::remove_file(path);
-            }
-            return Err(e);
-        }
-        written.push(out.join(name));
-    }
-    Ok(written)
+    super::write_outputs(out, &contents)
 }
 
 #[cfg(test)]
