@@ -50,7 +50,7 @@ impl<'a> From<&'a Finding> for FindingRow<'a> {
 
 /// One row of `rules.csv`: every rule with whether it could be evaluated.
 #[derive(Debug, Default, Serialize)]
-struct RuleRow<'a> {
+pub(crate) struct RuleRow<'a> {
     rule: &'a str,
     title: &'a str,
     severity: &'a str,
@@ -61,11 +61,9 @@ struct RuleRow<'a> {
     reason: &'a str,
 }
 
-/// Writes the findings and the access review; returns their file records.
-pub fn write_findings(root: &Path, analysis: &Analysis) -> Result<Vec<FileRecord>, Error> {
-    let rows: Vec<FindingRow> = analysis.findings.iter().map(FindingRow::from).collect();
-    let rules: Vec<RuleRow> = analysis
-        .rules
+/// The rows of `rules.csv`, one per rule outcome.
+pub(crate) fn rule_rows(rules: &[super::RuleOutcome]) -> Vec<RuleRow<'_>> {
+    rules
         .iter()
         .map(|r| RuleRow {
             rule: &r.rule,
@@ -77,7 +75,13 @@ pub fn write_findings(root: &Path, analysis: &Analysis) -> Result<Vec<FileRecord
             references: r.references.join(";"),
             reason: &r.reason,
         })
-        .collect();
+        .collect()
+}
+
+/// Writes the findings and the access review; returns their file records.
+pub fn write_findings(root: &Path, analysis: &Analysis) -> Result<Vec<FileRecord>, Error> {
+    let rows: Vec<FindingRow> = analysis.findings.iter().map(FindingRow::from).collect();
+    let rules = rule_rows(&analysis.rules);
     let json = serde_json::json!({
         "thresholds": analysis.thresholds,
         "findings": analysis.findings,

@@ -61,18 +61,6 @@ struct OrgFindingRow<'a> {
     remediation: &'a str,
 }
 
-#[derive(Debug, Default, Serialize)]
-struct RuleRow<'a> {
-    rule: &'a str,
-    title: &'a str,
-    severity: &'a str,
-    status: &'a str,
-    findings: usize,
-    controls: String,
-    references: String,
-    reason: &'a str,
-}
-
 /// What the org reads of an account's `findings.json`.
 #[derive(Deserialize)]
 struct AccountFindings {
@@ -275,19 +263,7 @@ pub fn write_org(build: OrgBuild<'_>) -> Result<OrgBuilt, Error> {
         &json_bytes(&serde_json::json!({ "findings": json_findings, "rules": rules })),
         Some(findings.len() as u64),
     )?);
-    let rule_rows: Vec<RuleRow> = rules
-        .iter()
-        .map(|r| RuleRow {
-            rule: &r.rule,
-            title: &r.title,
-            severity: r.severity.as_str(),
-            status: r.status.as_str(),
-            findings: r.findings,
-            controls: r.controls.join(";"),
-            references: r.references.join(";"),
-            reason: &r.reason,
-        })
-        .collect();
+    let rule_rows = crate::findings::write::rule_rows(&rules);
     written.push(files::write_file(
         root,
         RULES_CSV,
