@@ -26,6 +26,15 @@ const CHECK: &str = r#"
 import sys, yaml
 ci = yaml.safe_load(open(".github/workflows/ci.yml"))
 assert ci["jobs"]["test"]["steps"][-1]["run"] == "bash .ci/run", ci["jobs"]["test"]["steps"][-1]
+# The browser of the HTML tests: installed without root by a maintained action, handed to the
+# tests through SOC2_CHROMIUM (GitHub's runners are not root; Ubuntu's chromium is a snap stub).
+ci_steps = ci["jobs"]["test"]["steps"]
+chrome = [s for s in ci_steps if s.get("uses", "").startswith("browser-actions/setup-chrome@")]
+assert len(chrome) == 1 and chrome[0].get("id"), ci_steps
+assert ci_steps[-1]["env"]["SOC2_CHROMIUM"] == "${{ steps.%s.outputs.chrome-path }}" % chrome[0]["id"]
+assert ci_steps.index(chrome[0]) < len(ci_steps) - 1, "the browser is installed before the tests"
+assert not any("sudo" in s.get("run", "") or "apt-get" in s.get("run", "") for s in ci_steps), \
+    "no root assumed on GitHub's runners"
 wf = yaml.safe_load(open(".github/workflows/evidence.yml"))
 on = wf[True]  # YAML 1.1 reads the key `on` as true
 cron = on["schedule"][0]["cron"].split()
