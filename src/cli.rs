@@ -59,11 +59,18 @@ pub struct Cli {
     pub command: Command,
 
     /// More detail on stderr: -v for progress messages, -vv for debugging (RUST_LOG overrides)
-    #[arg(short, long, action = ArgAction::Count, global = true)]
+    // Listed last in every command's help, wherever clap would otherwise slot a global option.
+    #[arg(short, long, action = ArgAction::Count, global = true, display_order = 900)]
     pub verbose: u8,
 
     /// Print only errors and the result (no summary table, no progress display)
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        conflicts_with = "verbose",
+        display_order = 901
+    )]
     pub quiet: bool,
 }
 
@@ -98,6 +105,39 @@ pub enum Command {
     /// Follow findings and controls across many bundles of an observation period
     #[command(after_help = TIMELINE_EXAMPLES, after_long_help = TIMELINE_LONG)]
     Timeline(TimelineArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell)
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), or write one page per command with --out
+    #[command(after_help = MAN_EXAMPLES)]
+    Man(ManArgs),
+}
+
+const COMPLETIONS_EXAMPLES: &str = "\
+Examples:
+  soc2-evidence completions bash > ~/.local/share/bash-completion/completions/soc2-evidence
+  soc2-evidence completions zsh > \"${fpath[1]}/_soc2-evidence\"
+  soc2-evidence completions fish > ~/.config/fish/completions/soc2-evidence.fish
+  soc2-evidence completions powershell >> $PROFILE";
+
+const MAN_EXAMPLES: &str = "\
+Examples:
+  soc2-evidence man | man -l -
+  soc2-evidence man --out /usr/local/share/man/man1";
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_name = "SHELL", value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write soc2-evidence.1 and one soc2-evidence-<command>.1 per command into this directory
+    /// (created if missing) instead of printing the pages
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 const SIGNER_EXAMPLES: &str = "\

@@ -70,6 +70,17 @@ fn main() {
                 ExitCode::Failure
             }
         },
+        Command::Completions(args) => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                args.shell,
+                &mut Cli::command(),
+                "soc2-evidence",
+                &mut std::io::stdout(),
+            );
+            ExitCode::Success
+        }
+        Command::Man(args) => man(args.out.as_deref()),
         Command::Verify(args) => verify(args),
         Command::Report(args) => match open_signer(&args.sign) {
             Ok(signer) => report(
@@ -322,6 +333,47 @@ fn timeline(config: &soc2_evidence::period::timeline::TimelineConfig, json: bool
             err.exit_code()
         }
     }
+}
+
+/// The manual: the main page and one page per command, printed in turn or written into `out`.
+fn man(out: Option<&std::path::Path>) -> ExitCode {
+    use clap::CommandFactory;
+    let top = Cli::command().name("soc2-evidence");
+    let mut pages = vec![("soc2-evidence".to_string(), top.clone())];
+    for sub in top.get_subcommands() {
+        let name = format!("soc2-evidence-{}", sub.get_name());
+        pages.push((name.clone(), sub.clone().name(name)));
+    }
+    let mut written = Vec::new();
+    for (name, command) in pages {
+        let mut page = Vec::new();
+        if let Err(e) = clap_mangen::Man::new(command).render(&mut page) {
+            eprintln!("error: cannot render the manual page {name}: {e}");
+            return ExitCode::Failure;
+        }
+        match out {
+            None => {
+                let _ = std::io::stdout().write_all(&page);
+            }
+            Some(dir) => {
+                let path = dir.join(format!("{name}.1"));
+                let result =
+                    std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&path, &page));
+                if let Err(e) = result {
+                    eprintln!(
+                        "error: cannot write {}: {e}\n  fix: pass --out with a directory you can write to",
+                        path.display()
+                    );
+                    return ExitCode::Failure;
+                }
+                written.push(path);
+            }
+        }
+    }
+    for path in written {
+        println!("{}", path.display());
+    }
+    ExitCode::Success
 }
 
 fn verify(args: &soc2_evidence::cli::VerifyArgs) -> ExitCode {

@@ -245,3 +245,82 @@ fn verify_of_a_path_that_does_not_exist_says_so() {
         "{stderr}"
     );
 }
+
+/// Every subcommand and every long option of every command, as the parser defines them.
+fn every_name() -> (Vec<String>, Vec<String>) {
+    use clap::CommandFactory;
+    let top = soc2_evidence::cli::Cli::command();
+    let mut commands = Vec::new();
+    let mut options: Vec<String> = top
+        .get_arguments()
+        .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+        .collect();
+    for sub in top.get_subcommands() {
+        commands.push(sub.get_name().to_string());
+        options.extend(
+            sub.get_arguments()
+                .filter_map(|a| a.get_long().map(|l| format!("--{l}"))),
+        );
+    }
+    options.sort();
+    options.dedup();
+    (commands, options)
+}
+
+#[test]
+fn completions_name_every_command_and_option_in_every_shell() {
+    let (commands, options) = every_name();
+    assert!(
+        commands.contains(&"timeline".to_string())
+            && options.contains(&"--sign-kms-key".to_string())
+    );
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let out = run(binary().args(["completions", shell]));
+        assert!(out.status.success(), "{shell}: {}", text(&out.stderr));
+        let script = text(&out.stdout);
+        for name in commands.iter().chain(&options) {
+            // fish and powershell name long options without their dashes.
+            let bare = name.trim_start_matches('-');
+            assert!(
+                script.contains(name.as_str())
+                    || script.contains(&format!("-l {bare}"))
+                    || script.contains(&format!("'{name}'")),
+                "{shell} completion lacks {name}"
+            );
+        }
+    }
+    let out = run(binary().args(["completions", "tcsh"]));
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn the_man_pages_name_every_command_and_option() {
+    let (commands, options) = every_name();
+    let out = run(binary().arg("man"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // roff writes a hyphen as `\-`.
+    let pages = text(&out.stdout).replace("\\-", "-");
+    assert!(
+        pages.starts_with(".ie") || pages.contains(".TH soc2-evidence 1"),
+        "{}",
+        &pages[..200.min(pages.len())]
+    );
+    for name in commands.iter().chain(&options) {
+        assert!(pages.contains(name.as_str()), "the manual lacks {name}");
+    }
+    for command in &commands {
+        assert!(
+            pages.contains(&format!(".TH soc2-evidence-{command} 1")),
+            "no page for {command}"
+        );
+    }
+    // --out writes one page per command.
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(binary().arg("man").arg("--out").arg(dir.path()));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut files = common::entry_names(dir.path()).unwrap();
+    files.sort();
+    assert_eq!(files.len(), commands.len() + 1);
+    assert!(files.contains(&"soc2-evidence.1".to_string()));
+    assert!(files.contains(&"soc2-evidence-collect.1".to_string()));
+}
