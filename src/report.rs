@@ -221,19 +221,7 @@ impl SourceBundle {
                 reason: reason.to_string(),
             });
         }
-        let bytes = self
-            .read(&record.path, record.bytes)
-            .map_err(|e| report_error(&self.path, format!("cannot read {}: {e}", record.path)))?;
-        if bytes.len() as u64 != record.bytes || files::sha256_hex(&bytes) != record.sha256 {
-            return Err(report_error(
-                &self.path,
-                format!(
-                    "{} changed after the bundle was verified (its content no longer matches the \
-                     hash in the manifest): the bundle is being modified",
-                    record.path
-                ),
-            ));
-        }
+        let bytes = self.read_file(record)?;
         let written = files::write_file(root, dest, &bytes, record.rows)?;
         debug_assert_eq!(written.sha256, record.sha256);
         Ok(written)
