@@ -867,6 +867,42 @@ fn verify_catches_a_changed_byte_in_a_nested_account_and_a_removed_account_folde
         format!("accounts/{member}/manifest.json").as_str()
     );
 
+    // An org finding that does not read, in a bundle re-hashed so that it verifies: diff and
+    // timeline refuse the bundle rather than drop the finding.
+    let garbled = copy("garbled");
+    let findings_path = garbled.join("findings.json");
+    let mut findings = read_json(&findings_path);
+    let first = findings["findings"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|f| f["rule"].as_str().unwrap().starts_with("org-"))
+        .expect("an org finding");
+    first["severity"] = serde_json::json!("catastrophic");
+    let bytes = serde_json::to_vec_pretty(&findings).unwrap();
+    std::fs::write(&findings_path, &bytes).unwrap();
+    let manifest_path = garbled.join("manifest.json");
+    let mut manifest = read_json(&manifest_path);
+    for file in manifest["files"].as_array_mut().unwrap() {
+        if file["path"] == "findings.json" {
+            file["sha256"] = serde_json::json!(common::sha256_hex(&bytes));
+            file["bytes"] = serde_json::json!(bytes.len());
+        }
+    }
+    std::fs::write(
+        &manifest_path,
+        serde_json::to_vec_pretty(&manifest).unwrap(),
+    )
+    .unwrap();
+    assert!(run(binary().arg("verify").arg(&garbled)).status.success());
+    let out = run(binary().arg("diff").arg(&bundle).arg(&garbled));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("a finding of findings.json does not read"),
+        "{}",
+        text(&out.stderr)
+    );
+
     // An account folder the org manifest does not chain is extra.
     let extra = copy("extra");
     std::fs::create_dir_all(extra.join("accounts/999999999999")).unwrap();

@@ -143,9 +143,15 @@ fn union_table(
     for account in accounts {
         let Some(dir) = &account.bundle else { continue };
         let path = root.join(dir).join(rel);
-        let Ok(bytes) = std::fs::read(&path) else {
-            continue;
-        };
+        // Every account bundle has its review tables: one that cannot be read is an error, never
+        // an account silently missing from the org's review.
+        let bytes = std::fs::read(&path).map_err(|e| {
+            Error::Usage(format!(
+                "{} cannot be read ({e}): account {}'s access review would be missing from the org's",
+                path.display(),
+                account.account_id
+            ))
+        })?;
         let mut reader = csv::ReaderBuilder::new().from_reader(bytes.as_slice());
         let this_header = reader.headers().map_err(|e| csv_error(&path, e))?.clone();
         if header.is_none() {

@@ -153,9 +153,13 @@ impl Snapshot {
                         .and_then(|a| a.as_str())
                         .unwrap_or_default()
                         .to_string();
-                    let Ok(finding) = serde_json::from_value::<Finding>(value) else {
-                        continue;
-                    };
+                    // A finding that does not read fails the bundle: never one dropped unseen.
+                    let finding = serde_json::from_value::<Finding>(value).map_err(|e| {
+                        failed(
+                            source,
+                            format!("a finding of {FINDINGS_JSON} does not read: {e}"),
+                        )
+                    })?;
                     if parsed.rules.iter().any(|r| r.rule == finding.rule) {
                         snapshot.add_finding(&account, finding);
                     }
