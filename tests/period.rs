@@ -10,6 +10,46 @@ use common::seed::{
 };
 use common::{binary, csv_rows, run, sdk_config, text, Emulator};
 
+/// A user with a console password and no MFA.
+async fn console_user_without_mfa(iam: &aws_sdk_iam::Client, name: &str) {
+    iam.create_user().user_name(name).send().await.unwrap();
+    iam.create_login_profile()
+        .user_name(name)
+        .password("Correct-Horse-9-Battery")
+        .send()
+        .await
+        .unwrap();
+}
+
+/// A role the account itself may assume.
+async fn create_role(iam: &aws_sdk_iam::Client, name: &str) {
+    iam.create_role()
+        .role_name(name)
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+/// A new customer managed policy allowing `*` on `*`, attached to `role`.
+async fn attach_admin_policy(iam: &aws_sdk_iam::Client, role: &str, policy_name: &str) {
+    let policy = iam
+        .create_policy()
+        .policy_name(policy_name)
+        .policy_document(EVERYTHING_POLICY)
+        .send()
+        .await
+        .unwrap();
+    iam.attach_role_policy()
+        .role_name(role)
+        .policy_arn(policy.policy().unwrap().arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+}
+
 /// What the seeded account gets before the first bundle: a public bucket to remove, a role to
 /// make admin, a key to rotate.
 async fn before(emulator: &Emulator) -> String {
@@ -19,14 +59,7 @@ async fn before(emulator: &Emulator) -> String {
     create_bucket(&s3, "public-site", "us-east-1").await;
     public_read(&s3, "public-site").await;
     let iam = aws_sdk_iam::Client::new(&config);
-    iam.create_role()
-        .role_name("deployer")
-        .assume_role_policy_document(
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#,
-        )
-        .send()
-        .await
-        .unwrap();
+    create_role(&iam, "deployer").await;
     let kms = aws_sdk_kms::Client::new(&config);
     let key = kms.create_key().send().await.unwrap();
     key.key_metadata().unwrap().key_id().to_string()
@@ -37,26 +70,8 @@ async fn before(emulator: &Emulator) -> String {
 async fn after(emulator: &Emulator, key: &str) {
     let config = sdk_config(emulator, "us-east-1");
     let iam = aws_sdk_iam::Client::new(&config);
-    iam.create_user().user_name("erin").send().await.unwrap();
-    iam.create_login_profile()
-        .user_name("erin")
-        .password("Correct-Horse-9-Battery")
-        .send()
-        .await
-        .unwrap();
-    let policy = iam
-        .create_policy()
-        .policy_name("deploy-everything")
-        .policy_document(EVERYTHING_POLICY)
-        .send()
-        .await
-        .unwrap();
-    iam.attach_role_policy()
-        .role_name("deployer")
-        .policy_arn(policy.policy().unwrap().arn().unwrap())
-        .send()
-        .await
-        .unwrap();
+    console_user_without_mfa(&iam, "erin").await;
+    attach_admin_policy(&iam, "deployer", "deploy-everything").await;
     let s3 = aws_sdk_s3::Client::new(&config);
     s3.delete_bucket()
         .bucket("public-site")
@@ -239,34 +254,9 @@ async fn timeline_follows_findings_across_the_period_reports_gaps_and_leaves_out
     let args = common::iam_args();
     let (_a, first, _) = collect_through_expecting(&emulator.url, &args, 0);
     // Day 2: a console user without MFA, and an admin policy on a new role.
-    iam.create_user().user_name("erin").send().await.unwrap();
-    iam.create_login_profile()
-        .user_name("erin")
-        .password("Correct-Horse-9-Battery")
-        .send()
-        .await
-        .unwrap();
-    iam.create_role()
-        .role_name("deployer")
-        .assume_role_policy_document(
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#,
-        )
-        .send()
-        .await
-        .unwrap();
-    let policy = iam
-        .create_policy()
-        .policy_name("deploy-everything")
-        .policy_document(EVERYTHING_POLICY)
-        .send()
-        .await
-        .unwrap();
-    iam.attach_role_policy()
-        .role_name("deployer")
-        .policy_arn(policy.policy().unwrap().arn().unwrap())
-        .send()
-        .await
-        .unwrap();
+    console_user_without_mfa(&iam, "erin").await;
+    create_role(&iam, "deployer").await;
+    attach_admin_policy(&iam, "deployer", "deploy-everything").await;
     let (_b, second, _) = collect_through_expecting(&emulator.url, &args, 0);
     // Day 6: erin's console password is gone.
     iam.delete_login_profile()
