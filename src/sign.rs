@@ -11,7 +11,6 @@
 use std::path::PathBuf;
 
 use aws_config::BehaviorVersion;
-use aws_sdk_kms::error::ProvideErrorMetadata;
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{MessageType, SigningAlgorithmSpec};
 use aws_types::region::Region;
@@ -127,11 +126,9 @@ impl Signer {
                     .send()
                     .await
                     .map_err(|e| {
-                        let code = e.code().unwrap_or("error").to_string();
-                        let message = e
-                            .message()
-                            .map(str::to_string)
-                            .unwrap_or_else(|| crate::vocab::chain(&e));
+                        // Named as every failed call is (an endpoint's bare HTTP status included).
+                        let crate::vocab::CallError { code, message, .. } =
+                            crate::vocab::CallError::from_sdk("", "GetPublicKey", &e);
                         refuse(
                             format!("kms:GetPublicKey failed: {code}: {message}"),
                             KMS_FIX,
@@ -223,11 +220,9 @@ impl Signer {
                     .send()
                     .await
                     .map_err(|e| {
-                        let code = e.code().unwrap_or("error").to_string();
-                        let message = e
-                            .message()
-                            .map(str::to_string)
-                            .unwrap_or_else(|| crate::vocab::chain(&e));
+                        // Named as every failed call is (an endpoint's bare HTTP status included).
+                        let crate::vocab::CallError { code, message, .. } =
+                            crate::vocab::CallError::from_sdk("", "Sign", &e);
                         refuse(format!("kms:Sign failed: {code}: {message}"), KMS_FIX)
                     })?;
                 let raw = answer.signature().map(Blob::as_ref).unwrap_or_default();
