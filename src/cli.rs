@@ -680,6 +680,14 @@ pub struct AnalysisArgs {
     /// An active access key last rotated more days ago than this is a finding (access-key-age)
     #[arg(long, value_name = "DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub key_max_age_days: u32,
+
+    /// Accepted risks: a TOML file of [[exception]] tables (rule, resource or glob, optional
+    /// account and region, reason, approved_by, optional ticket, expires). A matching finding
+    /// stays in the findings as `accepted` and never counts towards --fail-on; the file is
+    /// copied into the bundle. For report: replaces the file the bundle recorded. See README
+    /// "Accepting a finding"
+    #[arg(long, value_name = "FILE")]
+    pub exceptions: Option<PathBuf>,
 }
 
 impl AnalysisArgs {

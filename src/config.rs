@@ -1,12 +1,14 @@
 //! Configuration: what the parsed arguments mean, as plain values the run works from.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::aws::AwsSettings;
 use crate::cli::CollectArgs;
 use crate::collectors::CollectorSettings;
+use crate::error::Error;
+use crate::findings::exceptions::{self, ExceptionsFile};
 use crate::registry::{self, CollectorSpec};
 use crate::sign::SignWith;
 use crate::vocab::{Severity, Thresholds};
@@ -34,6 +36,11 @@ pub struct CollectConfig {
     pub org: Option<OrgOptions>,
     /// The key that signs the manifest (README "Signing"), if any.
     pub sign: Option<SignWith>,
+    /// Accepted risks (`--exceptions`), parsed before anything is collected.
+    pub exceptions: Option<Arc<ExceptionsFile>>,
+    /// The date exceptions are judged on, when not the account run's own start: an org run
+    /// judges every account on the org run's start date.
+    pub exceptions_as_of: Option<chrono::NaiveDate>,
 }
 
 /// What `collect` is told about the accounts of an org run.
@@ -76,8 +83,44 @@ impl CollectConfig {
             fail_on: args.analysis.fail_on,
             org: org_options(&args.org),
             sign: args.sign.sign_with(),
+            exceptions: None,
+            exceptions_as_of: None,
         }
     }
+}
+
+/// Whether `rule` is a rule of the tool: an account rule or an org rule.
+pub fn known_rule(rule: &str) -> bool {
+    crate::findings::rules().iter().any(|r| r.id == rule)
+        || crate::findings::org_rules::ORG_RULES
+            .iter()
+            .any(|r| r.id == rule)
+}
+
+/// Reads and parses the exceptions file at `path`: a usage error naming the file, the line and
+/// the cause when it cannot be used.
+pub fn load_exceptions(path: &Path) -> Result<ExceptionsFile, Error> {
+    use std::io::Read;
+    let shown = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| {
+        Error::Usage(format!(
+            "cannot read the exceptions file {shown}: {e}\n  fix: give the path of a TOML file of [[exception]] tables (README \"Accepting a finding\")"
+        ))
+    })?;
+    if !file.metadata().map(|m| m.is_file()).unwrap_or(false) {
+        return Err(Error::Usage(format!(
+            "the exceptions file {shown} is not a regular file"
+        )));
+    }
+    let mut bytes = Vec::new();
+    file.take(exceptions::MAX_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::Usage(format!("cannot read the exceptions file {shown}: {e}")))?;
+    exceptions::parse(&bytes, &shown, &known_rule).map_err(|e| {
+        Error::Usage(format!(
+            "the exceptions file cannot be used: {e}\n  fix: correct that line (README \"Accepting a finding\" shows a complete example)"
+        ))
+    })
 }
 
 /// The org options, when the arguments ask for many accounts.

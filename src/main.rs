@@ -15,11 +15,26 @@ fn main() {
     init_logging(cli.verbose, cli.quiet);
     let code = match &cli.command {
         Command::Collect(args) => {
-            let config = CollectConfig::from_args(args, cli.quiet);
-            if config.org.is_some() {
-                collect_org(config, args.json, cli.quiet)
-            } else {
-                collect(config, args.json, cli.quiet)
+            let mut config = CollectConfig::from_args(args, cli.quiet);
+            match args
+                .analysis
+                .exceptions
+                .as_deref()
+                .map(soc2_evidence::config::load_exceptions)
+                .transpose()
+            {
+                Ok(exceptions) => {
+                    config.exceptions = exceptions.map(std::sync::Arc::new);
+                    if config.org.is_some() {
+                        collect_org(config, args.json, cli.quiet)
+                    } else {
+                        collect(config, args.json, cli.quiet)
+                    }
+                }
+                Err(err) => {
+                    eprintln!("error: {err}");
+                    err.exit_code()
+                }
             }
         }
         Command::Merge(args) => match open_signer(&args.sign) {
@@ -82,19 +97,31 @@ fn main() {
         }
         Command::Man(args) => man(args.out.as_deref()),
         Command::Verify(args) => verify(args),
-        Command::Report(args) => match open_signer(&args.sign) {
-            Ok(signer) => report(
+        Command::Report(args) => match (
+            open_signer(&args.sign),
+            args.analysis
+                .exceptions
+                .as_deref()
+                .map(soc2_evidence::config::load_exceptions)
+                .transpose(),
+        ) {
+            (Ok(signer), Ok(exceptions)) => report(
                 &soc2_evidence::report::ReportConfig {
                     bundle: args.bundle.clone(),
                     out: args.out.clone(),
                     thresholds: args.analysis.thresholds(),
                     fail_on: args.analysis.fail_on,
                     signer,
+                    exceptions,
                 },
                 args.json,
                 cli.quiet,
             ),
-            Err(code) => code,
+            (Err(code), _) => code,
+            (_, Err(err)) => {
+                eprintln!("error: {err}");
+                err.exit_code()
+            }
         },
         Command::Signer(args) => signer(args),
         Command::List(args) => {

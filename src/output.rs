@@ -137,13 +137,15 @@ fn findings_summary(outcome: &CollectOutcome) -> String {
         .collect();
     let _ = writeln!(
         out,
-        "\nFindings: {} ({}; all in findings.csv)",
-        a.findings.len(),
+        "\nFindings: {} open ({}; all in findings.csv)",
+        a.open().count(),
         counts.join(", ")
     );
+    if let Some(applied) = &a.exceptions {
+        out.push_str(&exceptions_summary(a, applied));
+    }
     let serious: Vec<_> = a
-        .findings
-        .iter()
+        .open()
         .filter(|f| f.severity.at_least(Severity::High))
         .collect();
     for f in serious.iter().take(SHOWN) {
@@ -169,6 +171,44 @@ fn findings_summary(outcome: &CollectOutcome) -> String {
             _ => "partly evaluated",
         };
         let _ = writeln!(out, "  rule {} {what}: {}", r.rule, r.reason);
+    }
+    out
+}
+
+/// The accepted findings' count, and the exceptions that did not apply: expired ones (their
+/// findings are open again) and stale ones (they match nothing), each with its line.
+fn exceptions_summary(
+    a: &crate::findings::Analysis,
+    applied: &crate::findings::exceptions::Applied,
+) -> String {
+    use crate::findings::exceptions::State;
+    let mut out = String::new();
+    let accepted = a.findings.len() - a.open().count();
+    let _ = writeln!(
+        out,
+        "Accepted: {accepted} finding(s) by {} exception(s) of exceptions.toml (judged as of {}; never counted for --fail-on)",
+        applied.count(State::Applied),
+        applied.as_of.format("%Y-%m-%d"),
+    );
+    for o in &applied.outcomes {
+        let e = &o.exception;
+        let what = match o.state {
+            State::Expired => format!(
+                "EXPIRED on {}, not applied ({} finding(s) stay open)",
+                e.expires.format("%Y-%m-%d"),
+                o.findings
+            ),
+            State::Stale => "STALE: matches no finding".to_string(),
+            State::OtherAccount => continue,
+            State::Applied => continue,
+        };
+        let _ = writeln!(
+            out,
+            "  exception at line {} ({} on {}): {what}",
+            e.line,
+            crate::bundle::escape::escape_untrusted(&e.rule),
+            crate::bundle::escape::escape_untrusted(&e.resource),
+        );
     }
     out
 }
@@ -211,6 +251,7 @@ pub fn collect_json(outcome: &CollectOutcome, exit_code: ExitCode) -> serde_json
         "findings_summary": m.findings_summary,
         "findings": outcome.analysis.findings.iter().map(|f| json!({
             "severity": f.severity, "rule": f.rule, "resource": f.resource, "region": f.region,
+            "status": f.status,
         })).collect::<Vec<_>>(),
         "rules_not_fully_evaluated": outcome.analysis.rules.iter()
             .filter(|r| r.status != crate::findings::RuleStatus::Evaluated)
@@ -341,6 +382,9 @@ pub fn org_summary(outcome: &crate::org::OrgOutcome) -> String {
     let m = &outcome.manifest;
     let mut per_account: std::collections::BTreeMap<&str, [usize; 4]> = Default::default();
     for (account, f) in &outcome.findings {
+        if f.status != crate::findings::FindingStatus::Open {
+            continue;
+        }
         if let Some(i) = Severity::ALL.iter().position(|s| *s == f.severity) {
             per_account.entry(account.as_str()).or_default()[i] += 1;
         }
@@ -387,9 +431,16 @@ pub fn org_summary(outcome: &crate::org::OrgOutcome) -> String {
     let s = &m.findings_summary;
     let _ = writeln!(
         out,
-        "\nFindings: {} ({} critical, {} high, {} medium, {} low; all in findings.csv)",
+        "\nFindings: {} open ({} critical, {} high, {} medium, {} low; all in findings.csv)",
         s.total, s.critical, s.high, s.medium, s.low
     );
+    if let Some(x) = &s.exceptions {
+        let _ = writeln!(
+            out,
+            "Accepted: {} finding(s) by {} exception(s) of exceptions.toml (judged as of {}); {} expired, {} stale: see exceptions.csv",
+            s.accepted.total, x.applied, x.as_of, x.expired, x.stale
+        );
+    }
     for r in &outcome.rules {
         if r.status != crate::findings::RuleStatus::Evaluated {
             let _ = writeln!(
@@ -459,6 +510,7 @@ pub fn org_json(outcome: &crate::org::OrgOutcome) -> serde_json::Value {
         "findings_summary": m.findings_summary,
         "findings": outcome.findings.iter().map(|(account, f)| json!({
             "account": account, "severity": f.severity, "rule": f.rule, "resource": f.resource, "region": f.region,
+            "status": f.status,
         })).collect::<Vec<_>>(),
         "org_rules": outcome.rules.iter()
             .map(|r| json!({ "rule": r.rule, "status": r.status, "findings": r.findings, "reason": r.reason }))
@@ -480,8 +532,13 @@ pub fn diff_text(diff: &crate::period::diff::Diff, written: &[std::path::PathBuf
     );
     let _ = writeln!(
         out,
-        "Findings: {} new, {} resolved, {} changed severity, {} unchanged",
-        diff.findings_new, diff.findings_resolved, diff.findings_changed, diff.findings_unchanged
+        "Findings: {} new, {} resolved, {} changed severity, {} accepted, {} reopened, {} unchanged",
+        diff.findings_new,
+        diff.findings_resolved,
+        diff.findings_changed,
+        diff.findings_accepted,
+        diff.findings_reopened,
+        diff.findings_unchanged
     );
     let rows: Vec<Vec<String>> = diff
         .changes
@@ -567,9 +624,10 @@ pub fn timeline_text(
         );
     }
     let open = t.findings.iter().filter(|f| f.status == "open").count();
+    let accepted = t.findings.iter().filter(|f| f.status == "accepted").count();
     let _ = writeln!(
         out,
-        "Findings: {} over the period, {open} open in the latest bundle",
+        "Findings: {} over the period, {open} open and {accepted} accepted as risks in the latest bundle",
         t.findings.len()
     );
     let rows: Vec<Vec<String>> = t

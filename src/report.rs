@@ -46,6 +46,8 @@ pub struct ReportConfig {
     pub fail_on: Option<Severity>,
     /// Signs the new bundle's manifest when set; a source's signature is never carried over.
     pub signer: Option<Arc<Signer>>,
+    /// `--exceptions`: a file given anew, applied instead of the one the source recorded.
+    pub exceptions: Option<findings::exceptions::ExceptionsFile>,
 }
 
 /// The largest `.zip.sha256` file read: one line of 64 hex digits and a name.
@@ -228,6 +230,27 @@ impl SourceBundle {
     }
 
     /// The bytes of the file `record` lists, checked against its hash and size.
+    /// The exceptions file the bundle recorded below `prefix` (`exceptions.toml`), parsed; the
+    /// bundle is refused when it holds one that cannot be used.
+    pub fn recorded_exceptions(
+        &mut self,
+        prefix: &str,
+    ) -> Result<Option<crate::findings::exceptions::ExceptionsFile>, Error> {
+        let rel = format!("{prefix}{}", crate::findings::exceptions::EXCEPTIONS_TOML);
+        let Some(record) = self.files.iter().find(|f| f.path == rel).cloned() else {
+            return Ok(None);
+        };
+        let bytes = self.read_file(&record)?;
+        crate::findings::exceptions::parse(&bytes, &rel, &crate::config::known_rule)
+            .map(Some)
+            .map_err(|e| {
+                report_error(
+                    &self.path,
+                    format!("its exceptions file cannot be used: {e} (give a file of your own with --exceptions)"),
+                )
+            })
+    }
+
     pub fn read_file(&mut self, record: &FileRecord) -> Result<Vec<u8>, Error> {
         let bytes = self
             .read(&record.path, record.bytes)
@@ -480,8 +503,29 @@ pub fn report_source(
 ) -> Result<CollectOutcome, Error> {
     let (staging, reported_at) = report_staging(config, &source)?;
     let name = source.name().to_string();
-    let (manifest, analysis) =
-        derive_account(&mut source, "", staging.root(), config, &name, reported_at)?;
+    let recorded = match &config.exceptions {
+        Some(_) => None,
+        None => source.recorded_exceptions("")?,
+    };
+    let exceptions = match (&config.exceptions, &recorded) {
+        (Some(file), _) => Some((file, findings::exceptions::Source::Given)),
+        (None, Some(file)) => Some((file, findings::exceptions::Source::Bundle)),
+        (None, None) => None,
+    }
+    .map(|(file, source)| Recorded {
+        file,
+        source,
+        as_of: None,
+    });
+    let (manifest, analysis) = derive_account(
+        &mut source,
+        "",
+        staging.root(),
+        config,
+        &name,
+        reported_at,
+        exceptions,
+    )?;
     source.check_unchanged()?;
     let paths = sign::finish_blocking(staging, &manifest, config.signer.as_deref())?;
     Ok(CollectOutcome {
@@ -536,6 +580,15 @@ pub fn report_staging(
     Ok((staging, reported_at))
 }
 
+/// The exceptions a report applies: the file, where it came from, and the date to judge it on
+/// (`None`: the source run's start).
+#[derive(Debug, Clone, Copy)]
+pub struct Recorded<'a> {
+    pub file: &'a findings::exceptions::ExceptionsFile,
+    pub source: findings::exceptions::Source,
+    pub as_of: Option<chrono::NaiveDate>,
+}
+
 /// Derives one account bundle of `source` again into `root`: the bundle at the top (`prefix`
 /// empty) or an org bundle's account folder (`prefix` `accounts/<id>/`). Copies its raw
 /// evidence byte for byte from the verified handle, analyses it as of its collection, writes
@@ -547,6 +600,7 @@ pub fn derive_account(
     config: &ReportConfig,
     source_name: &str,
     reported_at: chrono::DateTime<chrono::Utc>,
+    exceptions: Option<Recorded<'_>>,
 ) -> Result<(Manifest, findings::Analysis), Error> {
     let path = config.bundle.clone();
     let failed = |reason: String| report_error(&path, reason);
@@ -628,7 +682,22 @@ pub fn derive_account(
             input.with_cells(Cells::Plain)
         }
     };
-    let analysis = findings::analyze(&input);
+    let mut analysis = findings::analyze(&input);
+    if let Some(Recorded {
+        file,
+        source,
+        as_of,
+    }) = exceptions
+    {
+        analysis.accept(
+            findings::exceptions::Judge {
+                file,
+                source,
+                as_of: as_of.unwrap_or_else(|| started_at.date_naive()),
+            },
+            &manifest.account.id,
+        );
+    }
     let analysis_files = findings::write::write_findings(root, &analysis)?;
 
     manifest.derived_from = Some(DerivedFrom {

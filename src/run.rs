@@ -249,7 +249,19 @@ pub async fn collect_account(
         records.iter().map(collector_state).collect(),
         config.thresholds,
     );
-    let analysis = findings::analyze(&input);
+    let mut analysis = findings::analyze(&input);
+    if let Some(file) = &config.exceptions {
+        analysis.accept(
+            findings::exceptions::Judge {
+                file,
+                source: findings::exceptions::Source::Run,
+                as_of: config
+                    .exceptions_as_of
+                    .unwrap_or_else(|| started_at.date_naive()),
+            },
+            &identity.account_id,
+        );
+    }
     let analysis_files = findings::write::write_findings(root, &analysis)?;
 
     let finished_at = chrono::Utc::now();

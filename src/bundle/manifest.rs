@@ -248,11 +248,16 @@ pub struct RegionRecord {
 pub struct FindingsSummary {
     /// Whether the findings stage ran over the evidence.
     pub evaluated: bool,
+    /// Open findings (accepted ones are counted apart, in `accepted`).
     pub critical: u64,
     pub high: u64,
     pub medium: u64,
     pub low: u64,
     pub total: u64,
+    /// Findings accepted by an exception: never counted towards `--fail-on`.
+    pub accepted: SeverityCounts,
+    /// The exceptions file the findings were judged with, if any.
+    pub exceptions: Option<ExceptionsRecord>,
     /// Rules evaluated on complete evidence, on part of it, and not at all (their evidence was
     /// not collected: see `rules.csv` for why). A rule not evaluated is never a pass.
     pub rules_evaluated: u64,
@@ -260,6 +265,37 @@ pub struct FindingsSummary {
     pub rules_not_evaluated: u64,
     /// The --fail-on severity the run was given, if any.
     pub fail_on: Option<Severity>,
+}
+
+/// Findings per severity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SeverityCounts {
+    pub critical: u64,
+    pub high: u64,
+    pub medium: u64,
+    pub low: u64,
+    pub total: u64,
+}
+
+/// The exceptions file of a bundle (README "Accepting a finding"): its copy in the bundle and
+/// what its exceptions came to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ExceptionsRecord {
+    /// The copy's path in the bundle (`exceptions.toml`), listed and hashed in `files`.
+    pub file: String,
+    pub sha256: String,
+    /// `run` (given to the collecting run), `bundle` (`report`: the source bundle's) or
+    /// `given` (`report --exceptions`: a file given anew).
+    pub source: String,
+    /// The date expiry was judged on (the run's start, UTC).
+    pub as_of: String,
+    pub exceptions: u64,
+    pub applied: u64,
+    pub expired: u64,
+    pub stale: u64,
+    pub other_account: u64,
 }
 
 impl FindingsSummary {

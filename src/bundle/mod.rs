@@ -2,7 +2,7 @@
 
 mod central_directory;
 mod entries;
-mod escape;
+pub mod escape;
 pub mod files;
 pub mod manifest;
 pub mod org_manifest;

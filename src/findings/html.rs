@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
-use super::{Analysis, RuleStatus};
+use super::{Analysis, Finding, RuleStatus};
 use crate::bundle::manifest::{BundleStatus, Manifest, MANIFEST_FILE};
 use crate::vocab::{CollectorStatus, Severity};
 
@@ -129,8 +129,7 @@ pub(crate) fn badge(class: &str, text: &str) -> String {
 fn severity_counts(analysis: &Analysis, control: Option<&str>) -> [usize; 4] {
     Severity::ALL.map(|s| {
         analysis
-            .findings
-            .iter()
+            .open()
             .filter(|f| f.severity == s)
             .filter(|f| control.is_none_or(|c| f.controls.iter().any(|x| x == c)))
             .count()
@@ -168,8 +167,12 @@ pub fn render(manifest: &Manifest, analysis: &Analysis) -> String {
         "<nav><a href=\"#run\">Run</a><a href=\"#summary\">Findings summary</a>\
          <a href=\"#controls\">Control matrix</a><a href=\"#findings\">Findings</a>\
          <a href=\"#rules\">Rules</a><a href=\"#collectors\">Collectors</a>\
-         <a href=\"#access-review\">Access review</a></nav>\n",
+         <a href=\"#access-review\">Access review</a>",
     );
+    if analysis.exceptions.is_some() {
+        page.push_str("<a href=\"#accepted\">Accepted risks</a>");
+    }
+    page.push_str("</nav>\n");
     run_section(&mut page, manifest, analysis);
     summary_section(&mut page, manifest, analysis, &links);
     controls_section(&mut page, manifest, analysis, &links);
@@ -177,6 +180,9 @@ pub fn render(manifest: &Manifest, analysis: &Analysis) -> String {
     rules_section(&mut page, analysis);
     collectors_section(&mut page, manifest, &links);
     access_review_section(&mut page, analysis, &links);
+    if let Some(applied) = &analysis.exceptions {
+        accepted_section(&mut page, analysis, applied, &links);
+    }
     page.push_str("</body>\n</html>\n");
     page
 }
@@ -250,12 +256,19 @@ fn summary_section(page: &mut String, manifest: &Manifest, analysis: &Analysis, 
     }
     let _ = writeln!(
         page,
-        "</p><p>{} findings in all ({}, {}). {} of {} rules evaluated on complete evidence, {} \
+        "</p><p>{} open findings in all ({}, {}){}. {} of {} rules evaluated on complete evidence, {} \
          partly, {} not evaluated (their evidence could not be collected: see Rules; a rule not \
          evaluated is never a pass).</p>",
-        analysis.findings.len(),
+        analysis.open().count(),
         links.to("findings.csv", "findings.csv"),
         links.to("findings.json", "findings.json"),
+        match &analysis.exceptions {
+            Some(_) => format!(
+                "; {} accepted as risks, shown apart under <a href=\"#accepted\">Accepted risks</a>",
+                analysis.findings.len() - analysis.open().count()
+            ),
+            None => String::new(),
+        },
         manifest.findings_summary.rules_evaluated,
         analysis.rules.len(),
         manifest.findings_summary.rules_partial,
@@ -316,7 +329,7 @@ fn controls_section(page: &mut String, manifest: &Manifest, analysis: &Analysis,
 
 fn findings_section(page: &mut String, analysis: &Analysis, links: &Links) {
     page.push_str("<section id=\"findings\"><h2>Findings</h2>\n");
-    if analysis.findings.is_empty() {
+    if analysis.open().next().is_none() {
         page.push_str("<p>No finding among the rules that could be evaluated.</p></section>\n");
         return;
     }
@@ -325,7 +338,7 @@ fn findings_section(page: &mut String, analysis: &Analysis, links: &Links) {
          <th>Detail and remediation</th><th>Evidence</th><th>Controls / references</th>\
          </tr></thead><tbody>\n",
     );
-    for f in &analysis.findings {
+    for f in analysis.open() {
         let _ = writeln!(
             page,
             "<tr><td>{}</td><td><code>{}</code></td><td><span class=\"mono\">{}</span><br>{}</td>\
@@ -340,6 +353,96 @@ fn findings_section(page: &mut String, analysis: &Analysis, links: &Links) {
             links.to(&f.evidence, &f.evidence),
             escape(&f.controls.join(", ")),
             escape(&f.references.join(", ")),
+        );
+    }
+    page.push_str("</tbody></table></section>\n");
+}
+
+/// The accepted findings with who accepted them, why and until when, then every exception of
+/// the file with what it came to (expired and stale ones stand out).
+fn accepted_section(
+    page: &mut String,
+    analysis: &Analysis,
+    applied: &super::exceptions::Applied,
+    links: &Links,
+) {
+    use super::exceptions::{State, EXCEPTIONS_CSV, EXCEPTIONS_TOML};
+    let _ = writeln!(
+        page,
+        "<section id=\"accepted\"><h2>Accepted risks</h2><p>Findings the organisation has \
+         accepted, each by an exception of {} ({}, judged as of {}): they stay in {} with status \
+         <code>accepted</code> and never count towards <code>--fail-on</code>. {} lists every \
+         exception with its state.</p>",
+        links.to(EXCEPTIONS_TOML, EXCEPTIONS_TOML),
+        match applied.source {
+            super::exceptions::Source::Run => "given to the run",
+            super::exceptions::Source::Bundle => "recorded in the source bundle",
+            super::exceptions::Source::Given => "given anew to report",
+        },
+        applied.as_of.format("%Y-%m-%d"),
+        links.to("findings.csv", "findings.csv"),
+        links.to(EXCEPTIONS_CSV, EXCEPTIONS_CSV),
+    );
+    let accepted: Vec<&Finding> = analysis
+        .findings
+        .iter()
+        .filter(|f| f.status == super::FindingStatus::Accepted)
+        .collect();
+    if accepted.is_empty() {
+        page.push_str("<p>No finding is accepted.</p>\n");
+    } else {
+        page.push_str(
+            "<table><thead><tr><th>Severity</th><th>Rule</th><th>Resource and region</th>\
+             <th>Detail</th><th>Reason</th><th>Approved by</th><th>Ticket</th><th>Expires</th>\
+             </tr></thead><tbody>\n",
+        );
+        for f in accepted {
+            let e = f
+                .exception
+                .as_ref()
+                .expect("accepted findings carry their exception");
+            let _ = writeln!(
+                page,
+                "<tr><td>{}</td><td><code>{}</code></td><td><span class=\"mono\">{}</span><br>{}</td>\
+                 <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                badge(f.severity.as_str(), f.severity.as_str()),
+                escape(&f.rule),
+                escape(&f.resource),
+                escape(&f.region),
+                escape(&f.detail),
+                escape(&e.reason),
+                escape(&e.approved_by),
+                escape(&e.ticket),
+                escape(&e.expires),
+            );
+        }
+        page.push_str("</tbody></table>\n");
+    }
+    page.push_str(
+        "<h3>Exceptions</h3><table><thead><tr><th>Line</th><th>State</th><th>Findings</th>\
+         <th>Rule</th><th>Resource</th><th>Account / region</th><th>Approved by</th>\
+         <th>Expires</th></tr></thead><tbody>\n",
+    );
+    for o in &applied.outcomes {
+        let e = &o.exception;
+        let class = match o.state {
+            State::Applied => "complete",
+            State::Expired | State::Stale => "incomplete",
+            State::OtherAccount => "skipped",
+        };
+        let _ = writeln!(
+            page,
+            "<tr><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td><td><code>{}</code></td>\
+             <td><span class=\"mono\">{}</span></td><td>{} {}</td><td>{}</td><td>{}</td></tr>",
+            e.line,
+            badge(class, o.state.as_str()),
+            o.findings,
+            escape(&e.rule),
+            escape(&e.resource),
+            escape(e.account.as_deref().unwrap_or("any account")),
+            escape(e.region.as_deref().unwrap_or("any region")),
+            escape(&e.approved_by),
+            escape(&e.expires.format("%Y-%m-%d").to_string()),
         );
     }
     page.push_str("</tbody></table></section>\n");
@@ -534,6 +637,8 @@ mod tests {
             evidence: "evidence/ec2-security-groups/open-to-world.csv".into(),
             references: vec!["CIS 5.2".into(), "EC2.13".into()],
             remediation: "Close it.".into(),
+            status: Default::default(),
+            exception: None,
         };
         let analysis = Analysis {
             thresholds: Thresholds::default(),
@@ -570,6 +675,7 @@ mod tests {
                 roles: vec![],
                 gaps: vec![],
             },
+            exceptions: None,
         };
         let files = vec![
             file("evidence/ec2-security-groups/open-to-world.csv"),

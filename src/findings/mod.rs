@@ -9,6 +9,7 @@
 //! evaluated (or only partly, e.g. some regions failed) and why.
 
 pub mod access_review;
+pub mod exceptions;
 pub mod html;
 pub mod input;
 pub mod org_html;
@@ -24,6 +25,7 @@ use crate::bundle::manifest::FindingsSummary;
 use crate::controls::Control;
 pub use crate::vocab::{Severity, Thresholds};
 pub use access_review::AccessReview;
+pub use exceptions::FindingStatus;
 pub use input::Input;
 
 /// One finding, as `findings.csv` / `findings.json` hold it.
@@ -43,6 +45,31 @@ pub struct Finding {
     /// CIS AWS Foundations Benchmark v3.0 numbers and Security Hub control ids.
     pub references: Vec<String>,
     pub remediation: String,
+    /// `open`, or `accepted` by an exception (README "Accepting a finding").
+    #[serde(default)]
+    pub status: FindingStatus,
+    /// The exception that accepted it, when accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exception: Option<exceptions::Acceptance>,
+}
+
+impl Finding {
+    /// A finding with every field empty (the probe row of an empty table's header).
+    pub(crate) fn empty() -> Finding {
+        Finding {
+            rule: String::new(),
+            severity: Severity::Low,
+            controls: Vec::new(),
+            resource: String::new(),
+            region: String::new(),
+            detail: String::new(),
+            evidence: String::new(),
+            references: Vec::new(),
+            remediation: String::new(),
+            status: FindingStatus::Open,
+            exception: None,
+        }
+    }
 }
 
 /// Whether a rule could be evaluated on the collected evidence.
@@ -180,6 +207,8 @@ impl<'a> Out<'a> {
             evidence: evidence.into(),
             references: self.spec.references(),
             remediation: self.spec.remediation.to_string(),
+            status: FindingStatus::Open,
+            exception: None,
         });
     }
 
@@ -205,19 +234,42 @@ pub struct Analysis {
     /// One per rule, in rule order.
     pub rules: Vec<RuleOutcome>,
     pub access_review: AccessReview,
+    /// The exceptions applied to the findings, when a file was given.
+    #[serde(skip)]
+    pub exceptions: Option<exceptions::Applied>,
 }
 
 impl Analysis {
+    /// Open findings of `severity` (accepted ones are counted by [`Analysis::accepted`]).
     pub fn count(&self, severity: Severity) -> usize {
+        self.open().filter(|f| f.severity == severity).count()
+    }
+
+    /// The findings not accepted by an exception.
+    pub fn open(&self) -> impl Iterator<Item = &Finding> {
         self.findings
             .iter()
-            .filter(|f| f.severity == severity)
+            .filter(|f| f.status == FindingStatus::Open)
+    }
+
+    /// Accepted findings of `severity`.
+    pub fn accepted(&self, severity: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.status == FindingStatus::Accepted && f.severity == severity)
             .count()
     }
 
-    /// The most serious severity found, if any.
+    /// The most serious severity of an open finding, if any.
     pub fn worst(&self) -> Option<Severity> {
-        self.findings.iter().map(|f| f.severity).min()
+        self.open().map(|f| f.severity).min()
+    }
+
+    /// Applies an exceptions file to the findings of `account`.
+    pub fn accept(&mut self, judge: exceptions::Judge<'_>, account: &str) {
+        let accounts = std::collections::BTreeSet::from([account]);
+        self.exceptions =
+            Some(judge.apply(&accounts, self.findings.iter_mut().map(|f| (account, f))));
     }
 
     /// The counts `manifest.json` records of this analysis.
@@ -232,7 +284,9 @@ impl Analysis {
             high: analysis.count(Severity::High) as u64,
             medium: analysis.count(Severity::Medium) as u64,
             low: analysis.count(Severity::Low) as u64,
-            total: analysis.findings.len() as u64,
+            total: analysis.open().count() as u64,
+            accepted: accepted_counts(&analysis.findings),
+            exceptions: analysis.exceptions.as_ref().map(exceptions_record),
             rules_evaluated: rules(RuleStatus::Evaluated),
             rules_partial: rules(RuleStatus::Partial),
             rules_not_evaluated: rules(RuleStatus::NotEvaluated),
@@ -240,12 +294,54 @@ impl Analysis {
         }
     }
 
-    /// Findings for one TSC criterion (e.g. `CC6.1`).
+    /// Open findings for one TSC criterion (e.g. `CC6.1`).
     pub fn count_for_control(&self, control: &str) -> usize {
-        self.findings
-            .iter()
+        self.open()
             .filter(|f| f.controls.iter().any(|c| c == control))
             .count()
+    }
+}
+
+/// The accepted findings among `findings`, per severity.
+pub fn accepted_counts<'a>(
+    findings: impl IntoIterator<Item = &'a Finding>,
+) -> crate::bundle::manifest::SeverityCounts {
+    let mut counts = crate::bundle::manifest::SeverityCounts::default();
+    for f in findings {
+        if f.status != FindingStatus::Accepted {
+            continue;
+        }
+        counts.total += 1;
+        match f.severity {
+            Severity::Critical => counts.critical += 1,
+            Severity::High => counts.high += 1,
+            Severity::Medium => counts.medium += 1,
+            Severity::Low => counts.low += 1,
+        }
+    }
+    counts
+}
+
+/// What the manifest records of applied exceptions.
+pub fn exceptions_record(
+    applied: &exceptions::Applied,
+) -> crate::bundle::manifest::ExceptionsRecord {
+    use exceptions::State;
+    crate::bundle::manifest::ExceptionsRecord {
+        file: exceptions::EXCEPTIONS_TOML.to_string(),
+        sha256: crate::bundle::files::sha256_hex(&applied.file.bytes),
+        source: match applied.source {
+            exceptions::Source::Run => "run",
+            exceptions::Source::Bundle => "bundle",
+            exceptions::Source::Given => "given",
+        }
+        .to_string(),
+        as_of: applied.as_of.format("%Y-%m-%d").to_string(),
+        exceptions: applied.outcomes.len() as u64,
+        applied: applied.count(State::Applied) as u64,
+        expired: applied.count(State::Expired) as u64,
+        stale: applied.count(State::Stale) as u64,
+        other_account: applied.count(State::OtherAccount) as u64,
     }
 }
 
@@ -321,6 +417,7 @@ pub fn analyze(input: &Input) -> Analysis {
         findings,
         rules: outcomes,
         access_review: access_review::build(input),
+        exceptions: None,
     }
 }
 

@@ -111,6 +111,25 @@ pub fn render(manifest: &OrgManifest, page_data: &OrgPage<'_>) -> String {
         "<nav><a href=\"#matrix\">Accounts x controls</a><a href=\"#org-rules\">Organization rules</a>\
          <a href=\"#not-collected\">Not collected</a><a href=\"#files\">Files</a></nav>\n",
     );
+    if let Some(x) = &manifest.findings_summary.exceptions {
+        let _ = writeln!(
+            page,
+            "<p>Accepted risks: {} finding(s) accepted by {} exception(s) of \
+             <a href=\"{}\">{}</a> (judged as of {}), counted apart from the matrix below and \
+             never towards <code>--fail-on</code>; {} expired, {} stale. \
+             <a href=\"{}\">{}</a> lists every exception with its state, each account's \
+             <code>findings.csv</code> the accepted findings with reason, approver and expiry.</p>",
+            manifest.findings_summary.accepted.total,
+            x.applied,
+            href(&x.file),
+            escape(&x.file),
+            escape(&x.as_of),
+            x.expired,
+            x.stale,
+            href(crate::findings::exceptions::EXCEPTIONS_CSV),
+            crate::findings::exceptions::EXCEPTIONS_CSV,
+        );
+    }
     matrix_section(&mut page, manifest, page_data);
     rules_section(&mut page, page_data);
     not_collected_section(&mut page, manifest, page_data);
@@ -121,8 +140,11 @@ pub fn render(manifest: &OrgManifest, page_data: &OrgPage<'_>) -> String {
 
 fn matrix_section(page: &mut String, manifest: &OrgManifest, data: &OrgPage<'_>) {
     let mut by_account: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+    // Accepted findings are shown apart (the org findings table and exceptions.csv).
     for (account, finding) in data.findings {
-        by_account.entry(account).or_default().push(finding);
+        if finding.status == crate::findings::FindingStatus::Open {
+            by_account.entry(account).or_default().push(finding);
+        }
     }
     let bundles: BTreeSet<&str> = manifest
         .accounts
@@ -228,9 +250,18 @@ fn rules_section(page: &mut String, data: &OrgPage<'_>) {
         for (account, f) in org_findings {
             let _ = writeln!(
                 page,
-                "<tr><td>{}</td><td class=\"mono\">{}</td><td><code>{}</code></td><td>{}\
+                "<tr><td>{}{}</td><td class=\"mono\">{}</td><td><code>{}</code></td><td>{}\
                  <div class=\"fix\">{}</div></td></tr>",
                 badge(f.severity.as_str(), f.severity.as_str()),
+                match &f.exception {
+                    Some(e) => format!(
+                        "<br>{} {} until {}",
+                        badge("skipped", "accepted"),
+                        escape(&e.approved_by),
+                        escape(&e.expires)
+                    ),
+                    None => String::new(),
+                },
                 escape(account),
                 escape(&f.rule),
                 escape(&f.detail),

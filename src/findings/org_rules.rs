@@ -285,6 +285,8 @@ impl OrgOut<'_> {
                 evidence: evidence.to_string(),
                 references: references(self.spec),
                 remediation: self.spec.remediation.to_string(),
+                status: Default::default(),
+                exception: None,
             },
         });
     }
@@ -895,6 +897,8 @@ mod tests {
                 evidence: "evidence/cloudtrail/trails.csv".into(),
                 references: vec!["CIS 3.1".into()],
                 remediation: "Create a trail.".into(),
+                status: Default::default(),
+                exception: None,
             });
             let outcome = RuleOutcome {
                 rule: MULTI_REGION_RULE.into(),

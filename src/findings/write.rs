@@ -20,8 +20,13 @@ pub const INDEX_HTML: &str = "index.html";
 
 /// One row of `findings.csv`: lists joined with `;`.
 #[derive(Debug, Default, Serialize)]
-struct FindingRow<'a> {
+pub(crate) struct FindingRow<'a> {
+    /// Only in an org bundle's union: the account the finding is of.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<&'a str>,
     severity: &'a str,
+    /// `open`, or `accepted` by an exception (then the `accepted_*` columns say by which).
+    status: &'a str,
     rule: &'a str,
     resource: &'a str,
     region: &'a str,
@@ -30,11 +35,18 @@ struct FindingRow<'a> {
     references: String,
     evidence: &'a str,
     remediation: &'a str,
+    accepted_reason: &'a str,
+    accepted_by: &'a str,
+    accepted_ticket: &'a str,
+    accepted_until: &'a str,
+    /// The line of the exception in `exceptions.toml`.
+    accepted_line: String,
 }
 
 impl<'a> From<&'a Finding> for FindingRow<'a> {
     fn from(f: &'a Finding) -> Self {
         FindingRow {
+            account: None,
             severity: f.severity.as_str(),
             rule: &f.rule,
             resource: &f.resource,
@@ -44,6 +56,15 @@ impl<'a> From<&'a Finding> for FindingRow<'a> {
             references: f.references.join(";"),
             evidence: &f.evidence,
             remediation: &f.remediation,
+            status: f.status.as_str(),
+            accepted_reason: f.exception.as_ref().map_or("", |e| e.reason.as_str()),
+            accepted_by: f.exception.as_ref().map_or("", |e| e.approved_by.as_str()),
+            accepted_ticket: f.exception.as_ref().map_or("", |e| e.ticket.as_str()),
+            accepted_until: f.exception.as_ref().map_or("", |e| e.expires.as_str()),
+            accepted_line: f
+                .exception
+                .as_ref()
+                .map_or_else(String::new, |e| e.line.to_string()),
         }
     }
 }
@@ -78,6 +99,38 @@ pub(crate) fn rule_rows(rules: &[super::RuleOutcome]) -> Vec<RuleRow<'_>> {
         .collect()
 }
 
+/// The rows of an org bundle's `findings.csv`: the account, then an account bundle's columns.
+/// Written with a header also when there is no finding.
+pub(crate) fn org_finding_rows_csv(findings: &[(String, Finding)]) -> Vec<u8> {
+    let empty = [(String::new(), Finding::empty())];
+    let (rows, none): (Vec<FindingRow>, bool) = if findings.is_empty() {
+        (rows_with_account(&empty), true)
+    } else {
+        (rows_with_account(findings), false)
+    };
+    let bytes = crate::contract::csv_bytes(&rows);
+    if none {
+        // Keep the header only.
+        let end = bytes
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| i + 1);
+        bytes[..end].to_vec()
+    } else {
+        bytes
+    }
+}
+
+fn rows_with_account(findings: &[(String, Finding)]) -> Vec<FindingRow<'_>> {
+    findings
+        .iter()
+        .map(|(account, f)| FindingRow {
+            account: Some(account),
+            ..FindingRow::from(f)
+        })
+        .collect()
+}
+
 /// Writes the findings and the access review; returns their file records.
 pub fn write_findings(root: &Path, analysis: &Analysis) -> Result<Vec<FileRecord>, Error> {
     let rows: Vec<FindingRow> = analysis.findings.iter().map(FindingRow::from).collect();
@@ -90,7 +143,8 @@ pub fn write_findings(root: &Path, analysis: &Analysis) -> Result<Vec<FileRecord
     let mut json_bytes = serde_json::to_vec_pretty(&json).expect("findings serialize");
     json_bytes.push(b'\n');
     let review = &analysis.access_review;
-    Ok(vec![
+    let mut written = write_exceptions(root, analysis.exceptions.as_ref())?;
+    written.extend([
         files::write_file(
             root,
             FINDINGS_CSV,
@@ -120,6 +174,29 @@ pub fn write_findings(root: &Path, analysis: &Analysis) -> Result<Vec<FileRecord
             ROLES_REVIEW,
             &crate::contract::csv_bytes(&review.roles),
             Some(review.roles.len() as u64),
+        )?,
+    ]);
+    Ok(written)
+}
+
+/// Writes the exceptions file as it was given (`exceptions.toml`) and each exception's state
+/// (`exceptions.csv`), when exceptions were applied.
+pub fn write_exceptions(
+    root: &Path,
+    applied: Option<&super::exceptions::Applied>,
+) -> Result<Vec<FileRecord>, Error> {
+    use super::exceptions::{rows, EXCEPTIONS_CSV, EXCEPTIONS_TOML};
+    let Some(applied) = applied else {
+        return Ok(Vec::new());
+    };
+    let rows = rows(applied);
+    Ok(vec![
+        files::write_file(root, EXCEPTIONS_TOML, &applied.file.bytes, None)?,
+        files::write_file(
+            root,
+            EXCEPTIONS_CSV,
+            &crate::contract::csv_bytes(&rows),
+            Some(rows.len() as u64),
         )?,
     ])
 }

@@ -3,6 +3,7 @@
 //! rules'), the access review union, `index.html` and the org manifest. `collect --org` and
 //! `merge` both end here, so a merged bundle is built exactly like a single run's.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -17,11 +18,12 @@ use crate::contract::organization::{
 };
 use crate::contract::{csv_bytes, Document, Table};
 use crate::error::Error;
+use crate::findings::exceptions::Judge;
 use crate::findings::org_rules::{self, OrgAnalysis};
 use crate::findings::write::{
     FINDINGS_CSV, FINDINGS_JSON, INDEX_HTML, ROLES_REVIEW, RULES_CSV, USERS_REVIEW,
 };
-use crate::findings::{Finding, RuleOutcome, RuleStatus};
+use crate::findings::{Finding, FindingStatus, RuleOutcome, RuleStatus};
 use crate::vocab::{CallError, Severity};
 
 use super::listing::OrgFacts;
@@ -37,6 +39,9 @@ pub struct OrgBuild<'a> {
     pub shard: Option<ShardRecord>,
     pub merged_from: Vec<MergedFrom>,
     pub fail_on: Option<Severity>,
+    /// The exceptions file, where it came from, and the date it is judged on: applied to every
+    /// account's findings and the org rules' (README "Accepting a finding").
+    pub exceptions: Option<Judge<'a>>,
 }
 
 /// What was built: the manifest (to be written by the staging) and the findings.
@@ -44,21 +49,6 @@ pub struct OrgBuilt {
     pub manifest: OrgManifest,
     pub findings: Vec<(String, Finding)>,
     pub rules: Vec<RuleOutcome>,
-}
-
-/// One row of the org's `findings.csv`: the account, then the account bundle's columns.
-#[derive(Debug, Default, Serialize)]
-struct OrgFindingRow<'a> {
-    account: &'a str,
-    severity: &'a str,
-    rule: &'a str,
-    resource: &'a str,
-    region: &'a str,
-    detail: &'a str,
-    controls: String,
-    references: String,
-    evidence: &'a str,
-    remediation: &'a str,
 }
 
 /// What the org reads of an account's `findings.json`.
@@ -195,6 +185,7 @@ pub fn write_org(build: OrgBuild<'_>) -> Result<OrgBuilt, Error> {
         shard,
         merged_from,
         fail_on,
+        exceptions: given,
     } = build;
     let mut written = write_organization(root, facts)?;
 
@@ -221,6 +212,17 @@ pub fn write_org(build: OrgBuild<'_>) -> Result<OrgBuilt, Error> {
         findings: org_findings,
     } = org_rules::evaluate(root);
     findings.extend(org_findings.into_iter().map(|f| (f.account, f.finding)));
+    // The same file, judged on the same date, as each account's own bundle: an account's
+    // findings come out as they are there, and the org rules' are judged the same way.
+    let applied = given.map(|judge| {
+        let held: BTreeSet<&str> = with_bundle.iter().map(|a| a.account_id.as_str()).collect();
+        judge.apply(
+            &held,
+            findings
+                .iter_mut()
+                .map(|(account, f)| (account.as_str(), f)),
+        )
+    });
     findings.sort_by(|(a, x), (b, y)| {
         x.severity
             .cmp(&y.severity)
@@ -230,26 +232,11 @@ pub fn write_org(build: OrgBuild<'_>) -> Result<OrgBuilt, Error> {
             .then(x.resource.cmp(&y.resource))
     });
 
-    let rows: Vec<OrgFindingRow> = findings
-        .iter()
-        .map(|(account, f)| OrgFindingRow {
-            account,
-            severity: f.severity.as_str(),
-            rule: &f.rule,
-            resource: &f.resource,
-            region: &f.region,
-            detail: &f.detail,
-            controls: f.controls.join(";"),
-            references: f.references.join(";"),
-            evidence: &f.evidence,
-            remediation: &f.remediation,
-        })
-        .collect();
     written.push(files::write_file(
         root,
         FINDINGS_CSV,
-        &csv_bytes(&rows),
-        Some(rows.len() as u64),
+        &crate::findings::write::org_finding_rows_csv(&findings),
+        Some(findings.len() as u64),
     )?);
     let json_findings: Vec<serde_json::Value> = findings
         .iter()
@@ -285,12 +272,16 @@ pub fn write_org(build: OrgBuild<'_>) -> Result<OrgBuilt, Error> {
         || accounts.iter().any(|a| {
             a.collection_status == status::FAILED || a.collection_status == status::PARTIAL
         });
-    let count = |severity: Severity| {
+    written.extend(crate::findings::write::write_exceptions(
+        root,
+        applied.as_ref(),
+    )?);
+    let open = || {
         findings
             .iter()
-            .filter(|(_, f)| f.severity == severity)
-            .count() as u64
+            .filter(|(_, f)| f.status == FindingStatus::Open)
     };
+    let count = |severity: Severity| open().filter(|(_, f)| f.severity == severity).count() as u64;
     let rules_with = |s: RuleStatus| rules.iter().filter(|r| r.status == s).count() as u64;
     let summary = FindingsSummary {
         evaluated: true,
@@ -298,7 +289,9 @@ pub fn write_org(build: OrgBuild<'_>) -> Result<OrgBuilt, Error> {
         high: count(Severity::High),
         medium: count(Severity::Medium),
         low: count(Severity::Low),
-        total: findings.len() as u64,
+        total: open().count() as u64,
+        accepted: crate::findings::accepted_counts(findings.iter().map(|(_, f)| f)),
+        exceptions: applied.as_ref().map(crate::findings::exceptions_record),
         rules_evaluated: rules_with(RuleStatus::Evaluated),
         rules_partial: rules_with(RuleStatus::Partial),
         rules_not_evaluated: rules_with(RuleStatus::NotEvaluated),

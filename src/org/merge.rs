@@ -318,6 +318,23 @@ pub fn merge(config: &MergeConfig) -> Result<OrgOutcome, Error> {
     } else {
         org_bundle_name(&org_id, started)
     };
+    // The shards' exceptions file, the same in every shard, is judged again on the merged
+    // bundle's start date over the union (the account bundles are kept as they were written).
+    let mut recorded = Vec::with_capacity(shards.len());
+    for shard in shards.iter_mut() {
+        recorded.push(shard.source.recorded_exceptions("")?);
+    }
+    if let Some(i) = recorded.iter().position(|r| r != &recorded[0]) {
+        return Err(refuse(
+            shards[i].source.path(),
+            format!(
+                "it was collected with another exceptions file than {} (or without one): collect \
+                 every shard with the same --exceptions",
+                shards[0].source.path().display()
+            ),
+        ));
+    }
+    let exceptions = recorded.swap_remove(0);
     let first_manifest = shards[0].manifest.clone();
     let first_path = shards[0].source.path().to_path_buf();
     let mut facts = read_facts(&mut shards[0].source)?;
@@ -472,6 +489,13 @@ pub fn merge(config: &MergeConfig) -> Result<OrgOutcome, Error> {
         shard: None,
         merged_from,
         fail_on: config.fail_on,
+        exceptions: exceptions
+            .as_ref()
+            .map(|file| crate::findings::exceptions::Judge {
+                file,
+                source: crate::findings::exceptions::Source::Run,
+                as_of: started.date_naive(),
+            }),
     })?;
     let paths = sign::finish_blocking(staging, &built.manifest, config.signer.as_deref())?;
     Ok(OrgOutcome {

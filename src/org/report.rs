@@ -6,6 +6,7 @@ use crate::bundle::files;
 use crate::bundle::manifest::{DerivedFrom, MANIFEST_FILE};
 use crate::bundle::org_manifest::{account_dir, OrgManifest, ORG_KIND};
 use crate::error::Error;
+use crate::findings::exceptions::{Judge, Source};
 use crate::report::{self, ReportConfig, SourceBundle};
 use crate::run::CollectOutcome;
 use crate::sign;
@@ -51,6 +52,19 @@ fn report_org(mut source: SourceBundle, config: &ReportConfig) -> Result<OrgOutc
     })?;
     let (staging, reported_at) = report::report_staging(config, &source)?;
     let name = source.name().to_string();
+    // The org run judged every account on its own start date; so does its report.
+    let as_of = chrono::DateTime::parse_from_rfc3339(&org.run.started_at)
+        .map(|t| t.with_timezone(&chrono::Utc).date_naive())
+        .map_err(|e| failed(format!("its run.started_at is not a time: {e}")))?;
+    let recorded = match &config.exceptions {
+        Some(_) => None,
+        None => source.recorded_exceptions("")?,
+    };
+    let exceptions = match (&config.exceptions, &recorded) {
+        (Some(given), _) => Some((given, Source::Given)),
+        (None, Some(recorded)) => Some((recorded, Source::Bundle)),
+        (None, None) => None,
+    };
     for account in &mut org.accounts {
         let Some(dir) = account.bundle.clone() else {
             continue;
@@ -70,6 +84,11 @@ fn report_org(mut source: SourceBundle, config: &ReportConfig) -> Result<OrgOutc
             config,
             &name,
             reported_at,
+            exceptions.map(|(file, source)| report::Recorded {
+                file,
+                source,
+                as_of: Some(as_of),
+            }),
         )?;
         let mut bytes = serde_json::to_vec_pretty(&manifest).expect("manifest serializes");
         bytes.push(b'\n');
@@ -91,6 +110,11 @@ fn report_org(mut source: SourceBundle, config: &ReportConfig) -> Result<OrgOutc
         shard: org.shard,
         merged_from: org.merged_from.clone(),
         fail_on: config.fail_on,
+        exceptions: exceptions.map(|(file, source)| Judge {
+            file,
+            source,
+            as_of,
+        }),
     })?;
     let mut manifest = built.manifest;
     manifest.derived_from = Some(DerivedFrom {

@@ -132,6 +132,7 @@ pub async fn collect_org_with_until(
     let mut account_config = config.clone();
     account_config.progress = false;
     account_config.org = None;
+    account_config.exceptions_as_of = Some(started_at.date_naive());
     let session = credentials::session_name(started_at);
     let sts = run_clients.sts();
     let context = AccountContext {
@@ -198,6 +199,14 @@ pub async fn collect_org_with_until(
     let rfc3339 =
         |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let built = build::write_org(OrgBuild {
+        exceptions: config
+            .exceptions
+            .as_deref()
+            .map(|file| crate::findings::exceptions::Judge {
+                file,
+                source: crate::findings::exceptions::Source::Run,
+                as_of: started_at.date_naive(),
+            }),
         root: staging.root(),
         facts: &facts,
         accounts,

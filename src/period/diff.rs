@@ -45,7 +45,8 @@ pub struct Side {
 pub struct Change {
     /// `finding`, `user`, `role`, `collector`, `rule`.
     pub kind: String,
-    /// `new`, `resolved`, `changed` (findings); `added`, `removed`, `changed` (the others).
+    /// `new`, `resolved`, `changed`, `accepted`, `reopened` (findings); `added`, `removed`,
+    /// `changed` (the others).
     pub change: String,
     pub account: String,
     /// The rule and resource, the user, the role, the collector or the rule.
@@ -76,6 +77,11 @@ pub struct Diff {
     pub findings_resolved: usize,
     pub findings_changed: usize,
     pub findings_unchanged: usize,
+    /// Findings in both bundles, open before and accepted by an exception after.
+    pub findings_accepted: usize,
+    /// Findings in both bundles, accepted before and open again after (the exception expired
+    /// or was removed).
+    pub findings_reopened: usize,
     /// Every change, findings first, in a stable order.
     pub changes: Vec<Change>,
     pub controls: Vec<ControlCount>,
@@ -138,15 +144,40 @@ fn finding_change(change: &str, key: &(String, String, String), seen: &Seen) -> 
 pub fn compare(old: &Snapshot, new: &Snapshot, fail_on: Option<Severity>) -> Diff {
     let mut changes = Vec::new();
     let (mut added, mut resolved, mut changed, mut unchanged) = (0, 0, 0, 0);
+    let (mut accepted, mut reopened) = (0, 0);
     let mut new_serious = 0;
+    let status = |seen: &Seen| match &seen.accepted {
+        Some((by, until)) => format!("accepted by {by} until {until}"),
+        None => "open".to_string(),
+    };
     for (key, seen) in &new.findings {
         match old.findings.get(key) {
             None => {
                 added += 1;
-                if fail_on.is_some_and(|f| seen.severity.at_least(f)) {
+                // An accepted risk never reaches --fail-on, new or not.
+                if seen.accepted.is_none() && fail_on.is_some_and(|f| seen.severity.at_least(f)) {
                     new_serious += 1;
                 }
-                changes.push(finding_change("new", key, seen));
+                let mut change = finding_change("new", key, seen);
+                if seen.accepted.is_some() {
+                    change.field = "status".into();
+                    change.after = status(seen);
+                }
+                changes.push(change);
+            }
+            Some(before) if before.accepted.is_some() != seen.accepted.is_some() => {
+                let kind = if seen.accepted.is_some() {
+                    accepted += 1;
+                    "accepted"
+                } else {
+                    reopened += 1;
+                    "reopened"
+                };
+                let mut change = finding_change(kind, key, seen);
+                change.field = "status".into();
+                change.before = status(before);
+                change.after = status(seen);
+                changes.push(change);
             }
             Some(before) if before.severity != seen.severity => {
                 changed += 1;
@@ -252,6 +283,8 @@ pub fn compare(old: &Snapshot, new: &Snapshot, fail_on: Option<Severity>) -> Dif
         findings_resolved: resolved,
         findings_changed: changed,
         findings_unchanged: unchanged,
+        findings_accepted: accepted,
+        findings_reopened: reopened,
         changes,
         controls,
         fail_on,
@@ -317,7 +350,53 @@ mod tests {
             region: "global".into(),
             detail: "d".into(),
             controls: vec!["CC6.1".into()],
+            accepted: None,
         }
+    }
+
+    fn accepted(severity: Severity) -> Seen {
+        Seen {
+            accepted: Some(("jane@example.com".into(), "2027-03-31".into())),
+            ..seen(severity)
+        }
+    }
+
+    #[test]
+    fn acceptance_is_a_state_of_its_own() {
+        let mut old = Snapshot::default();
+        let mut new = Snapshot::default();
+        old.findings.insert(key("a", "1"), seen(Severity::High));
+        new.findings.insert(key("a", "1"), accepted(Severity::High));
+        old.findings.insert(key("b", "2"), accepted(Severity::High));
+        new.findings.insert(key("b", "2"), seen(Severity::High));
+        old.findings.insert(key("c", "3"), accepted(Severity::High));
+        new.findings.insert(key("c", "3"), accepted(Severity::High));
+        // New, but accepted from the start: never a new finding at --fail-on.
+        new.findings
+            .insert(key("d", "4"), accepted(Severity::Critical));
+        let diff = compare(&old, &new, Some(Severity::High));
+        assert_eq!(
+            (
+                diff.findings_new,
+                diff.findings_accepted,
+                diff.findings_reopened,
+                diff.findings_unchanged
+            ),
+            (1, 1, 1, 1)
+        );
+        assert_eq!(diff.new_at_or_above_fail_on, 0);
+        let a = diff.changes.iter().find(|c| c.subject == "a 1").unwrap();
+        assert_eq!(
+            (a.change.as_str(), a.field.as_str()),
+            ("accepted", "status")
+        );
+        assert_eq!(a.before, "open");
+        assert_eq!(a.after, "accepted by jane@example.com until 2027-03-31");
+        let b = diff.changes.iter().find(|c| c.subject == "b 2").unwrap();
+        assert_eq!(b.change, "reopened");
+        assert_eq!(b.after, "open");
+        let d = diff.changes.iter().find(|c| c.subject == "d 4").unwrap();
+        assert_eq!((d.change.as_str(), d.field.as_str()), ("new", "status"));
     }
 
     fn key(rule: &str, resource: &str) -> (String, String, String) {

@@ -29,10 +29,13 @@ pub fn render_diff(diff: &Diff) -> String {
     );
     let _ = writeln!(
         page,
-        "<h2 id=\"summary\">Findings</h2><p>{} new, {} resolved, {} changed severity, {} unchanged.{}</p>",
+        "<h2 id=\"summary\">Findings</h2><p>{} new, {} resolved, {} changed severity, {} \
+         accepted as risks, {} reopened (their exception expired or was removed), {} unchanged.{}</p>",
         diff.findings_new,
         diff.findings_resolved,
         diff.findings_changed,
+        diff.findings_accepted,
+        diff.findings_reopened,
         diff.findings_unchanged,
         match diff.fail_on {
             Some(level) => format!(
@@ -158,7 +161,16 @@ pub fn render_timeline(t: &super::timeline::Timeline) -> String {
             "<tr><td>{}</td><td>{}</td><td class=\"mono\">{}</td><td><code>{}</code></td><td>{}</td>\
              <td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>",
             badge(&f.severity, &f.severity),
-            escape(&f.status),
+            if f.status == "accepted" {
+                format!(
+                    "accepted since {} by {} until {}",
+                    escape(&f.accepted_since),
+                    escape(&f.accepted_by),
+                    escape(&f.accepted_until)
+                )
+            } else {
+                escape(&f.status)
+            },
             escape(&f.account),
             escape(&f.rule),
             escape(&f.resource),

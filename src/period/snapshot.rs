@@ -28,6 +28,8 @@ pub struct Seen {
     pub region: String,
     pub detail: String,
     pub controls: Vec<String>,
+    /// The exception that accepted it (`approved_by`, `expires`); `None` when open.
+    pub accepted: Option<(String, String)>,
 }
 
 /// (account, rule, resource).
@@ -229,8 +231,11 @@ impl Snapshot {
     }
 
     fn add_finding(&mut self, account: &str, finding: Finding) {
-        for control in &finding.controls {
-            *self.controls.entry(control.clone()).or_default() += 1;
+        // The criteria count open findings, as the bundle's own control matrix does.
+        if finding.status == crate::findings::FindingStatus::Open {
+            for control in &finding.controls {
+                *self.controls.entry(control.clone()).or_default() += 1;
+            }
         }
         let key = (account.to_string(), finding.rule, finding.resource);
         // Several findings of one rule on one resource (regions): the most serious stands.
@@ -239,9 +244,21 @@ impl Snapshot {
             region: finding.region,
             detail: finding.detail,
             controls: finding.controls,
+            accepted: match finding.status {
+                crate::findings::FindingStatus::Accepted => Some(
+                    finding
+                        .exception
+                        .map(|e| (e.approved_by, e.expires))
+                        .unwrap_or_default(),
+                ),
+                crate::findings::FindingStatus::Open => None,
+            },
         };
+        // An open one stands over an accepted one of the same rule and resource.
         match self.findings.get(&key) {
-            Some(old) if old.severity <= seen.severity => {}
+            Some(old)
+                if (old.accepted.is_none(), std::cmp::Reverse(old.severity))
+                    >= (seen.accepted.is_none(), std::cmp::Reverse(seen.severity)) => {}
             _ => {
                 self.findings.insert(key, seen);
             }

@@ -66,7 +66,8 @@ pub struct FindingLife {
     pub resource: String,
     /// Its severity in the latest bundle that holds it.
     pub severity: String,
-    /// `open` (in the latest bundle) or `resolved`.
+    /// `open` (in the latest bundle), `accepted` (in the latest bundle, accepted by an
+    /// exception) or `resolved`.
     pub status: String,
     pub first_seen: String,
     pub last_seen: String,
@@ -76,6 +77,11 @@ pub struct FindingLife {
     pub days_open: Option<i64>,
     /// How many bundles hold it.
     pub bundles_seen: usize,
+    /// When accepted: who approved the exception and its expiry, in the latest bundle.
+    pub accepted_by: String,
+    pub accepted_until: String,
+    /// When accepted: the first bundle of its latest unbroken run of acceptance.
+    pub accepted_since: String,
 }
 
 /// A gap between two consecutive bundles longer than expected.
@@ -328,6 +334,20 @@ pub fn build(
             }
         }
         let at = |i: usize| snapshots[i].collected_at.clone();
+        let accepted_in = |i: usize| {
+            snapshots[i]
+                .findings
+                .get(key)
+                .and_then(|f| f.accepted.clone())
+        };
+        let accepted = if open { accepted_in(latest) } else { None };
+        let accepted_since = accepted.as_ref().map(|_| {
+            let mut i = latest;
+            while i > 0 && accepted_in(i - 1).is_some() {
+                i -= 1;
+            }
+            at(i)
+        });
         findings.push(FindingLife {
             account: account.clone(),
             rule: rule.clone(),
@@ -336,7 +356,12 @@ pub fn build(
                 .severity
                 .as_str()
                 .to_string(),
-            status: if open { "open" } else { "resolved" }.to_string(),
+            status: match (open, &accepted) {
+                (true, None) => "open",
+                (true, Some(_)) => "accepted",
+                (false, _) => "resolved",
+            }
+            .to_string(),
             first_seen: at(first),
             last_seen: at(latest),
             failing_since: if open { at(since) } else { String::new() },
@@ -345,6 +370,9 @@ pub fn build(
                     .num_days()
             }),
             bundles_seen: seen.len(),
+            accepted_by: accepted.as_ref().map(|a| a.0.clone()).unwrap_or_default(),
+            accepted_until: accepted.as_ref().map(|a| a.1.clone()).unwrap_or_default(),
+            accepted_since: accepted_since.unwrap_or_default(),
         });
     }
     findings.sort_by(|a, b| {
@@ -369,7 +397,7 @@ pub fn build(
                 let worst = s
                     .findings
                     .values()
-                    .filter(|f| f.controls.contains(&control))
+                    .filter(|f| f.accepted.is_none() && f.controls.contains(&control))
                     .map(|f| f.severity)
                     .min();
                 let unevaluated = s.rules.iter().any(|((_, rule), status)| {
@@ -534,6 +562,7 @@ mod tests {
                     region: "global".into(),
                     detail: String::new(),
                     controls: vec!["CC6.1".into()],
+                    accepted: None,
                 },
             );
         }

@@ -213,6 +213,8 @@ pub fn config(out: &Path, collectors: &[&str], regions: &[&str]) -> CollectConfi
         thresholds: Default::default(),
         fail_on: None,
         org: None,
+        exceptions: None,
+        exceptions_as_of: None,
     }
 }
 
