@@ -199,8 +199,7 @@ fn exceptions_summary(
                 o.findings
             ),
             State::Stale => "STALE: matches no finding".to_string(),
-            State::OtherAccount => continue,
-            State::Applied => continue,
+            State::OtherAccount | State::OrgLevel | State::Applied => continue,
         };
         let _ = writeln!(
             out,

@@ -1048,3 +1048,96 @@ fn names_outside_the_organization_are_usage_errors_and_nothing_is_written() {
         ])
     );
 }
+
+#[test]
+fn exceptions_apply_to_every_account_and_to_the_org_rules() {
+    let (emulator, org) = started();
+    let m = &org.members;
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("exceptions.toml");
+    let body = format!(
+        "[[exception]]\nrule = \"org-scp-security-services-unprotected\"\nresource = \"*\"\naccount = \"{}\"\nreason = \"Sandbox account, no security services by design\"\napproved_by = \"ciso@example.com\"\nexpires = 2099-12-31\n\n\
+         [[exception]]\nrule = \"org-no-organization-trail\"\nresource = \"*\"\naccount = \"{}\"\nreason = \"Trail of its own\"\napproved_by = \"ciso@example.com\"\nexpires = 2099-12-31\n\n\
+         [[exception]]\nrule = \"admin-policy\"\nresource = \"*\"\naccount = \"999999999999\"\nreason = \"Another organization's account\"\napproved_by = \"ciso@example.com\"\nexpires = 2099-12-31\n",
+        m[1].id, m[2].id
+    );
+    std::fs::write(&file, &body).unwrap();
+    let mut args = org_args();
+    args.extend(["--exceptions", file.to_str().unwrap()]);
+    let (_out, code, summary) = org_run(&emulator.url, &args);
+    assert_eq!(code, 0, "{summary:#}");
+    let bundle = bundle_dir(&summary);
+
+    // The org findings: each exception accepts its own account's finding only.
+    let status = |rule: &str, account: &str| -> String {
+        csv_rows(&bundle.join("findings.csv"))
+            .into_iter()
+            .find(|r| r["rule"] == rule && r["account"] == account)
+            .unwrap_or_else(|| panic!("no {rule} finding for {account}"))["status"]
+            .clone()
+    };
+    assert_eq!(
+        status("org-scp-security-services-unprotected", &m[1].id),
+        "accepted"
+    );
+    assert_eq!(
+        status("org-scp-security-services-unprotected", &m[0].id),
+        "open"
+    );
+    assert_eq!(status("org-no-organization-trail", &m[2].id), "accepted");
+    assert_eq!(status("org-no-organization-trail", &m[3].id), "open");
+    let states: Vec<String> = csv_rows(&bundle.join("exceptions.csv"))
+        .into_iter()
+        .map(|r| format!("{} {} {}", r["line"], r["state"], r["findings"]))
+        .collect();
+    assert_eq!(states, ["1 applied 1", "9 applied 1", "17 other_account 0"]);
+    let manifest = read_json(&bundle.join("manifest.json"));
+    let findings = &manifest["findings_summary"];
+    assert_eq!(findings["accepted"]["total"], 2, "{findings:#}");
+    assert_eq!(findings["exceptions"]["source"], "run");
+    assert_eq!(
+        std::fs::read_to_string(bundle.join("exceptions.toml")).unwrap(),
+        body
+    );
+    // Every account bundle holds the file and judges it on its own findings; the org rules'
+    // exceptions are left to the org bundle.
+    let member = bundle.join("accounts").join(&m[1].id);
+    assert_eq!(
+        std::fs::read_to_string(member.join("exceptions.toml")).unwrap(),
+        body
+    );
+    let member_states: Vec<String> = csv_rows(&member.join("exceptions.csv"))
+        .into_iter()
+        .map(|r| r["state"].clone())
+        .collect();
+    assert_eq!(member_states, ["org_level", "other_account", "other_account"]);
+    let page = std::fs::read_to_string(bundle.join("index.html")).unwrap();
+    assert!(
+        page.contains("Accepted risks: 2 finding(s)"),
+        "no accepted line"
+    );
+    let verified = run(binary().arg("verify").arg(&bundle));
+    assert!(verified.status.success(), "{}", text(&verified.stdout));
+
+    // report of the org bundle applies the recorded file again: the same org findings.
+    let reported = run(binary()
+        .args(["report", "--json"])
+        .arg(&bundle)
+        .arg("--out")
+        .arg(work.path().join("reports")));
+    assert_eq!(
+        reported.status.code(),
+        Some(0),
+        "{}",
+        text(&reported.stderr)
+    );
+    let report_dir = bundle_dir(&serde_json::from_slice(&reported.stdout).unwrap());
+    assert_eq!(
+        std::fs::read(report_dir.join("findings.csv")).unwrap(),
+        std::fs::read(bundle.join("findings.csv")).unwrap()
+    );
+    assert_eq!(
+        read_json(&report_dir.join("manifest.json"))["findings_summary"]["exceptions"]["source"],
+        "bundle"
+    );
+}

@@ -19,8 +19,9 @@
 //! `accepted` and the exception's fields; it never counts towards `--fail-on`. An exception is
 //! judged as of the UTC date the run started (the source run's, for `report`): it applies up to
 //! and including its `expires` date. Each exception ends in one state: `applied` (it accepted at
-//! least one finding), `expired`, `stale` (it matches no finding) or `other_account` (it names
-//! an account the bundle does not hold). When several exceptions match a finding, the first in
+//! least one finding), `expired`, `stale` (it matches no finding), `other_account` (it names
+//! an account the bundle does not hold) or, in an account bundle, `org_level` (it names an org
+//! rule, judged in the org bundle). When several exceptions match a finding, the first in
 //! the file is the one recorded on it.
 //!
 //! The file is untrusted input (a bundle carries it, `report` reads it back): it must be UTF-8
@@ -172,6 +173,8 @@ pub enum State {
     Expired,
     Stale,
     OtherAccount,
+    /// In an account bundle of an org run: it names an org rule, judged in the org bundle.
+    OrgLevel,
 }
 
 impl State {
@@ -181,6 +184,7 @@ impl State {
             State::Expired => "expired",
             State::Stale => "stale",
             State::OtherAccount => "other_account",
+            State::OrgLevel => "org_level",
         }
     }
 }

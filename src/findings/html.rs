@@ -428,7 +428,7 @@ fn accepted_section(
         let class = match o.state {
             State::Applied => "complete",
             State::Expired | State::Stale => "incomplete",
-            State::OtherAccount => "skipped",
+            State::OtherAccount | State::OrgLevel => "skipped",
         };
         let _ = writeln!(
             page,

@@ -268,8 +268,16 @@ impl Analysis {
     /// Applies an exceptions file to the findings of `account`.
     pub fn accept(&mut self, judge: exceptions::Judge<'_>, account: &str) {
         let accounts = std::collections::BTreeSet::from([account]);
-        self.exceptions =
-            Some(judge.apply(&accounts, self.findings.iter_mut().map(|f| (account, f))));
+        let mut applied = judge.apply(&accounts, self.findings.iter_mut().map(|f| (account, f)));
+        // An org rule's findings are only in the org bundle: not stale here.
+        for outcome in &mut applied.outcomes {
+            if outcome.state == exceptions::State::Stale
+                && !self.rules.iter().any(|r| r.rule == outcome.exception.rule)
+            {
+                outcome.state = exceptions::State::OrgLevel;
+            }
+        }
+        self.exceptions = Some(applied);
     }
 
     /// The counts `manifest.json` records of this analysis.
