@@ -460,6 +460,20 @@ fn endpoint_url(value: &str) -> Result<String, String> {
     }
 }
 
+/// Where the command's options may also come from (README "Config file").
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Config file")]
+pub struct ConfigArgs {
+    /// Read options from this TOML file (default: soc2-evidence.toml in the working directory,
+    /// when present). Flags given on the command line win over the file
+    #[arg(long, value_name = "FILE", display_order = 800)]
+    pub config: Option<PathBuf>,
+
+    /// Ignore soc2-evidence.toml in the working directory
+    #[arg(long, conflicts_with = "config", display_order = 801)]
+    pub no_config: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct CollectArgs {
     /// AWS profile from ~/.aws/config to use (default: AWS_PROFILE, or the default chain)
@@ -525,9 +539,12 @@ pub struct CollectArgs {
     #[arg(long)]
     pub json: bool,
 
-    // Last two: their help headings would also take the options after them.
+    // Last: their help headings would also take the options after them.
     #[command(flatten)]
     pub org: OrgArgs,
+
+    #[command(flatten)]
+    pub config: ConfigArgs,
 
     #[command(flatten)]
     pub sign: SignArgs,
@@ -657,6 +674,9 @@ pub struct MergeArgs {
 
     #[command(flatten)]
     pub sign: SignArgs,
+
+    #[command(flatten)]
+    pub config: ConfigArgs,
 }
 
 /// The options of the findings stage, shared by `collect` and `report`.
@@ -720,6 +740,9 @@ pub struct ReportArgs {
 
     #[command(flatten)]
     pub sign: SignArgs,
+
+    #[command(flatten)]
+    pub config: ConfigArgs,
 }
 
 #[derive(Debug, Args)]

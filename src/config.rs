@@ -41,6 +41,8 @@ pub struct CollectConfig {
     /// The date exceptions are judged on, when not the account run's own start: an org run
     /// judges every account on the org run's start date.
     pub exceptions_as_of: Option<chrono::NaiveDate>,
+    /// The config file the options came from, recorded in the manifest.
+    pub config_file: Option<crate::bundle::manifest::ConfigRecord>,
 }
 
 /// What `collect` is told about the accounts of an org run.
@@ -85,6 +87,7 @@ impl CollectConfig {
             sign: args.sign.sign_with(),
             exceptions: None,
             exceptions_as_of: None,
+            config_file: None,
         }
     }
 }

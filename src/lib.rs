@@ -13,6 +13,7 @@ pub mod bundle;
 pub mod cli;
 pub mod collectors;
 pub mod config;
+pub mod config_file;
 pub mod contract;
 pub mod controls;
 pub mod error;

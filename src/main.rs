@@ -3,7 +3,6 @@
 
 use std::io::Write;
 
-use clap::Parser;
 use soc2_evidence::cli::{Cli, Command};
 use soc2_evidence::config::CollectConfig;
 use soc2_evidence::error::ExitCode;
@@ -11,11 +10,20 @@ use soc2_evidence::sign::Signer;
 use soc2_evidence::{bundle, interrupt, output, policy, registry, run};
 
 fn main() {
-    let cli = Cli::parse();
+    // The config file (README "Config file") fills in the flags the command line did not give.
+    let (cli, config_file) =
+        match soc2_evidence::config_file::parse_args(std::env::args_os().collect()) {
+            Ok(parsed) => parsed,
+            Err(err) => {
+                eprintln!("error: {err}");
+                std::process::exit(err.exit_code().code());
+            }
+        };
     init_logging(cli.verbose, cli.quiet);
     let code = match &cli.command {
         Command::Collect(args) => {
             let mut config = CollectConfig::from_args(args, cli.quiet);
+            config.config_file = config_file.clone();
             match args
                 .analysis
                 .exceptions
@@ -44,6 +52,7 @@ fn main() {
                     out: args.out.clone(),
                     fail_on: args.fail_on,
                     signer,
+                    config_file: config_file.clone(),
                 }),
                 None,
                 args.json,
@@ -113,6 +122,7 @@ fn main() {
                     fail_on: args.analysis.fail_on,
                     signer,
                     exceptions,
+                    config_file: config_file.clone(),
                 },
                 args.json,
                 cli.quiet,

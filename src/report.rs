@@ -48,6 +48,8 @@ pub struct ReportConfig {
     pub signer: Option<Arc<Signer>>,
     /// `--exceptions`: a file given anew, applied instead of the one the source recorded.
     pub exceptions: Option<findings::exceptions::ExceptionsFile>,
+    /// The config file the options came from, recorded in the run options.
+    pub config_file: Option<crate::bundle::manifest::ConfigRecord>,
 }
 
 /// The largest `.zip.sha256` file read: one line of 64 hex digits and a name.
@@ -716,6 +718,7 @@ pub fn derive_account(
     manifest.tool.version = env!("CARGO_PKG_VERSION").to_string();
     manifest.run.options.thresholds = config.thresholds;
     manifest.run.options.fail_on = config.fail_on;
+    manifest.run.options.config = config.config_file.clone();
     manifest.findings_summary = analysis.summary(config.fail_on);
     for (id, control) in manifest.controls.iter_mut() {
         control.findings = analysis.count_for_control(id) as u64;

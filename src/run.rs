@@ -648,6 +648,7 @@ fn build_manifest(input: ManifestInput<'_>) -> Manifest {
                 concurrency: config.concurrency,
                 thresholds: config.thresholds,
                 fail_on: config.fail_on,
+                config: config.config_file.clone(),
             },
         },
         account: Account {

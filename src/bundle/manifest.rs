@@ -174,6 +174,17 @@ pub struct RunOptions {
     /// Findings at or above this severity make the exit status 4.
     #[serde(default)]
     pub fail_on: Option<Severity>,
+    /// The config file the options came from, if any (README "Config file").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<ConfigRecord>,
+}
+
+/// A config file the run read: its path as given and its SHA-256.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ConfigRecord {
+    pub path: String,
+    pub sha256: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

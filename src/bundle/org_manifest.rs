@@ -93,6 +93,9 @@ pub struct OrgOptionsRecord {
     pub skipped: Vec<String>,
     pub concurrency: usize,
     pub fail_on: Option<Severity>,
+    /// The config file the options came from, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<super::manifest::ConfigRecord>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -41,6 +41,8 @@ pub struct MergeConfig {
     pub fail_on: Option<Severity>,
     /// Signs the org bundle's manifest when set; an input's signature is never carried over.
     pub signer: Option<std::sync::Arc<Signer>>,
+    /// The config file the options came from, recorded in the run options.
+    pub config_file: Option<crate::bundle::manifest::ConfigRecord>,
 }
 
 struct Shard {
@@ -463,6 +465,7 @@ pub fn merge(config: &MergeConfig) -> Result<OrgOutcome, Error> {
         .collect();
     let mut options = first_manifest.run.options.clone();
     options.fail_on = config.fail_on;
+    options.config = config.config_file.clone();
     let built = build::write_org(OrgBuild {
         root: staging.root(),
         facts: &facts,

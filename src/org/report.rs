@@ -101,6 +101,7 @@ fn report_org(mut source: SourceBundle, config: &ReportConfig) -> Result<OrgOutc
     source.check_unchanged()?;
     let mut run = org.run.clone();
     run.options.fail_on = config.fail_on;
+    run.options.config = config.config_file.clone();
     let built = build::write_org(OrgBuild {
         root: staging.root(),
         facts: &facts,

@@ -482,5 +482,6 @@ fn options_record(config: &CollectConfig, options: &OrgOptions) -> OrgOptionsRec
         skipped: config.skip.clone(),
         concurrency: config.concurrency,
         fail_on: config.fail_on,
+        config: config.config_file.clone(),
     }
 }

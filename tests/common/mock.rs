@@ -215,6 +215,7 @@ pub fn config(out: &Path, collectors: &[&str], regions: &[&str]) -> CollectConfi
         org: None,
         exceptions: None,
         exceptions_as_of: None,
+        config_file: None,
     }
 }
 
