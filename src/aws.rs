@@ -10,16 +10,19 @@
 //! count: in a large account thousands of calls queue behind the bound, and a timer that
 //! started in the queue would fail them without a byte sent. `--connect-timeout` bounds
 //! connecting and `--read-timeout` the wait for the answer's first byte, inside the attempt.
-//! There is no overall timeout per call: it is bounded by attempts x operation timeout plus
-//! backoff (at most 20 s between attempts).
+//! Timeouts have a budget of their own ([`crate::timeout_budget`]): a call stops at its second
+//! timed-out attempt, and an endpoint that has gone silent is probed one request at a time
+//! instead of being waited for by every call.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_config::timeout::TimeoutConfig;
+
+use crate::timeout_budget::{Admission, AfterTimeout, Budget};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::endpoint::EndpointFuture;
@@ -214,6 +217,7 @@ struct BoundedHttpClient {
     inner: SharedHttpClient,
     limit: Arc<Semaphore>,
     attempt_timeout: Option<Duration>,
+    budget: Arc<Budget>,
 }
 
 impl HttpClient for BoundedHttpClient {
@@ -226,6 +230,7 @@ impl HttpClient for BoundedHttpClient {
             inner: self.inner.http_connector(settings, components),
             limit: self.limit.clone(),
             attempt_timeout: self.attempt_timeout,
+            budget: self.budget.clone(),
         })
     }
 }
@@ -235,6 +240,7 @@ struct BoundedConnector {
     inner: SharedHttpConnector,
     limit: Arc<Semaphore>,
     attempt_timeout: Option<Duration>,
+    budget: Arc<Budget>,
 }
 
 impl HttpConnector for BoundedConnector {
@@ -242,11 +248,24 @@ impl HttpConnector for BoundedConnector {
         let inner = self.inner.clone();
         let limit = self.limit.clone();
         let attempt_timeout = self.attempt_timeout;
+        let budget = self.budget.clone();
+        let host = authority(request.uri()).to_string();
+        let invocation = request
+            .headers()
+            .get("amz-sdk-invocation-id")
+            .map(str::to_string);
         HttpConnectorFuture::new(async move {
             let _permit = limit
                 .acquire_owned()
                 .await
                 .expect("the request bound stays open");
+            // A silent endpoint is not waited for again (README "Timeouts").
+            let probe = match budget.admit(&host, Instant::now()) {
+                Admission::Send { probe } => probe,
+                Admission::Refuse(reason) => {
+                    return Err(ConnectorError::other(Box::new(reason), None));
+                }
+            };
             let exchange = async move {
                 let mut response = inner.call(request).await?;
                 // Read to the last byte here, under the permit and the timeout; a connection
@@ -258,7 +277,7 @@ impl HttpConnector for BoundedConnector {
                 *response.body_mut() = SdkBody::from(body.into_bytes());
                 Ok(response)
             };
-            match attempt_timeout {
+            let result = match attempt_timeout {
                 Some(limit) => tokio::time::timeout(limit, exchange)
                     .await
                     .unwrap_or_else(|_| {
@@ -271,9 +290,40 @@ impl HttpConnector for BoundedConnector {
                         ))
                     }),
                 None => exchange.await,
+            };
+            match result {
+                Ok(response) => {
+                    budget.answered(&host, invocation.as_deref(), probe, Instant::now());
+                    Ok(response)
+                }
+                Err(e) if e.is_timeout() => {
+                    let why = crate::vocab::chain(&e);
+                    match budget.timed_out(&host, invocation.as_deref(), probe, &why) {
+                        AfterTimeout::Retry => Err(e),
+                        // Not retryable: the SDK records the call as it stands.
+                        AfterTimeout::Stop(reason) => {
+                            Err(ConnectorError::other(Box::new(reason), None))
+                        }
+                    }
+                }
+                Err(e) => {
+                    budget.failed(&host, probe);
+                    Err(e)
+                }
             }
         })
     }
+}
+
+/// The `host[:port]` of a request URI (the endpoint the timeout budget keeps apart).
+fn authority(uri: &str) -> &str {
+    let rest = uri.split_once("://").map_or(uri, |(_, rest)| rest);
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    // Credentials in a URI are never part of the key.
+    authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host)
 }
 
 /// The HTTPS client the SDK would pick by itself (hyper 1.x with rustls, honouring
@@ -325,6 +375,10 @@ impl Clients {
                     inner,
                     limit: Arc::new(Semaphore::new(max_in_flight.max(1))),
                     attempt_timeout: timeouts.operation_attempt_timeout(),
+                    budget: Arc::new(Budget::new(
+                        timeouts.read_timeout(),
+                        timeouts.operation_attempt_timeout(),
+                    )),
                 };
                 sdk.to_builder()
                     .http_client(bounded)

@@ -30,5 +30,6 @@ pub mod report;
 pub mod retry;
 pub mod run;
 pub mod sign;
+pub mod timeout_budget;
 
 pub mod vocab;

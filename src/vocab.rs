@@ -110,6 +110,9 @@ impl CallError {
             SdkError::DispatchFailure(failure) if failure.is_timeout() => {
                 ("Timeout".to_string(), chain(err))
             }
+            SdkError::DispatchFailure(_) if cut_by_timeout_budget(err) => {
+                ("Timeout".to_string(), chain(err))
+            }
             SdkError::DispatchFailure(_) => ("DispatchFailure".to_string(), chain(err)),
             SdkError::ResponseError(response) => (
                 "UnparseableResponse".to_string(),
@@ -127,6 +130,33 @@ impl CallError {
         CallError::new(region, operation, code, message)
     }
 }
+
+/// Whether the timeout budget (README "Timeouts") ended the call: a timeout all the same.
+fn cut_by_timeout_budget(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = err.source();
+    while let Some(cause) = source {
+        if cause.downcast_ref::<TimeoutBudget>().is_some() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
+}
+
+/// A call the timeout budget ended (README "Timeouts"): its second attempt timed out, or its
+/// endpoint is silent and the request was not sent. Recorded with code `Timeout`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeoutBudget {
+    pub message: String,
+}
+
+impl std::fmt::Display for TimeoutBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for TimeoutBudget {}
 
 impl std::fmt::Display for CallError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

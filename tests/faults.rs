@@ -351,6 +351,76 @@ fn requests_are_named_by_service_region_and_operation() {
 
 // ---- The tool behind the proxy ----
 
+/// README "Timeouts": an endpoint that falls silent mid-run, with the default attempts (8).
+/// The read timeout is scaled down to 3 s (the attempt timeout to twice that, as by default)
+/// so that the documented bound, about 3 x the read timeout after the silence, is 9 s; the run
+/// must end within twice that, where one round of 8 attempts per call would take 24 s for each
+/// call in turn. `SOC2_SILENT_READ_TIMEOUT=30` runs it with the default timeouts.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_falls_silent_mid_run_costs_about_three_read_timeouts() {
+    let emulator = Emulator::start();
+    seed(&emulator).await;
+    // The clean run's request count, to fall silent halfway through it.
+    let clean = FaultProxy::start(&emulator.url, Plan::transient(0, 0.0, &[]));
+    let out = tempfile::tempdir().unwrap();
+    let run = collect_via(&clean.url, out.path(), &[], &[]);
+    assert_eq!(run.code, 0, "{}", run.context());
+    let requests = clean.seen().len();
+    assert!(requests > 20, "{requests} requests");
+
+    let proxy = FaultProxy::start(&emulator.url, Plan::silent_after(requests / 2));
+    let out = tempfile::tempdir().unwrap();
+    let read: u64 = std::env::var("SOC2_SILENT_READ_TIMEOUT").map_or(3, |v| {
+        v.parse()
+            .expect("SOC2_SILENT_READ_TIMEOUT is a number of seconds")
+    });
+    let (read_arg, attempt_arg) = (read.to_string(), (2 * read).to_string());
+    let run = collect_via(
+        &proxy.url,
+        out.path(),
+        &[
+            "--read-timeout",
+            &read_arg,
+            "--operation-timeout",
+            &attempt_arg,
+        ],
+        &[],
+    );
+    eprintln!(
+        "silent after {} of {requests} requests: the run took {:?}",
+        requests / 2,
+        run.elapsed
+    );
+    let context = run.assert_incomplete_within(Duration::from_secs(6 * read));
+    // Every call that did not get through is recorded as a timeout, with its operation and
+    // region; none is dropped.
+    let mut timeouts = 0;
+    for c in run.collectors() {
+        for e in c["errors"].as_array().unwrap() {
+            assert_eq!(e["code"], "Timeout", "{e:#}\n{context}");
+            assert!(!e["operation"].as_str().unwrap().is_empty(), "{e:#}");
+            assert!(!e["region"].as_str().unwrap().is_empty(), "{e:#}");
+            timeouts += 1;
+        }
+    }
+    assert!(timeouts > 0, "{context}");
+    let messages: Vec<String> = run
+        .collectors()
+        .iter()
+        .flat_map(|c| c["errors"].as_array().unwrap().clone())
+        .map(|e| e["message"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("has answered nothing for")),
+        "no call was cut short as silent: {messages:#?}"
+    );
+    // No call was tried more than twice after the silence began.
+    let silent: Vec<_> = proxy.seen().into_iter().skip(requests / 2).collect();
+    assert!(silent.iter().all(|s| s.attempt <= 2), "{silent:#?}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn twenty_percent_transient_faults_change_nothing_but_the_retry_counts() {
     let emulator = Emulator::start();

@@ -22,6 +22,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("interrupt", 2),
     // The collectors' side: AWS clients and the evidence sink, then the collectors.
     ("aws", 3),
+    ("timeout_budget", 2),
     ("evidence", 3),
     ("collectors", 4),
     // The analysis: rules, access review, index.html (never a collector).

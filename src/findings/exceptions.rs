@@ -43,7 +43,11 @@ pub const EXCEPTIONS_CSV: &str = "exceptions.csv";
 /// The largest exceptions file read.
 pub const MAX_BYTES: usize = 1 << 20;
 /// The most exceptions one file may hold.
-pub const MAX_ENTRIES: usize = 10_000;
+pub const MAX_ENTRIES: usize = 1_000;
+/// The longest resource pattern, in characters: with [`MAX_ENTRIES`] it bounds the work of
+/// matching a file from an untrusted bundle (each pattern costs at most its length times the
+/// resource's per finding of its rule).
+const MAX_PATTERN_CHARS: usize = 512;
 /// The longest value of one field, in characters.
 const MAX_FIELD_CHARS: usize = 4096;
 
@@ -267,6 +271,12 @@ pub fn parse(
         let resource_line = at(entry.resource.span());
         let resource = entry.resource.into_inner();
         text_field("resource", &resource).map_err(|e| fail(resource_line, e))?;
+        if resource.chars().count() > MAX_PATTERN_CHARS {
+            return Err(fail(
+                resource_line,
+                format!("`resource` is longer than {MAX_PATTERN_CHARS} characters"),
+            ));
+        }
         let account = match entry.account {
             None => None,
             Some(value) => {

@@ -94,6 +94,8 @@ pub struct Plan {
     pub kinds: Vec<Fault>,
     /// Operations that get a fault on every attempt, whatever the draw (first match wins).
     pub permanent: Vec<(Target, Fault)>,
+    /// After this many requests, every request is stalled: the endpoint falls silent.
+    pub silent_after: Option<usize>,
 }
 
 impl Plan {
@@ -106,6 +108,7 @@ impl Plan {
             share,
             kinds: kinds.to_vec(),
             permanent: Vec::new(),
+            silent_after: None,
         }
     }
 
@@ -116,6 +119,15 @@ impl Plan {
             share: 0.0,
             kinds: Vec::new(),
             permanent: vec![(target, fault)],
+            silent_after: None,
+        }
+    }
+
+    /// Every request is forwarded untouched until `requests` have been; then none is answered.
+    pub fn silent_after(requests: usize) -> Plan {
+        Plan {
+            silent_after: Some(requests),
+            ..Plan::transient(0, 0.0, &[])
         }
     }
 
@@ -262,7 +274,11 @@ fn serve(
         let attempt = state.attempts.entry(key).or_default();
         *attempt += 1;
         let attempt = *attempt;
-        let fault = plan.decide(&request.info, key, attempt);
+        let fault = if plan.silent_after.is_some_and(|n| state.seen.len() >= n) {
+            Some(Fault::Stall)
+        } else {
+            plan.decide(&request.info, key, attempt)
+        };
         state.seen.push(Seen {
             info: request.info.clone(),
             attempt,
