@@ -553,3 +553,73 @@ fn a_file_and_a_folder_of_one_name_is_named_as_the_cause_not_the_disk() {
     assert!(err.contains("a file and a folder share a name"), "{err}");
     assert!(!err.contains("make room on the disk"), "{err}");
 }
+
+#[test]
+fn a_bundle_whose_exceptions_file_is_hostile_is_refused_naming_it_and_nothing_is_written() {
+    let sandbox = Sandbox::new();
+    let good = b"[[exception]]\nrule = \"root-mfa\"\nresource = \"*\"\nreason = \"r\"\napproved_by = \"a\"\nexpires = 2099-12-31\n";
+    // A well-formed file is applied as recorded.
+    let zip = sandbox.zip_with(&sandbox.name, &[("exceptions.toml", good)]);
+    let source = sandbox.zip_file("good.zip", &zip);
+    let output = run(binary()
+        .args(["report", "--json"])
+        .arg(&source)
+        .arg("--out")
+        .arg(sandbox.out()));
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        summary["findings_summary"]["exceptions"]["source"], "bundle",
+        "{summary:#}"
+    );
+    std::fs::remove_dir_all(sandbox.out()).unwrap();
+    std::fs::create_dir(sandbox.out()).unwrap();
+
+    let escape = String::from_utf8(good.to_vec())
+        .unwrap()
+        .replace("reason = \"r\"", "reason = \"ok\\u001b[2Jforged\"");
+    let long = String::from_utf8(good.to_vec()).unwrap().replace(
+        "resource = \"*\"",
+        &format!("resource = \"{}\"", "*a".repeat(300)),
+    );
+    for (case, bytes, said) in [
+        ("not TOML", b"[[exception]\n".to_vec(), "line 1"),
+        (
+            "a terminal escape",
+            escape.into_bytes(),
+            "`reason` holds a control",
+        ),
+        (
+            "a runaway glob",
+            long.into_bytes(),
+            "longer than 512 characters",
+        ),
+        (
+            "an unknown rule",
+            String::from_utf8(good.to_vec())
+                .unwrap()
+                .replace("root-mfa", "root-mfa-x")
+                .into_bytes(),
+            "unknown rule `root-mfa-x`",
+        ),
+    ] {
+        let zip = sandbox.zip_with(&sandbox.name, &[("exceptions.toml", &bytes)]);
+        let hostile = sandbox.zip_file("hostile.zip", &zip);
+        let output = run(binary()
+            .arg("report")
+            .arg(&hostile)
+            .arg("--out")
+            .arg(sandbox.out()));
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{case}: {stderr}");
+        assert!(
+            stderr.contains("exceptions file cannot be used") && stderr.contains(said),
+            "{case}: {stderr}"
+        );
+        assert!(
+            !stderr.contains('\u{1b}'),
+            "{case}: an escape reached the terminal"
+        );
+        assert_eq!(names(&sandbox.out()), Vec::<String>::new(), "{case}");
+    }
+}
