@@ -183,11 +183,9 @@ pub fn describe_condition(condition: Option<&Value>) -> String {
                     Value::Object(keys) => {
                         for (key, values) in keys {
                             let values = match values {
-                                Value::Array(list) => list
-                                    .iter()
-                                    .map(scalar)
-                                    .collect::<Vec<_>>()
-                                    .join(", "),
+                                Value::Array(list) => {
+                                    list.iter().map(scalar).collect::<Vec<_>>().join(", ")
+                                }
                                 other => scalar(other),
                             };
                             parts.push(format!("{operator} {key} {values}"));
@@ -471,7 +469,9 @@ mod tests {
             {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*", "Condition": {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}},
             {"Effect": "Allow", "Action": "iam:*", "Resource": "*"}
         ]));
-        assert!(allowed(&document, "iam:PassRole").unwrap().is_unrestricted());
+        assert!(allowed(&document, "iam:PassRole")
+            .unwrap()
+            .is_unrestricted());
         // Two conditional statements: either grants it.
         let document = doc(json!([
             {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*", "Condition": {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}},
@@ -500,7 +500,11 @@ mod tests {
             found,
             [NotActionAllow {
                 statement: "statement 1 (Power)".into(),
-                excluded_actions: vec!["iam:*".into(), "organizations:*".into(), "account:*".into()],
+                excluded_actions: vec![
+                    "iam:*".into(),
+                    "organizations:*".into(),
+                    "account:*".into()
+                ],
                 excluded_resources: vec![],
                 condition: String::new(),
             }]
@@ -539,10 +543,7 @@ mod tests {
         );
         let found = not_action_allows(&with_condition).unwrap();
         assert_eq!(found[0].excluded_resources, ["arn:aws:s3:::vault/*"]);
-        assert_eq!(
-            found[0].condition,
-            "Bool aws:MultiFactorAuthPresent true"
-        );
+        assert_eq!(found[0].condition, "Bool aws:MultiFactorAuthPresent true");
         // NotResource listing `*` excludes everything.
         let nothing = doc(json!({"Effect": "Allow", "Action": "*", "NotResource": "*"}));
         assert_eq!(allowed(&nothing, "iam:PassRole"), None);
