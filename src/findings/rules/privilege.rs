@@ -300,6 +300,8 @@ struct PolicyKey {
 /// One policy in use, judged once.
 #[derive(Debug)]
 struct Judged {
+    /// The policy's name.
+    name: String,
     /// `managed policy X` or `inline policy y`.
     what: String,
     /// The default document (managed) or the document (inline); `None` when it could not be
@@ -452,6 +454,7 @@ impl Privileges {
                     })
                 });
                 Judged {
+                    name: row.policy_name.clone(),
                     what,
                     judged,
                     direct: Vec::new(),
@@ -492,11 +495,7 @@ impl Privileges {
             .filter(|(_, j)| j.judged.is_none())
             .map(|(key, j)| match key.inline_name.as_str() {
                 "" => key.resource.clone(),
-                _ => format!(
-                    "{} of {}",
-                    j.what.trim_start_matches("inline policy "),
-                    key.resource
-                ),
+                _ => format!("{} of {}", j.name, key.resource),
             })
             .collect()
     }
@@ -1286,6 +1285,39 @@ mod tests {
         for rule in [ESCALATION, SENSITIVE, NOT_ACTION] {
             assert_eq!(bundle.hits(rule), [], "{rule}");
         }
+    }
+
+    #[test]
+    fn sensitive_actions_through_wildcards_conditions_and_denies() {
+        // As ReadOnlyAccess reads S3 and SSM: through wildcards.
+        let read_only = allow(&["s3:Get*", "ssm:Get*", "ec2:Describe*", "ecr:Get*"]);
+        let hits = authz(&one_policy("ann", read_only)).details(SENSITIVE);
+        assert_eq!(
+            hits[0].1,
+            "managed policy ann-policy allows on every resource data-exfiltration s3:GetObject, \
+             ssm:GetParameter, ssm:GetParameters, ssm:GetParametersByPath; credentials-exposure \
+             ecr:GetAuthorizationToken; held by user ann"
+        );
+        // A Deny of the same policy removes an action; a condition is named.
+        let document = doc(json!([
+            {"Effect": "Allow", "Action": ["s3:*", "kms:Decrypt"], "Resource": "*"},
+            {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "*"},
+            {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*",
+             "Condition": {"StringEquals": {"aws:ResourceTag/team": "${aws:PrincipalTag/team}"}}}
+        ]));
+        let hits = authz(&one_policy("ann", document)).details(SENSITIVE);
+        assert_eq!(
+            hits[0].1,
+            "managed policy ann-policy allows on every resource data-exfiltration \
+             secretsmanager:GetSecretValue (if StringEquals aws:ResourceTag/team \
+             ${aws:PrincipalTag/team}), kms:Decrypt; held by user ann"
+        );
+        // Denied entirely: no finding.
+        let document = doc(json!([
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
+            {"Effect": "Deny", "Action": "s3:*", "Resource": "*"}
+        ]));
+        assert_eq!(authz(&one_policy("ann", document)).hits(SENSITIVE), []);
     }
 
     #[test]
