@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use common::seed::{collect_through, collect_through_expecting, seed_findings};
+use common::seed::{collect_through, collect_through_expecting, seed_findings, seed_privilege};
 use common::{
     binary, bundle_dir, csv_rows, read_json, run, sha256_hex, strings_of, text, Emulator, ACCOUNT,
 };
@@ -142,6 +142,7 @@ fn expected_findings(dir: &Path) -> BTreeSet<(String, String)> {
 async fn the_seeded_account_yields_exactly_the_expected_findings_and_report_reproduces_them() {
     let emulator = Emulator::start();
     seed_findings(&emulator).await;
+    seed_privilege(&emulator).await;
     // moto has no Access Analyzer: incomplete evidence (3) wins over findings (4).
     let (_out, summary, dir) =
         collect_through_expecting(&emulator.url, &["--fail-on", "critical"], 3);
