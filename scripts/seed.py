@@ -6,6 +6,7 @@ Usage: seed.py --endpoint-url http://127.0.0.1:PORT
 Creates, in us-east-1, using dummy credentials and only the given local endpoint:
   - an account password policy (length 14, all character classes, reuse 24, max age 90 days)
   - groups `admins` (customer managed policy AdministratorAccessCustom: "*" on "*") and `developers`
+    (KeyRotationHelper: iam:CreateAccessKey on every user, a privilege-escalation method)
   - users
       alice  console password + enabled virtual MFA device, in admins
       bob    console password, no MFA, one access key, in developers
@@ -14,7 +15,12 @@ Creates, in us-east-1, using dummy credentials and only the given local endpoint
   - roles
       ci-deployer       trusts external account 111122223333 without an ExternalId condition
       auditor-readonly  trusts this account's root with an sts:ExternalId condition
-    each with an attached customer managed policy
+      automation        trusts this account's root; one policy per other family of
+                        privilege-escalation methods (policy versions, attaching policies, role
+                        trust, group membership, passing a role to Lambda, updating a Glue
+                        endpoint)
+      power-user        trusts this account's root; PowerUserCustom (NotAction iam:*)
+    each with attached customer managed policies
 and, for the regional collectors, in us-east-1 and eu-west-1:
   - security groups open to the world on 22 and 443 (us-east-1) and 3389 (eu-west-1), and one
     reachable only from 10.0.0.0/8
@@ -116,6 +122,67 @@ POLICIES = {
         ),
     ),
 }
+
+
+def allow_all(actions: list[str]) -> str:
+    return doc([{"Effect": "Allow", "Action": actions, "Resource": "*"}])
+
+
+# One policy per family of privilege-escalation methods (soc2-evidence's privilege-escalation
+# rule), and one that grants everything but IAM (not-action-allow).
+POLICIES.update(
+    {
+        "KeyRotationHelper": (
+            "Rotate any user's access keys (lets its holder create keys for other users)",
+            allow_all(["iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:ListAccessKeys"]),
+        ),
+        "GroupMembershipManager": (
+            "Manage group membership",
+            allow_all(["iam:AddUserToGroup", "iam:RemoveUserFromGroup"]),
+        ),
+        "PolicyVersionEditor": (
+            "Publish new versions of managed policies",
+            allow_all(["iam:CreatePolicyVersion", "iam:ListPolicyVersions"]),
+        ),
+        "PermissionsManager": (
+            "Grant policies to users",
+            allow_all(["iam:AttachUserPolicy", "iam:PutUserPolicy"]),
+        ),
+        "TrustPolicyEditor": (
+            "Edit role trust policies and try them out",
+            allow_all(["iam:UpdateAssumeRolePolicy", "sts:AssumeRole"]),
+        ),
+        "LambdaDeployer": (
+            "Deploy Lambda functions with any role",
+            allow_all(["iam:PassRole", "lambda:CreateFunction", "lambda:InvokeFunction"]),
+        ),
+        "GlueEndpointMaintainer": (
+            "Maintain Glue development endpoints",
+            allow_all(["glue:UpdateDevEndpoint", "glue:GetDevEndpoints"]),
+        ),
+        "PowerUserCustom": (
+            "Everything but IAM, Organizations and Account (customer managed PowerUserAccess)",
+            doc(
+                [
+                    {
+                        "Effect": "Allow",
+                        "NotAction": ["iam:*", "organizations:*", "account:*"],
+                        "Resource": "*",
+                    }
+                ]
+            ),
+        ),
+    }
+)
+
+AUTOMATION_POLICIES = [
+    "GroupMembershipManager",
+    "PolicyVersionEditor",
+    "PermissionsManager",
+    "TrustPolicyEditor",
+    "LambdaDeployer",
+    "GlueEndpointMaintainer",
+]
 
 CAROL_INLINE_NAME = "carol-logs-read"
 CAROL_INLINE = doc(
@@ -230,14 +297,15 @@ class Seeder:
         )
         self.created += 1
 
-    def ensure_role(self, name: str, trust: dict, policy: str, description: str) -> None:
+    def ensure_role(self, name: str, trust: dict, policy: str | list[str], description: str) -> None:
         self._try(
             self.iam.create_role,
             RoleName=name,
             AssumeRolePolicyDocument=json.dumps(trust),
             Description=description,
         )
-        self.iam.attach_role_policy(RoleName=name, PolicyArn=self.policy_arn(policy))
+        for p in [policy] if isinstance(policy, str) else policy:
+            self.iam.attach_role_policy(RoleName=name, PolicyArn=self.policy_arn(p))
 
     def run(self) -> None:
         iam = self.iam
@@ -252,7 +320,7 @@ class Seeder:
             self.ensure_policy(name)
 
         self.ensure_group("admins", ["AdministratorAccessCustom"])
-        self.ensure_group("developers", [])
+        self.ensure_group("developers", ["KeyRotationHelper"])
 
         self.ensure_user("alice", console=True, keys=0, groups=["admins"])
         self.ensure_virtual_mfa("alice")
@@ -292,6 +360,28 @@ class Seeder:
             },
             "AuditorReadOnlyCustom",
             "Read-only role for the auditor (requires sts:ExternalId)",
+        )
+        own_account = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{self.account}:root"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+        self.ensure_role(
+            "automation",
+            own_account,
+            AUTOMATION_POLICIES,
+            "Internal automation with IAM write access (privilege-escalation paths)",
+        )
+        self.ensure_role(
+            "power-user",
+            own_account,
+            "PowerUserCustom",
+            "Everything but IAM (NotAction)",
         )
 
     def regional(self, endpoint_url: str) -> None:
@@ -448,7 +538,8 @@ class Seeder:
                 f"Seeded sample account {self.account} at {endpoint_url} ({REGION}): "
                 f"{self.created} created, {self.skipped} already existed",
                 "  password policy: min length 14, symbols/numbers/upper/lower, reuse 24, max age 90",
-                "  groups:  admins (AdministratorAccessCustom: * on *), developers",
+                "  groups:  admins (AdministratorAccessCustom: * on *), developers "
+                "(KeyRotationHelper: iam:CreateAccessKey on *)",
                 "  users:   alice (console, virtual MFA, admins)",
                 "           bob   (console, no MFA, 1 access key, developers)",
                 f"           carol (no console, 2 access keys, inline policy {CAROL_INLINE_NAME})",
@@ -456,6 +547,8 @@ class Seeder:
                 f"  roles:   ci-deployer (trusts {EXTERNAL_ACCOUNT} without ExternalId, CiDeployerPolicy)",
                 f"           auditor-readonly (trusts {self.account} root with sts:ExternalId, "
                 "AuditorReadOnlyCustom)",
+                f"           automation (trusts {self.account} root, {', '.join(AUTOMATION_POLICIES)})",
+                f"           power-user (trusts {self.account} root, PowerUserCustom: NotAction iam:*)",
                 f"  {REGION}: security groups web-public (22, 443 open), db-internal; keys app-data "
                 "(rotated), legacy-exports (not rotated); multi-region trail org-audit; GuardDuty on",
                 f"  {SECOND_REGION}: security group rdp-open (3389 open); keys code-signing "

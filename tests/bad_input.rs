@@ -322,7 +322,7 @@ async fn a_full_disk_while_collectors_write_stops_the_run_and_leaves_nothing() {
 
 #[test]
 fn a_full_disk_after_collection_leaves_nothing() {
-    // In an empty account every evidence file is under 1 KiB, and findings.json (all 28 rules
+    // In an empty account every evidence file is under 1 KiB, and findings.json (all 32 rules
     // with their outcomes), written after the collectors and before the manifest and
     // index.html, is over 8 KiB.
     let emulator = Emulator::start();

@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use common::seed::{collect_through, collect_through_expecting, seed_findings};
+use common::seed::{collect_through, collect_through_expecting, seed_findings, seed_privilege};
 use common::{
     binary, bundle_dir, csv_rows, read_json, run, sha256_hex, strings_of, text, Emulator, ACCOUNT,
 };
@@ -70,8 +70,34 @@ fn expected_findings(dir: &Path) -> BTreeSet<(String, String)> {
         ("root-mfa", iam("root")),
         ("password-policy", iam("root")),
         ("user-console-no-mfa", iam("user/dave")),
+        ("user-console-no-mfa", iam("user/frank")),
         ("user-direct-policy", iam("user/dave")),
+        ("user-direct-policy", iam("user/grace")),
         ("admin-policy", iam("policy/everything")),
+        // seed_privilege: one policy per family of escalation methods, the policy that allows
+        // everything but IAM, and two principals that complete a method only by combining
+        // policies (grace: stack-creator and pass-roles; automation: permissions-manager's
+        // AttachRolePolicy and trust-editor's AssumeRole). scoped-pass gives nothing.
+        ("privilege-escalation", iam("policy/key-helper")),
+        ("privilege-escalation", iam("policy/group-manager")),
+        ("privilege-escalation", iam("policy/policy-editor")),
+        ("privilege-escalation", iam("policy/permissions-manager")),
+        ("privilege-escalation", iam("policy/trust-editor")),
+        ("privilege-escalation", iam("policy/lambda-deployer")),
+        ("privilege-escalation", iam("policy/glue-maintainer")),
+        ("privilege-escalation", iam("policy/all-but-iam")),
+        ("privilege-escalation", iam("user/grace")),
+        ("privilege-escalation", iam("role/automation")),
+        ("sensitive-actions-all-resources", iam("policy/key-helper")),
+        (
+            "sensitive-actions-all-resources",
+            iam("policy/trust-editor"),
+        ),
+        ("sensitive-actions-all-resources", iam("policy/all-but-iam")),
+        ("sensitive-actions-all-resources", iam("role/automation")),
+        ("admin-without-mfa", iam("user/dave")),
+        ("admin-without-mfa", iam("user/frank")),
+        ("not-action-allow", iam("policy/all-but-iam")),
         ("external-trust", iam("role/vendor-access")),
         // The trail is multi-region but not logging: no trail qualifies.
         (
@@ -116,6 +142,7 @@ fn expected_findings(dir: &Path) -> BTreeSet<(String, String)> {
 async fn the_seeded_account_yields_exactly_the_expected_findings_and_report_reproduces_them() {
     let emulator = Emulator::start();
     seed_findings(&emulator).await;
+    seed_privilege(&emulator).await;
     // moto has no Access Analyzer: incomplete evidence (3) wins over findings (4).
     let (_out, summary, dir) =
         collect_through_expecting(&emulator.url, &["--fail-on", "critical"], 3);
@@ -134,8 +161,8 @@ async fn the_seeded_account_yields_exactly_the_expected_findings_and_report_repr
     let rules = rule_status(&dir);
     assert_eq!(
         rules.len(),
-        28,
-        "every rule of SPEC section 5 has an outcome"
+        32,
+        "every rule of SPEC section 5 and of issue 17 has an outcome"
     );
     for (rule, status, reason) in &rules {
         match rule.as_str() {
@@ -187,6 +214,8 @@ async fn the_seeded_account_yields_exactly_the_expected_findings_and_report_repr
         );
         assert!(!row["remediation"].is_empty(), "{}", row["rule"]);
     }
+
+    privilege_findings_name_their_methods_and_holders(&dir);
 
     // `report` on the zip re-derives the same findings from the evidence alone.
     let zip = PathBuf::from(summary["bundle"]["zip"].as_str().unwrap());
@@ -265,6 +294,121 @@ async fn the_seeded_account_yields_exactly_the_expected_findings_and_report_repr
     let third = PathBuf::from(text(&output.stdout).trim());
     let m = common::read_json(&third.join("manifest.json"));
     assert_eq!(m["run"]["options"]["thresholds"]["role_inactive_days"], 30);
+}
+
+/// The details of the findings of `seed_privilege`, and the access review's columns for them.
+fn privilege_findings_name_their_methods_and_holders(dir: &Path) {
+    let rows = csv_rows(&dir.join("findings.csv"));
+    let detail = |rule: &str, what: &str| -> String {
+        let resource = format!("arn:aws:iam::{ACCOUNT}:{what}");
+        rows.iter()
+            .find(|r| r["rule"] == rule && r["resource"] == resource)
+            .unwrap_or_else(|| panic!("no {rule} finding on {resource}"))["detail"]
+            .clone()
+    };
+    let escalation = "privilege-escalation";
+    // One method family per policy, each named with its actions.
+    for (policy, method) in [
+        ("key-helper", "create-access-key (iam:CreateAccessKey)"),
+        ("group-manager", "add-user-to-group (iam:AddUserToGroup)"),
+        (
+            "policy-editor",
+            "create-policy-version (iam:CreatePolicyVersion)",
+        ),
+        (
+            "permissions-manager",
+            "attach-user-policy (iam:AttachUserPolicy)",
+        ),
+        (
+            "trust-editor",
+            "update-assume-role-policy (iam:UpdateAssumeRolePolicy, sts:AssumeRole)",
+        ),
+        (
+            "lambda-deployer",
+            "pass-role-lambda-invoke (iam:PassRole, lambda:CreateFunction, \
+             lambda:InvokeFunction)",
+        ),
+        (
+            "glue-maintainer",
+            "update-glue-dev-endpoint (glue:UpdateDevEndpoint)",
+        ),
+        (
+            "all-but-iam",
+            "update-lambda-code (lambda:UpdateFunctionCode)",
+        ),
+    ] {
+        let text = detail(escalation, &format!("policy/{policy}"));
+        assert!(
+            text.starts_with(&format!("managed policy {policy} completes")),
+            "{text}"
+        );
+        assert!(text.contains(method), "{policy}: {text}");
+    }
+    let helpers = detail(escalation, "policy/key-helper");
+    assert!(
+        helpers.ends_with(
+            "; held by group iam-helpers; reaches user frank (through group iam-helpers)"
+        ),
+        "{helpers}"
+    );
+    assert_eq!(
+        detail(escalation, "user/grace"),
+        "user grace completes pass-role-cloudformation only by combining policies: \
+         iam:PassRole from inline policy pass-roles; cloudformation:CreateStack from managed \
+         policy stack-creator"
+    );
+    assert_eq!(
+        detail(escalation, "role/automation"),
+        "role automation completes attach-role-policy only by combining policies: \
+         iam:AttachRolePolicy from managed policy permissions-manager; sts:AssumeRole from \
+         managed policy trust-editor"
+    );
+    assert_eq!(
+        detail("not-action-allow", "policy/all-but-iam"),
+        "managed policy all-but-iam allows every action but iam:*, organizations:* on every \
+         resource (statement 1); held by role power-user"
+    );
+    assert!(
+        detail("sensitive-actions-all-resources", "role/automation").starts_with(
+            "inline policy secrets-reader allows on every resource data-exfiltration \
+         secretsmanager:GetSecretValue, kms:Decrypt"
+        )
+    );
+    assert!(detail("admin-without-mfa", "user/frank").starts_with(
+        "frank has a console password and no MFA device and holds managed policy \
+         group-manager (through group iam-helpers) (privilege escalation: add-user-to-group)"
+    ));
+    for row in rows.iter().filter(|r| r["rule"] == "admin-without-mfa") {
+        assert_eq!(row["severity"], "critical");
+    }
+
+    // The access review shows what each principal's policies give.
+    let users = csv_rows(&dir.join("access-review/users.csv"));
+    let user = |name: &str| users.iter().find(|u| u["user_name"] == name).unwrap();
+    assert_eq!(
+        user("frank")["escalation_methods"],
+        "create-access-key;add-user-to-group"
+    );
+    assert_eq!(user("frank")["exposure"], "credentials-exposure");
+    assert_eq!(
+        user("grace")["escalation_methods"],
+        "pass-role-cloudformation"
+    );
+    assert_eq!(user("alice")["escalation_methods"], "");
+    let roles = csv_rows(&dir.join("access-review/roles.csv"));
+    let automation = roles
+        .iter()
+        .find(|r| r["role_name"] == "automation")
+        .unwrap();
+    assert_eq!(
+        automation["escalation_methods"],
+        "create-policy-version;attach-user-policy;attach-group-policy;attach-role-policy;\
+         update-assume-role-policy;pass-role-lambda-invoke;update-glue-dev-endpoint"
+    );
+    assert_eq!(
+        automation["exposure"],
+        "data-exfiltration;credentials-exposure"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

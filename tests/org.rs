@@ -1110,7 +1110,10 @@ fn exceptions_apply_to_every_account_and_to_the_org_rules() {
         .into_iter()
         .map(|r| r["state"].clone())
         .collect();
-    assert_eq!(member_states, ["org_level", "other_account", "other_account"]);
+    assert_eq!(
+        member_states,
+        ["org_level", "other_account", "other_account"]
+    );
     let page = std::fs::read_to_string(bundle.join("index.html")).unwrap();
     assert!(
         page.contains("Accepted risks: 2 finding(s)"),

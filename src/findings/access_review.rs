@@ -3,8 +3,18 @@
 //! or revoke access, and empty `reviewer`, `decision` and `notes` columns to fill in.
 //!
 //! Read from the credential report's user rows and from the raw `authorization-details.json`
-//! through the table builder of [`crate::judge::iam_tables`], so `admin` and the trust
-//! principals are judged with the current logic, also when `report` reads an old bundle.
+//! through the table builder of [`crate::judge::iam_tables`], so `admin`, the trust
+//! principals, the escalation methods and the exposure categories are judged with the current
+//! logic, also when `report` reads an old bundle.
+//!
+//! The last two columns of both tables (after the reviewer's) say what a principal's policies
+//! give beyond "admin yes/no": `escalation_methods`, the privilege-escalation methods they
+//! complete, alone or together (the catalogue of the `privilege-escalation` rule; `id
+//! (conditional)` when an action of it is granted only under a condition, a `NotResource`
+//! exception or a deny that may refuse it; an admin has them all), and `exposure`, the
+//! categories of sensitive actions they allow on every resource (`data-exfiltration`,
+//! `credentials-exposure`). Both are `;`-separated and empty when there is none (or when the
+//! authorization details could not be read).
 
 use std::collections::BTreeMap;
 
@@ -12,7 +22,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::input::days_between;
-use super::rules::role_inactive_days;
+use super::rules::{role_inactive_days, Privileges, Summary};
 use super::Input;
 use crate::contract::iam_authorization_details::{AuthorizationDetails, RoleRow, UserRow};
 use crate::contract::iam_credential_report::ReportRow;
@@ -58,6 +68,10 @@ pub struct UserReview {
     pub reviewer: String,
     pub decision: String,
     pub notes: String,
+    /// `;`-separated privilege-escalation methods the user's policies complete (module docs).
+    pub escalation_methods: String,
+    /// `;`-separated exposure categories the user's policies allow on every resource.
+    pub exposure: String,
 }
 
 /// One row of `access-review/roles.csv`.
@@ -83,14 +97,18 @@ pub struct RoleReview {
     pub reviewer: String,
     pub decision: String,
     pub notes: String,
+    /// `;`-separated privilege-escalation methods the role's policies complete (module docs).
+    pub escalation_methods: String,
+    /// `;`-separated exposure categories the role's policies allow on every resource.
+    pub exposure: String,
 }
 
 /// Builds the review tables from the credential report and the authorization details. What
 /// cannot be read leaves its columns empty and a sentence in `gaps`; it is never guessed.
 ///
 /// The users and roles come from the raw `authorization-details.json`, through the table
-/// builder the collector uses: `admin` and the trust principals are judged with the current
-/// logic, also on an old bundle.
+/// builder the collector uses: `admin`, the trust principals, the escalation methods and the
+/// exposure categories are judged with the current logic, also on an old bundle.
 pub fn build(input: &Input) -> AccessReview {
     let mut review = AccessReview::default();
     let report = read_source(
@@ -99,23 +117,40 @@ pub fn build(input: &Input) -> AccessReview {
         |i| i.table::<ReportRow>(),
         &mut review.gaps,
     );
-    let tables = read_source(
+    let authz = read_source(
         input,
         AuthorizationDetails::COLLECTOR,
         |i| {
             let details = i.document::<AuthorizationDetails>()?;
-            Ok(Tables::build(&details, &i.account_id))
+            let tables = Tables::build(&details, &i.account_id);
+            let privileges = Privileges::build(&details, &tables);
+            Ok((tables, privileges))
         },
         &mut review.gaps,
     );
     review.gaps.dedup();
+    let (tables, privileges) = match authz {
+        Some((tables, privileges)) => (Some(tables), privileges),
+        None => (None, Privileges::default()),
+    };
     review.users = user_rows(
         input,
         report.as_deref(),
         tables.as_ref().map(|t| t.users.as_slice()),
+        &privileges,
     );
-    review.roles = role_rows(input, tables.as_ref().map_or(&[], |t| t.roles.as_slice()));
+    review.roles = role_rows(
+        input,
+        tables.as_ref().map_or(&[], |t| t.roles.as_slice()),
+        &privileges,
+    );
     review
+}
+
+/// The escalation and exposure cells of a principal.
+fn privilege_cells(privileges: &Privileges, arn: &str) -> (String, String) {
+    let Summary { methods, exposure } = privileges.summary(arn);
+    (methods.join(";"), exposure.join(";"))
 }
 
 /// Reads a source of the review, or records why it cannot be.
@@ -164,6 +199,7 @@ fn user_rows(
     input: &Input,
     report: Option<&[ReportRow]>,
     authz: Option<&[UserRow]>,
+    privileges: &Privileges,
 ) -> Vec<UserReview> {
     let limit = i64::from(input.thresholds.user_inactive_days);
     let by_name: BTreeMap<&str, &UserRow> = authz
@@ -232,18 +268,20 @@ fn user_rows(
             row.attached_policies = u.attached_policy_arns.joined();
             row.inline_policies = u.inline_policy_names.joined();
             row.admin = u.allows_admin == Some(true);
+            (row.escalation_methods, row.exposure) = privilege_cells(privileges, &u.arn);
         }
     }
     rows.into_values().collect()
 }
 
-fn role_rows(input: &Input, roles: &[RoleRow]) -> Vec<RoleReview> {
+fn role_rows(input: &Input, roles: &[RoleRow], privileges: &Privileges) -> Vec<RoleReview> {
     let limit = i64::from(input.thresholds.role_inactive_days);
     let mut rows: Vec<RoleReview> = roles
         .iter()
         .map(|r| {
             let service_linked = service_linked(r);
             let days_inactive = role_inactive_days(r, input.now).map(|(d, _)| d);
+            let (escalation_methods, exposure) = privilege_cells(privileges, &r.arn);
             RoleReview {
                 role_name: r.role_name.clone(),
                 arn: r.arn.clone(),
@@ -258,6 +296,8 @@ fn role_rows(input: &Input, roles: &[RoleRow]) -> Vec<RoleReview> {
                 admin: r.allows_admin == Some(true),
                 days_inactive,
                 inactive: !service_linked && days_inactive.is_some_and(|d| d > limit),
+                escalation_methods,
+                exposure,
                 ..RoleReview::default()
             }
         })
@@ -424,6 +464,64 @@ mod tests {
             "{:?}",
             review.gaps
         );
+    }
+
+    #[test]
+    fn users_and_roles_show_their_escalation_methods_and_exposure() {
+        let allow = |actions: &[&str]| json!({"Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]});
+        let details = AuthorizationDetails {
+            user_detail_list: vec![
+                User {
+                    group_list: vec!["builders".into()],
+                    user_policy_list: vec![InlinePolicy {
+                        policy_name: "pass".into(),
+                        policy_document: allow(&["iam:PassRole"]),
+                    }],
+                    ..iam_user("lee")
+                },
+                iam_user("max"),
+            ],
+            group_detail_list: vec![Group {
+                path: "/".into(),
+                group_name: "builders".into(),
+                arn: iam_arn("group/builders"),
+                group_policy_list: vec![InlinePolicy {
+                    policy_name: "lambda".into(),
+                    policy_document: allow(&["lambda:*", "secretsmanager:GetSecretValue"]),
+                }],
+                ..Group::default()
+            }],
+            role_detail_list: vec![Role {
+                path: "/".into(),
+                role_name: "ci".into(),
+                arn: iam_arn("role/ci"),
+                role_policy_list: vec![InlinePolicy {
+                    policy_name: "ecr".into(),
+                    policy_document: allow(&[
+                        "ecr:GetAuthorizationToken",
+                        "iam:CreatePolicyVersion",
+                    ]),
+                }],
+                ..Role::default()
+            }],
+            ..AuthorizationDetails::default()
+        };
+        let review = build(&authz(&details).input());
+        let lee = &review.users[0];
+        assert!(!lee.admin);
+        assert_eq!(
+            lee.escalation_methods,
+            "pass-role-lambda-invoke;pass-role-lambda-dynamodb;update-lambda-code"
+        );
+        assert_eq!(lee.exposure, "data-exfiltration");
+        let max = &review.users[1];
+        assert_eq!(
+            (max.escalation_methods.as_str(), max.exposure.as_str()),
+            ("", "")
+        );
+        let ci = &review.roles[0];
+        assert_eq!(ci.escalation_methods, "create-policy-version");
+        assert_eq!(ci.exposure, "credentials-exposure");
     }
 
     #[test]

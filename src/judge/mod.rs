@@ -11,5 +11,6 @@ pub mod iam_policy;
 pub mod iam_tables;
 pub mod kms;
 pub mod network;
+pub mod policy_eval;
 pub mod s3_access;
 pub mod scp;

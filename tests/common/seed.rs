@@ -120,7 +120,8 @@ pub async fn seed(emulator: &Emulator) {
 /// The common two-region account plus what makes the IAM, S3 and network rules fire: a console
 /// user without MFA holding an admin policy directly, a role trusting another account without
 /// an external id, a bucket readable by everyone and a security group open to all traffic over
-/// IPv6.
+/// IPv6. (The least-privilege rules' policies are [`seed_privilege`]'s, kept apart so tests that
+/// count this account's high findings keep their counts.)
 pub async fn seed_findings(emulator: &Emulator) {
     seed(emulator).await;
     let iam = aws_sdk_iam::Client::new(&sdk_config(emulator, "us-east-1"));
@@ -162,11 +163,183 @@ pub async fn seed_findings(emulator: &Emulator) {
     security_group(&ec2, "wide-open", description, None, vec![everything]).await;
 }
 
-/// [`seed_findings`] plus what the golden copies (tests/golden.rs) also pin down: a group with a
-/// path (`/ops/`) holding an inline `*`-on-`*` policy and a member, an access key and a weak
-/// password policy.
+/// A document allowing `actions` on every resource.
+fn allow_all(actions: &[&str]) -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]
+    })
+    .to_string()
+}
+
+/// The customer managed policies [`seed_privilege`] creates: one per family of
+/// privilege-escalation methods (the `privilege-escalation` rule's catalogue), one that allows
+/// everything but IAM (`NotAction`), one that combines with an inline policy, and one scoped to
+/// named roles (no finding).
+const PRIVILEGE_POLICIES: [(&str, &[&str]); 10] = [
+    // Credentials of other users.
+    ("key-helper", &["iam:CreateAccessKey", "iam:ListAccessKeys"]),
+    // Group membership.
+    (
+        "group-manager",
+        &["iam:AddUserToGroup", "iam:RemoveUserFromGroup"],
+    ),
+    // Policy versions.
+    (
+        "policy-editor",
+        &["iam:CreatePolicyVersion", "iam:DeletePolicyVersion"],
+    ),
+    // Attaching or writing policies.
+    ("permissions-manager", &["iam:Attach*Policy"]),
+    // Role trust.
+    (
+        "trust-editor",
+        &["iam:UpdateAssumeRolePolicy", "sts:AssumeRole"],
+    ),
+    // Passing a role to a new resource.
+    (
+        "lambda-deployer",
+        &[
+            "iam:PassRole",
+            "lambda:CreateFunction",
+            "lambda:InvokeFunction",
+        ],
+    ),
+    // Updating an existing resource.
+    (
+        "glue-maintainer",
+        &["glue:UpdateDevEndpoint", "glue:GetDevEndpoints"],
+    ),
+    // Everything but IAM.
+    ("all-but-iam", &[]),
+    // Half of pass-role-cloudformation; grace's inline policy has the other half.
+    ("stack-creator", &["cloudformation:CreateStack"]),
+    // PassRole on named roles only: no finding.
+    ("scoped-pass", &[]),
+];
+
+/// The document of a [`PRIVILEGE_POLICIES`] entry.
+fn privilege_document(name: &str, actions: &[&str]) -> String {
+    match name {
+        "all-but-iam" => {
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":["iam:*","organizations:*"],"Resource":"*"}]}"#.to_string()
+        }
+        "scoped-pass" => {
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:PassRole","lambda:*"],"Resource":["arn:aws:iam::123456789012:role/app-*","arn:aws:lambda:us-east-1:123456789012:function:app-*"]}]}"#.to_string()
+        }
+        _ => allow_all(actions),
+    }
+}
+
+/// Policies that let their holders escalate, spread over every way of holding one:
+/// - group `iam-helpers` (key-helper, group-manager) with member `frank`, a console user
+///   without MFA;
+/// - role `automation` (policy-editor, permissions-manager, trust-editor, lambda-deployer,
+///   glue-maintainer, scoped-pass, and an inline `secrets-reader`);
+/// - role `power-user` (all-but-iam);
+/// - user `grace` (stack-creator attached, inline `pass-roles`): a method only the two
+///   together complete.
+pub async fn seed_privilege(emulator: &Emulator) {
+    let iam = aws_sdk_iam::Client::new(&sdk_config(emulator, "us-east-1"));
+    let mut arns = std::collections::BTreeMap::new();
+    for (name, actions) in PRIVILEGE_POLICIES {
+        let created = iam
+            .create_policy()
+            .policy_name(name)
+            .policy_document(privilege_document(name, actions))
+            .send()
+            .await
+            .unwrap();
+        arns.insert(name, created.policy().unwrap().arn().unwrap().to_string());
+    }
+    let trust_account = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#;
+
+    iam.create_group()
+        .group_name("iam-helpers")
+        .send()
+        .await
+        .unwrap();
+    for policy in ["key-helper", "group-manager"] {
+        iam.attach_group_policy()
+            .group_name("iam-helpers")
+            .policy_arn(&arns[policy])
+            .send()
+            .await
+            .unwrap();
+    }
+    iam.create_user().user_name("frank").send().await.unwrap();
+    iam.create_login_profile()
+        .user_name("frank")
+        .password("Correct-Horse-9-Battery")
+        .send()
+        .await
+        .unwrap();
+    iam.add_user_to_group()
+        .group_name("iam-helpers")
+        .user_name("frank")
+        .send()
+        .await
+        .unwrap();
+
+    for (role, policies) in [
+        (
+            "automation",
+            &[
+                "policy-editor",
+                "permissions-manager",
+                "trust-editor",
+                "lambda-deployer",
+                "glue-maintainer",
+                "scoped-pass",
+            ][..],
+        ),
+        ("power-user", &["all-but-iam"][..]),
+    ] {
+        iam.create_role()
+            .role_name(role)
+            .assume_role_policy_document(trust_account)
+            .send()
+            .await
+            .unwrap();
+        for policy in policies {
+            iam.attach_role_policy()
+                .role_name(role)
+                .policy_arn(&arns[policy])
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    iam.put_role_policy()
+        .role_name("automation")
+        .policy_name("secrets-reader")
+        .policy_document(allow_all(&["secretsmanager:GetSecretValue", "kms:Decrypt"]))
+        .send()
+        .await
+        .unwrap();
+
+    iam.create_user().user_name("grace").send().await.unwrap();
+    iam.attach_user_policy()
+        .user_name("grace")
+        .policy_arn(&arns["stack-creator"])
+        .send()
+        .await
+        .unwrap();
+    iam.put_user_policy()
+        .user_name("grace")
+        .policy_name("pass-roles")
+        .policy_document(allow_all(&["iam:PassRole"]))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// [`seed_findings`] and [`seed_privilege`] plus what the golden copies (tests/golden.rs) also
+/// pin down: a group with a path (`/ops/`) holding an inline `*`-on-`*` policy and a member, an
+/// access key and a weak password policy.
 pub async fn seed_golden(emulator: &Emulator) {
     seed_findings(emulator).await;
+    seed_privilege(emulator).await;
     let iam = aws_sdk_iam::Client::new(&sdk_config(emulator, "us-east-1"));
     iam.create_group()
         .group_name("ops-admins")

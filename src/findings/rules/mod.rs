@@ -5,6 +5,7 @@
 mod credentials;
 mod password_policy;
 mod policies;
+mod privilege;
 mod roles;
 mod root;
 
@@ -12,11 +13,12 @@ use super::RuleSpec;
 
 /// Every family, in SPEC order (the order of `rules.csv` and of findings of equal severity).
 pub(super) static FAMILIES: &[&[RuleSpec]] = &[
-    // IAM: root, password-policy, credentials, policies, roles.
+    // IAM: root, password-policy, credentials, policies, privilege, roles.
     root::RULES,
     password_policy::RULES,
     credentials::RULES,
     policies::RULES,
+    privilege::RULES,
     roles::RULES,
     // Regional services: access-analyzer, cloudtrail, guardduty, security-groups, s3, kms.
     access_analyzer::RULES,
@@ -68,6 +70,10 @@ fn unused_days(
         .next()
         .map(|&t| (days_between(t, now), format!("never used, set {}", date(t))))
 }
+
+/// What each principal's policies let it do beyond admin (the access review's escalation and
+/// exposure columns).
+pub(super) use privilege::{Privileges, Summary};
 
 /// Days since the role was last used, or since its creation when never used (`role-unused`
 /// and the access review).
@@ -259,6 +265,10 @@ mod tests {
                 "two-active-keys",
                 "user-direct-policy",
                 "admin-policy",
+                "privilege-escalation",
+                "sensitive-actions-all-resources",
+                "admin-without-mfa",
+                "not-action-allow",
                 "role-unused",
                 "external-trust",
                 "access-analyzer-missing",
@@ -284,7 +294,7 @@ mod tests {
     /// tests, which sit above the rules).
     #[test]
     fn regional_rules_read_one_collector() {
-        for family in &FAMILIES[5..] {
+        for family in &FAMILIES[6..] {
             for rule in family.iter() {
                 assert!(
                     matches!(rule.needs, Needs::All([_])),
