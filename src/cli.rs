@@ -708,6 +708,20 @@ pub struct AnalysisArgs {
     /// "Accepting a finding"
     #[arg(long, value_name = "FILE")]
     pub exceptions: Option<PathBuf>,
+
+    /// The company's documented requirements: a TOML file of [password], [access_keys],
+    /// [inactivity] and [trust] values. The password policy is judged against it instead of
+    /// CIS, its limits replace the three thresholds above, and the bundle keeps it with a
+    /// comparison table (documented-policy.csv). For report: replaces the file the bundle
+    /// recorded. See README "Documented policy"
+    #[arg(long, value_name = "FILE")]
+    pub documented_policy: Option<PathBuf>,
+
+    /// An account whose grants in S3 bucket and KMS key policies are expected (repeat for
+    /// several; also [trust] trusted_accounts of the documented policy). Grants to any other
+    /// account, or to anyone, are findings
+    #[arg(long = "trusted-account", value_name = "ACCOUNT-ID", value_parser = account_id)]
+    pub trusted_accounts: Vec<String>,
 }
 
 impl AnalysisArgs {

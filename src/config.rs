@@ -8,6 +8,7 @@ use crate::aws::AwsSettings;
 use crate::cli::CollectArgs;
 use crate::collectors::CollectorSettings;
 use crate::error::Error;
+use crate::findings::documented::{self, DocumentedPolicy};
 use crate::findings::exceptions::{self, ExceptionsFile};
 use crate::registry::{self, CollectorSpec};
 use crate::sign::SignWith;
@@ -43,6 +44,11 @@ pub struct CollectConfig {
     pub exceptions_as_of: Option<chrono::NaiveDate>,
     /// The config file the options came from, recorded in the manifest.
     pub config_file: Option<crate::bundle::manifest::ConfigRecord>,
+    /// The company's documented requirements (`--documented-policy`); `thresholds` already
+    /// holds its limits.
+    pub documented: Option<Arc<DocumentedPolicy>>,
+    /// `--trusted-account` and the documented policy's trusted accounts, sorted.
+    pub trusted_accounts: Vec<String>,
 }
 
 /// What `collect` is told about the accounts of an org run.
@@ -88,8 +94,90 @@ impl CollectConfig {
             exceptions: None,
             exceptions_as_of: None,
             config_file: None,
+            documented: None,
+            trusted_accounts: trusted(&args.analysis.trusted_accounts, None),
         }
     }
+
+    /// Applies the files `--exceptions` and `--documented-policy` named, read beforehand: the
+    /// documented limits become the thresholds, its trusted accounts join the flag's.
+    pub fn with_policy_files(mut self, files: PolicyFiles) -> Self {
+        self.exceptions = files.exceptions.map(Arc::new);
+        if let Some(documented) = files.documented {
+            self.thresholds = documented.thresholds(self.thresholds);
+            self.trusted_accounts = trusted(&self.trusted_accounts, Some(&documented));
+            self.documented = Some(Arc::new(documented));
+        }
+        self
+    }
+}
+
+/// The trusted accounts of a run: the flag's and the documented policy's, sorted, once each.
+pub fn trusted(flag: &[String], documented: Option<&DocumentedPolicy>) -> Vec<String> {
+    let mut all: Vec<String> = flag
+        .iter()
+        .chain(documented.iter().flat_map(|d| d.trusted_accounts.iter()))
+        .cloned()
+        .collect();
+    all.sort();
+    all.dedup();
+    all
+}
+
+/// The policy files the findings stage is given, read and checked before anything runs.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyFiles {
+    pub exceptions: Option<ExceptionsFile>,
+    pub documented: Option<DocumentedPolicy>,
+}
+
+/// Reads `--exceptions` and `--documented-policy`: a usage error naming the file, the line and
+/// the cause when one cannot be used.
+pub fn load_policy_files(args: &crate::cli::AnalysisArgs) -> Result<PolicyFiles, Error> {
+    Ok(PolicyFiles {
+        exceptions: args
+            .exceptions
+            .as_deref()
+            .map(load_exceptions)
+            .transpose()?,
+        documented: args
+            .documented_policy
+            .as_deref()
+            .map(load_documented)
+            .transpose()?,
+    })
+}
+
+/// Reads and parses a documented policy file.
+pub fn load_documented(path: &Path) -> Result<DocumentedPolicy, Error> {
+    let bytes = read_capped(path, "documented policy", documented::MAX_BYTES)?;
+    documented::parse(&bytes, &path.display().to_string()).map_err(|e| {
+        Error::Usage(format!(
+            "the documented policy cannot be used: {e}\n  fix: correct that line (README \"Documented policy\" shows every key)"
+        ))
+    })
+}
+
+/// Reads a regular file of at most `max` bytes (one more is read, so a larger one is refused by
+/// its parser), as a usage error naming `what` when it cannot be read.
+fn read_capped(path: &Path, what: &str, max: usize) -> Result<Vec<u8>, Error> {
+    use std::io::Read;
+    let shown = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| {
+        Error::Usage(format!(
+            "cannot read the {what} file {shown}: {e}\n  fix: give the path of a TOML file (README shows a complete example)"
+        ))
+    })?;
+    if !file.metadata().map(|m| m.is_file()).unwrap_or(false) {
+        return Err(Error::Usage(format!(
+            "the {what} file {shown} is not a regular file"
+        )));
+    }
+    let mut bytes = Vec::new();
+    file.take(max as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::Usage(format!("cannot read the {what} file {shown}: {e}")))?;
+    Ok(bytes)
 }
 
 /// Whether `rule` is a rule of the tool: an account rule or an org rule.
@@ -103,23 +191,8 @@ pub fn known_rule(rule: &str) -> bool {
 /// Reads and parses the exceptions file at `path`: a usage error naming the file, the line and
 /// the cause when it cannot be used.
 pub fn load_exceptions(path: &Path) -> Result<ExceptionsFile, Error> {
-    use std::io::Read;
-    let shown = path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|e| {
-        Error::Usage(format!(
-            "cannot read the exceptions file {shown}: {e}\n  fix: give the path of a TOML file of [[exception]] tables (README \"Accepting a finding\")"
-        ))
-    })?;
-    if !file.metadata().map(|m| m.is_file()).unwrap_or(false) {
-        return Err(Error::Usage(format!(
-            "the exceptions file {shown} is not a regular file"
-        )));
-    }
-    let mut bytes = Vec::new();
-    file.take(exceptions::MAX_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::Usage(format!("cannot read the exceptions file {shown}: {e}")))?;
-    exceptions::parse(&bytes, &shown, &known_rule).map_err(|e| {
+    let bytes = read_capped(path, "exceptions", exceptions::MAX_BYTES)?;
+    exceptions::parse(&bytes, &path.display().to_string(), &known_rule).map_err(|e| {
         Error::Usage(format!(
             "the exceptions file cannot be used: {e}\n  fix: correct that line (README \"Accepting a finding\" shows a complete example)"
         ))

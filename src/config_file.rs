@@ -25,8 +25,8 @@
 //! given on the command line wins over the file; the file wins over the flag's default.
 //! Relative paths are relative to the file's folder. An unknown key, a wrong type or a bad
 //! value is a usage error naming the key and its line; nothing is collected then. A command
-//! takes the keys of the flags it has (`report` its thresholds, `fail_on`, exceptions and
-//! signing key; `merge` its `out`, `fail_on` and signing key) and leaves the others.
+//! takes the keys of the flags it has (`report` its thresholds, `fail_on`, exceptions,
+//! documented policy, trusted accounts and signing key; `merge` its `out`, `fail_on` and signing key) and leaves the others.
 //!
 //! The file's path and SHA-256 are recorded in the manifest's run options.
 
@@ -90,6 +90,18 @@ const KEYS: &[Key] = &[
     key("max_attempts", "max_attempts", "--max-attempts", Kind::One),
     key("fail_on", "fail_on", "--fail-on", Kind::One),
     key("exceptions", "exceptions", "--exceptions", Kind::Path),
+    key(
+        "documented_policy",
+        "documented_policy",
+        "--documented-policy",
+        Kind::Path,
+    ),
+    key(
+        "trusted_accounts",
+        "trusted_accounts",
+        "--trusted-account",
+        Kind::Many,
+    ),
     key(
         "thresholds.user_inactive_days",
         "user_inactive_days",
@@ -160,6 +172,8 @@ struct File {
     max_attempts: Option<Spanned<Value>>,
     fail_on: Option<Spanned<Value>>,
     exceptions: Option<Spanned<Value>>,
+    documented_policy: Option<Spanned<Value>>,
+    trusted_accounts: Option<Spanned<Value>>,
     thresholds: Option<Thresholds>,
     signing: Option<Signing>,
     org: Option<Org>,
@@ -208,6 +222,8 @@ impl File {
             ("max_attempts", self.max_attempts),
             ("fail_on", self.fail_on),
             ("exceptions", self.exceptions),
+            ("documented_policy", self.documented_policy),
+            ("trusted_accounts", self.trusted_accounts),
             ("thresholds.user_inactive_days", t.user_inactive_days),
             ("thresholds.role_inactive_days", t.role_inactive_days),
             ("thresholds.key_max_age_days", t.key_max_age_days),

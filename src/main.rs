@@ -24,15 +24,9 @@ fn main() {
         Command::Collect(args) => {
             let mut config = CollectConfig::from_args(args, cli.quiet);
             config.config_file = config_file.clone();
-            match args
-                .analysis
-                .exceptions
-                .as_deref()
-                .map(soc2_evidence::config::load_exceptions)
-                .transpose()
-            {
-                Ok(exceptions) => {
-                    config.exceptions = exceptions.map(std::sync::Arc::new);
+            match soc2_evidence::config::load_policy_files(&args.analysis) {
+                Ok(files) => {
+                    let config = config.with_policy_files(files);
                     if config.org.is_some() {
                         collect_org(config, args.json, cli.quiet)
                     } else {
@@ -108,20 +102,18 @@ fn main() {
         Command::Verify(args) => verify(args),
         Command::Report(args) => match (
             open_signer(&args.sign),
-            args.analysis
-                .exceptions
-                .as_deref()
-                .map(soc2_evidence::config::load_exceptions)
-                .transpose(),
+            soc2_evidence::config::load_policy_files(&args.analysis),
         ) {
-            (Ok(signer), Ok(exceptions)) => report(
+            (Ok(signer), Ok(files)) => report(
                 &soc2_evidence::report::ReportConfig {
                     bundle: args.bundle.clone(),
                     out: args.out.clone(),
                     thresholds: args.analysis.thresholds(),
                     fail_on: args.analysis.fail_on,
                     signer,
-                    exceptions,
+                    exceptions: files.exceptions,
+                    documented: files.documented,
+                    trusted_accounts: args.analysis.trusted_accounts.clone(),
                     config_file: config_file.clone(),
                 },
                 args.json,

@@ -50,6 +50,10 @@ pub struct ReportConfig {
     pub exceptions: Option<findings::exceptions::ExceptionsFile>,
     /// The config file the options came from, recorded in the run options.
     pub config_file: Option<crate::bundle::manifest::ConfigRecord>,
+    /// `--documented-policy`: a file given anew, applied instead of the one the source recorded.
+    pub documented: Option<findings::documented::DocumentedPolicy>,
+    /// `--trusted-account`: replaces the source run's trusted accounts when given.
+    pub trusted_accounts: Vec<String>,
 }
 
 /// The largest `.zip.sha256` file read: one line of 64 hex digits and a name.
@@ -249,6 +253,27 @@ impl SourceBundle {
                 report_error(
                     &self.path,
                     format!("its exceptions file cannot be used: {e} (give a file of your own with --exceptions)"),
+                )
+            })
+    }
+
+    /// The documented policy the bundle recorded below `prefix` (`documented-policy.toml`),
+    /// parsed; the bundle is refused when it holds one that cannot be used.
+    pub fn recorded_documented(
+        &mut self,
+        prefix: &str,
+    ) -> Result<Option<crate::findings::documented::DocumentedPolicy>, Error> {
+        let rel = format!("{prefix}{}", crate::findings::documented::DOCUMENTED_TOML);
+        let Some(record) = self.files.iter().find(|f| f.path == rel).cloned() else {
+            return Ok(None);
+        };
+        let bytes = self.read_file(&record)?;
+        crate::findings::documented::parse(&bytes, &rel)
+            .map(Some)
+            .map_err(|e| {
+                report_error(
+                    &self.path,
+                    format!("its documented policy cannot be used: {e} (give a file of your own with --documented-policy)"),
                 )
             })
     }
@@ -643,6 +668,21 @@ pub fn derive_account(
     let started_at = chrono::DateTime::parse_from_rfc3339(&manifest.run.started_at)
         .map_err(|e| failed(format!("run.started_at is not an RFC 3339 time: {e}")))?
         .with_timezone(&chrono::Utc);
+    // The documented policy given anew, else the one the source recorded; its limits are the
+    // thresholds. Trusted accounts: the ones given (with the policy's), else the source run's.
+    let documented = match &config.documented {
+        Some(given) => Some(given.clone()),
+        None => source.recorded_documented(prefix)?,
+    };
+    let thresholds = documented
+        .as_ref()
+        .map_or(config.thresholds, |d| d.thresholds(config.thresholds));
+    let trusted_accounts = if config.trusted_accounts.is_empty() && config.documented.is_none() {
+        manifest.run.options.trusted_accounts.clone()
+    } else {
+        crate::config::trusted(&config.trusted_accounts, documented.as_ref())
+    };
+    let documented = documented.map(std::sync::Arc::new);
     let evidence: Vec<&(FileRecord, String)> = listed
         .iter()
         .filter(|(_, rel)| rel.starts_with("evidence/"))
@@ -668,8 +708,9 @@ pub fn derive_account(
             .iter()
             .map(crate::run::collector_state)
             .collect(),
-        config.thresholds,
-    );
+        thresholds,
+    )
+    .with_policy(documented.clone(), trusted_accounts.clone());
     // A bundle written before the tables were spreadsheet-safe is read as it was written, and
     // the new manifest says its copied tables are kept that way.
     let input = match &manifest.table_cells {
@@ -716,7 +757,11 @@ pub fn derive_account(
         source_tool_version: manifest.tool.version.clone(),
     });
     manifest.tool.version = env!("CARGO_PKG_VERSION").to_string();
-    manifest.run.options.thresholds = config.thresholds;
+    manifest.run.options.thresholds = thresholds;
+    manifest.run.options.documented_policy = documented
+        .as_ref()
+        .map(|d| crate::run::documented_record(&d.bytes));
+    manifest.run.options.trusted_accounts = trusted_accounts;
     manifest.run.options.fail_on = config.fail_on;
     manifest.run.options.config = config.config_file.clone();
     manifest.findings_summary = analysis.summary(config.fail_on);

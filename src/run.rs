@@ -248,7 +248,8 @@ pub async fn collect_account(
         regions.clone(),
         records.iter().map(collector_state).collect(),
         config.thresholds,
-    );
+    )
+    .with_policy(config.documented.clone(), config.trusted_accounts.clone());
     let mut analysis = findings::analyze(&input);
     if let Some(file) = &config.exceptions {
         analysis.accept(
@@ -281,6 +282,14 @@ pub async fn collect_account(
     let index = findings::write::write_index(root, &manifest, &analysis)?;
     add_file(&mut manifest, index);
     Ok((manifest, analysis))
+}
+
+/// What the run options record of a documented policy: its copy's path and SHA-256.
+pub(crate) fn documented_record(bytes: &[u8]) -> crate::bundle::manifest::ConfigRecord {
+    crate::bundle::manifest::ConfigRecord {
+        path: findings::documented::DOCUMENTED_TOML.to_string(),
+        sha256: crate::bundle::files::sha256_hex(bytes),
+    }
 }
 
 /// A collector's state as the findings stage reads it.
@@ -649,6 +658,11 @@ fn build_manifest(input: ManifestInput<'_>) -> Manifest {
                 thresholds: config.thresholds,
                 fail_on: config.fail_on,
                 config: config.config_file.clone(),
+                documented_policy: config
+                    .documented
+                    .as_ref()
+                    .map(|d| documented_record(&d.bytes)),
+                trusted_accounts: config.trusted_accounts.clone(),
             },
         },
         account: Account {

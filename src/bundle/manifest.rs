@@ -177,6 +177,14 @@ pub struct RunOptions {
     /// The config file the options came from, if any (README "Config file").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<ConfigRecord>,
+    /// The documented policy the findings were judged against, if any: its copy in the bundle
+    /// (`documented-policy.toml`) and SHA-256.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub documented_policy: Option<ConfigRecord>,
+    /// Accounts whose grants in resource policies are expected (`--trusted-account` and the
+    /// documented policy's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_accounts: Vec<String>,
 }
 
 /// A config file the run read: its path as given and its SHA-256.

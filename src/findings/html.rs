@@ -676,6 +676,7 @@ mod tests {
                 gaps: vec![],
             },
             exceptions: None,
+            documented: None,
         };
         let files = vec![
             file("evidence/ec2-security-groups/open-to-world.csv"),

@@ -47,6 +47,12 @@ pub struct Input {
     /// By collector id; a collector that was not run is absent.
     pub collectors: BTreeMap<String, CollectorState>,
     pub thresholds: Thresholds,
+    /// The company's documented requirements (`--documented-policy`), when given: the
+    /// password policy is judged against them, and `thresholds` already holds their limits.
+    pub documented: Option<Arc<super::documented::DocumentedPolicy>>,
+    /// Accounts whose grants in resource policies are expected (`--trusted-account` and the
+    /// documented policy's `trust.trusted_accounts`).
+    pub trusted_accounts: Vec<String>,
     /// How the bundle's table cells were written.
     cells: Cells,
     /// Documents already read, by path: several rules and the access review read the same
@@ -92,6 +98,8 @@ impl Input {
             regions,
             collectors: collectors.into_iter().map(|c| (c.id.clone(), c)).collect(),
             thresholds,
+            documented: None,
+            trusted_accounts: Vec::new(),
             cells: Cells::SpreadsheetSafe,
             documents: DocumentCache::default(),
         }
@@ -102,6 +110,26 @@ impl Input {
     pub fn with_cells(mut self, cells: Cells) -> Self {
         self.cells = cells;
         self
+    }
+
+    /// The same input judged against documented requirements and trusted accounts.
+    pub fn with_policy(
+        mut self,
+        documented: Option<Arc<super::documented::DocumentedPolicy>>,
+        trusted_accounts: Vec<String>,
+    ) -> Self {
+        self.documented = documented;
+        self.trusted_accounts = trusted_accounts;
+        self
+    }
+
+    /// How a time limit is named in a finding: `documented limit N days` when the documented
+    /// policy set it, else `threshold N days` (the flag or its default).
+    pub fn limit_label(&self, documented: Option<u32>, days: u32) -> String {
+        match documented {
+            Some(_) => format!("documented limit {days} days"),
+            None => format!("threshold {days} days"),
+        }
     }
 
     /// The bundle directory the evidence paths are relative to.

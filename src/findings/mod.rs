@@ -9,6 +9,7 @@
 //! evaluated (or only partly, e.g. some regions failed) and why.
 
 pub mod access_review;
+pub mod documented;
 pub mod exceptions;
 pub mod html;
 pub mod input;
@@ -237,6 +238,12 @@ pub struct Analysis {
     /// The exceptions applied to the findings, when a file was given.
     #[serde(skip)]
     pub exceptions: Option<exceptions::Applied>,
+    /// The documented requirements and their comparison with the account, when given.
+    #[serde(skip)]
+    pub documented: Option<(
+        std::sync::Arc<documented::DocumentedPolicy>,
+        Vec<documented::ComparisonRow>,
+    )>,
 }
 
 impl Analysis {
@@ -420,12 +427,25 @@ pub fn analyze(input: &Input) -> Analysis {
                 &b.detail,
             ))
     });
+    let access_review = access_review::build(input);
+    let documented = input.documented.as_ref().map(|policy| {
+        let password = input
+            .document::<crate::contract::iam_password_policy::PasswordPolicyFile>()
+            .map(|file| {
+                file.policy_present.then(|| {
+                    rules::password_configured(file.password_policy.clone().unwrap_or_default())
+                })
+            });
+        let rows = documented::comparison(policy, password, &access_review);
+        (policy.clone(), rows)
+    });
     Analysis {
         thresholds: input.thresholds,
         findings,
         rules: outcomes,
-        access_review: access_review::build(input),
+        access_review,
         exceptions: None,
+        documented,
     }
 }
 

@@ -144,6 +144,21 @@ pub fn write_findings(root: &Path, analysis: &Analysis) -> Result<Vec<FileRecord
     json_bytes.push(b'\n');
     let review = &analysis.access_review;
     let mut written = write_exceptions(root, analysis.exceptions.as_ref())?;
+    if let Some((policy, rows)) = &analysis.documented {
+        use super::documented::{DOCUMENTED_CSV, DOCUMENTED_TOML};
+        written.push(files::write_file(
+            root,
+            DOCUMENTED_TOML,
+            &policy.bytes,
+            None,
+        )?);
+        written.push(files::write_file(
+            root,
+            DOCUMENTED_CSV,
+            &crate::contract::csv_bytes(rows),
+            Some(rows.len() as u64),
+        )?);
+    }
     written.extend([
         files::write_file(
             root,

@@ -88,6 +88,10 @@ fn user_console_no_mfa(input: &Input, out: &mut Out<'_>) -> Result<(), String> {
 
 fn credentials_unused(input: &Input, out: &mut Out<'_>) -> Result<(), String> {
     let limit = i64::from(input.thresholds.user_inactive_days);
+    let label = input.limit_label(
+        input.documented.as_ref().and_then(|d| d.user_inactive_days),
+        input.thresholds.user_inactive_days,
+    );
     for user in users(input)? {
         let created = user.created_time();
         let mut unused = Vec::new();
@@ -112,11 +116,7 @@ fn credentials_unused(input: &Input, out: &mut Out<'_>) -> Result<(), String> {
             out.add(
                 &user.arn,
                 "global",
-                format!(
-                    "{}: {} (threshold {limit} days)",
-                    user.user,
-                    unused.join("; ")
-                ),
+                format!("{}: {} ({label})", user.user, unused.join("; ")),
                 ReportRow::PATH,
             );
         }
@@ -126,6 +126,14 @@ fn credentials_unused(input: &Input, out: &mut Out<'_>) -> Result<(), String> {
 
 fn access_key_age(input: &Input, out: &mut Out<'_>) -> Result<(), String> {
     let limit = i64::from(input.thresholds.key_max_age_days);
+    let label = match input
+        .documented
+        .as_ref()
+        .and_then(|d| d.access_key_max_age_days)
+    {
+        Some(_) => format!("documented limit {limit} days"),
+        None => format!("threshold {limit}"),
+    };
     for user in users(input)? {
         for key in user.keys() {
             let Some(rotated) = key.last_rotated.filter(|_| key.active) else {
@@ -137,8 +145,7 @@ fn access_key_age(input: &Input, out: &mut Out<'_>) -> Result<(), String> {
                     &user.arn,
                     "global",
                     format!(
-                        "{}: active access key {} last rotated {} ({days} days ago, threshold \
-                         {limit})",
+                        "{}: active access key {} last rotated {} ({days} days ago, {label})",
                         user.user,
                         key.n,
                         date(rotated)

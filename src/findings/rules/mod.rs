@@ -4,6 +4,7 @@
 
 mod credentials;
 mod password_policy;
+pub(crate) use password_policy::configured as password_configured;
 mod policies;
 mod privilege;
 mod roles;

@@ -33,6 +33,31 @@ pub(super) static RULES: &[RuleSpec] = &[RuleSpec {
 
 fn password_policy(input: &Input, out: &mut Out<'_>) -> Result<(), String> {
     let file = input.document::<PasswordPolicyFile>()?;
+    // The documented policy's password requirements, when the file states any, are the baseline.
+    if let Some(documented) = input.documented.as_ref().and_then(|d| d.password.as_ref()) {
+        let configured = file
+            .policy_present
+            .then(|| configured(file.password_policy.clone().unwrap_or_default()));
+        let gaps = crate::findings::documented::password_gaps(documented, configured.as_ref());
+        if !gaps.is_empty() {
+            let what = if file.policy_present {
+                "the password policy does not meet the documented policy"
+            } else {
+                "no account password policy is set (IAM defaults apply), against the documented policy"
+            };
+            out.add(
+                root_arn(input),
+                "global",
+                format!(
+                    "{what} (baseline: {}): {}",
+                    crate::findings::documented::DOCUMENTED_TOML,
+                    gaps.join("; ")
+                ),
+                PasswordPolicyFile::PATH,
+            );
+        }
+        return Ok(());
+    }
     if !file.policy_present {
         out.add(
             root_arn(input),
@@ -69,13 +94,31 @@ fn password_policy(input: &Input, out: &mut Out<'_>) -> Result<(), String> {
             root_arn(input),
             "global",
             format!(
-                "the password policy is weaker than CIS: {}",
+                "the password policy is weaker than CIS (baseline: CIS 1.8, 1.9): {}",
                 gaps.join(", ")
             ),
             PasswordPolicyFile::PATH,
         );
     }
     Ok(())
+}
+
+/// The configured policy as the documented comparison reads it.
+pub(crate) fn configured(
+    policy: crate::contract::iam_password_policy::PasswordPolicy,
+) -> crate::findings::documented::Configured {
+    crate::findings::documented::Configured {
+        minimum_length: policy.minimum_password_length.map(i64::from),
+        require_uppercase: Some(policy.require_uppercase_characters),
+        require_lowercase: Some(policy.require_lowercase_characters),
+        require_numbers: Some(policy.require_numbers),
+        require_symbols: Some(policy.require_symbols),
+        reuse_prevention: policy.password_reuse_prevention.map(i64::from),
+        max_age_days: policy
+            .max_password_age
+            .filter(|_| policy.expire_passwords)
+            .map(i64::from),
+    }
 }
 
 #[cfg(test)]

@@ -49,6 +49,10 @@ pub(super) static RULES: &[RuleSpec] = &[
 
 fn role_unused(input: &Input, out: &mut Out<'_>) -> Result<(), String> {
     let limit = i64::from(input.thresholds.role_inactive_days);
+    let label = match input.documented.as_ref().and_then(|d| d.role_inactive_days) {
+        Some(_) => format!("documented limit {limit} days"),
+        None => format!("threshold {limit}"),
+    };
     for role in input.table::<RoleRow>()? {
         if service_linked(&role) {
             continue;
@@ -58,7 +62,7 @@ fn role_unused(input: &Input, out: &mut Out<'_>) -> Result<(), String> {
                 out.add(
                     &role.arn,
                     "global",
-                    format!("{} {how} ({days} days, threshold {limit})", role.role_name),
+                    format!("{} {how} ({days} days, {label})", role.role_name),
                     RoleRow::PATH,
                 );
             }
