@@ -274,7 +274,7 @@ fn report(config: &soc2_evidence::report::ReportConfig, json: bool, quiet: bool)
             }
             outcome.report_exit_code()
         }
-        Ok(ReportOutcome::Org(outcome)) => org_result(Ok(outcome), None, json, quiet),
+        Ok(ReportOutcome::Org(outcome)) => org_result(Ok(*outcome), None, json, quiet),
         Err(err) => {
             eprintln!("error: {err}");
             err.exit_code()

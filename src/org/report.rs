@@ -18,8 +18,8 @@ use super::run::OrgOutcome;
 /// What `report` wrote: a single bundle, or an org bundle.
 #[derive(Debug)]
 pub enum ReportOutcome {
-    Account(CollectOutcome),
-    Org(OrgOutcome),
+    Account(Box<CollectOutcome>),
+    Org(Box<OrgOutcome>),
 }
 
 /// `report` of any bundle: the source is opened and verified once, then derived as what it is.
@@ -34,9 +34,9 @@ pub fn report(config: &ReportConfig) -> Result<ReportOutcome, Error> {
         })
         .unwrap_or(false);
     if is_org {
-        report_org(source, config).map(ReportOutcome::Org)
+        report_org(source, config).map(|o| ReportOutcome::Org(Box::new(o)))
     } else {
-        report::report_source(source, config).map(ReportOutcome::Account)
+        report::report_source(source, config).map(|o| ReportOutcome::Account(Box::new(o)))
     }
 }
 

@@ -216,6 +216,8 @@ pub fn config(out: &Path, collectors: &[&str], regions: &[&str]) -> CollectConfi
         exceptions: None,
         exceptions_as_of: None,
         config_file: None,
+        documented: None,
+        trusted_accounts: Vec::new(),
     }
 }
 
