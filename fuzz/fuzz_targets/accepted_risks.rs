@@ -1,7 +1,7 @@
-//! Any bytes as an exceptions file and as a config file: `collect`, `report` and `merge` read
-//! exceptions files from users and from untrusted bundles, and the config file from the working
-//! directory, so parsing (and matching a parsed file against findings) must answer with a
-//! reason, never panic or hang.
+//! Any bytes as an exceptions file, a documented policy and a config file: `collect`, `report`
+//! and `merge` read the first two from users and from untrusted bundles, and the config file
+//! from the working directory, so parsing (and matching a parsed file against findings, and
+//! comparing a documented policy) must answer with a reason, never panic or hang.
 #![no_main]
 
 use std::collections::BTreeSet;
@@ -53,6 +53,16 @@ fuzz_target!(|data: &[u8]| {
                 outcomes,
             };
             let _ = soc2_evidence::contract::csv_bytes(&rows(&applied));
+        }
+        Err(reason) => assert!(!reason.is_empty()),
+    }
+    match soc2_evidence::findings::documented::parse(data, "fuzz.toml") {
+        Ok(policy) => {
+            let t = policy.thresholds(Default::default());
+            assert!(t.key_max_age_days >= 1 && t.user_inactive_days >= 1);
+            if let Some(password) = &policy.password {
+                let _ = soc2_evidence::findings::documented::password_gaps(password, None);
+            }
         }
         Err(reason) => assert!(!reason.is_empty()),
     }
