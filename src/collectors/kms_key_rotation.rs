@@ -7,11 +7,16 @@
 //! concurrently. Rotation applies to keys with KeyManager CUSTOMER, KeySpec SYMMETRIC_DEFAULT,
 //! Origin AWS_KMS and KeyState Enabled; every other key is listed with the reason it is out of
 //! scope.
-//! Permissions: `kms:ListKeys`, `kms:ListAliases`, `kms:DescribeKey`, `kms:GetKeyRotationStatus`.
+//! For every customer managed key, also `GetKeyPolicy` (policy `default`).
+//! Permissions: `kms:ListKeys`, `kms:ListAliases`, `kms:DescribeKey`, `kms:GetKeyRotationStatus`,
+//! `kms:GetKeyPolicy`.
 //! Controls: CC6.1, CC6.7.
 //! Files: `keys.csv` (one row per key: region, id, aliases, metadata, scope and rotation;
 //! declared in `crate::contract::kms_key_rotation`) and `keys.json` (per key the DescribeKey
-//! metadata, its alias entries and the GetKeyRotationStatus response as returned). A region
+//! metadata, its alias entries and the GetKeyRotationStatus response as returned);
+//! `key-policies.json` (the key policy of every customer managed key, decoded) and
+//! `key-policy-grants.csv` (one row per principal of each policy's Allow statements, as for S3
+//! bucket policies). A region
 //! whose ListKeys fails is failed; a failed ListAliases, DescribeKey or GetKeyRotationStatus is
 //! an error of that region (partial) and leaves the cells it would have filled empty. Values AWS
 //! did not return stay empty: nothing is guessed.
@@ -25,7 +30,7 @@ use serde::Serialize;
 
 use super::{for_each_region, rfc3339, Context, RegionOutput};
 use super::{CollectFuture, CollectorSpec};
-use crate::contract::kms_key_rotation::KeyRow;
+use crate::contract::kms_key_rotation::{KeyPolicies, KeyPolicyGrantRow, KeyRow};
 use crate::controls::Control;
 use crate::evidence::{CollectError, Evidence};
 use crate::judge::kms::{rotation_scope, RotationScope};
@@ -39,6 +44,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     scope: Scope::Regional,
     permissions: &[
         "kms:DescribeKey",
+        "kms:GetKeyPolicy",
         "kms:GetKeyRotationStatus",
         "kms:ListAliases",
         "kms:ListKeys",
@@ -276,6 +282,8 @@ struct KeyRecord {
 
 struct KeyOutcome {
     record: KeyRecord,
+    /// The key policy, for a customer managed key whose policy could be read.
+    policy: Option<crate::contract::resource_policy::ResourcePolicy>,
     errors: Vec<CallError>,
 }
 
@@ -340,12 +348,24 @@ pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectErr
     })
     .await?;
 
-    let records: Vec<KeyRecord> = regions
+    let outcomes: Vec<KeyOutcome> = regions
         .into_iter()
         .flat_map(|(_, outcomes)| outcomes)
-        .map(|o| o.record)
         .collect();
+    let mut policies = Vec::new();
+    let mut records = Vec::with_capacity(outcomes.len());
+    for outcome in outcomes {
+        policies.extend(outcome.policy);
+        records.push(outcome.record);
+    }
     out.table_with_twin(&records, |r| r.row.clone())?;
+    let grants: Vec<KeyPolicyGrantRow> = policies
+        .iter()
+        .flat_map(|p| super::grant_rows(p, &ctx.identity.account_id))
+        .map(KeyPolicyGrantRow)
+        .collect();
+    out.document(&KeyPolicies { keys: policies }, None)?;
+    out.table(&grants)?;
     out.note("keys", records.len());
     out.note(
         "in_scope_keys",
@@ -392,6 +412,30 @@ async fn key_outcome(
     };
     let mut rotation = None;
     let mut scope_reason = None;
+    // The key policy of a customer managed key (AWS managed keys' policies are AWS's).
+    let mut policy = None;
+    if let Some(m) = metadata
+        .as_ref()
+        .filter(|m| m.key_manager.as_deref() == Some("CUSTOMER"))
+    {
+        match kms
+            .get_key_policy()
+            .key_id(&key_id)
+            .policy_name("default")
+            .send()
+            .await
+        {
+            Ok(output) => {
+                policy = Some(super::resource_policy(
+                    &key_id,
+                    m.arn.as_deref().or(key_arn.as_deref()).unwrap_or_default(),
+                    region,
+                    output.policy().map(str::to_string),
+                ))
+            }
+            Err(e) => errors.push(CallError::from_sdk(region, "GetKeyPolicy", &e)),
+        }
+    }
     if let Some(m) = &metadata {
         let text = |v: &Option<String>| v.clone().unwrap_or_default();
         if let Some(arn) = &m.arn {
@@ -434,6 +478,7 @@ async fn key_outcome(
     }
     row.out_of_scope_reason = scope_reason.clone().unwrap_or_default();
     KeyOutcome {
+        policy,
         record: KeyRecord {
             region: region.to_string(),
             key_id,

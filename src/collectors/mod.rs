@@ -143,6 +143,60 @@ impl Default for CollectorSettings {
     }
 }
 
+/// A resource's policy as the `*-policies.json` files keep it: decoded when it is JSON, as
+/// text otherwise; `document` `None` means the resource has no policy.
+pub fn resource_policy(
+    name: &str,
+    arn: &str,
+    region: &str,
+    document: Option<String>,
+) -> crate::contract::resource_policy::ResourcePolicy {
+    let (policy, text) = match &document {
+        Some(raw) => match serde_json::from_str::<serde_json::Value>(raw) {
+            Ok(value) => (Some(value), String::new()),
+            Err(_) => (None, raw.clone()),
+        },
+        None => (None, String::new()),
+    };
+    crate::contract::resource_policy::ResourcePolicy {
+        name: name.to_string(),
+        arn: arn.to_string(),
+        region: region.to_string(),
+        present: document.is_some(),
+        policy,
+        text,
+    }
+}
+
+/// The grants rows of a resource policy (`crate::judge::resource_policy`).
+pub fn grant_rows(
+    policy: &crate::contract::resource_policy::ResourcePolicy,
+    own_account: &str,
+) -> Vec<crate::contract::resource_policy::GrantRow> {
+    use crate::judge::resource_policy::{external, grants, Kind};
+    let Some(document) = &policy.policy else {
+        return Vec::new();
+    };
+    grants(document)
+        .into_iter()
+        .map(|g| crate::contract::resource_policy::GrantRow {
+            name: policy.name.clone(),
+            region: policy.region.clone(),
+            outside_account: external(&g, own_account, &[]).is_some(),
+            principal_account: match &g.kind {
+                Kind::Account(a) => a.clone(),
+                _ => String::new(),
+            },
+            principal_kind: g.kind.as_str().to_string(),
+            sid: g.sid,
+            principal: g.principal,
+            actions: g.actions.into(),
+            conditions: g.conditions.into(),
+            restricted_by: g.restricted_by.into(),
+        })
+        .collect()
+}
+
 /// Formats an SDK timestamp as RFC 3339 UTC, the format of every time in the bundle.
 pub fn rfc3339(time: &aws_smithy_types::DateTime) -> String {
     time.fmt(aws_smithy_types::date_time::Format::DateTime)

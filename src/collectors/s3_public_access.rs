@@ -5,7 +5,8 @@
 //! Calls: s3control `GetPublicAccessBlock` (the account's block) and `ListBuckets` (paginated
 //! with the largest page) in the home region; `GetBucketLocation` only for buckets the listing
 //! gives no `BucketRegion` for; then per bucket, in the bucket's own region and concurrently:
-//! `GetPublicAccessBlock`, `GetBucketPolicyStatus`, `GetBucketAcl`.
+//! `GetPublicAccessBlock`, `GetBucketPolicyStatus` (then `GetBucketPolicy` for a bucket that
+//! has a policy), `GetBucketAcl`.
 //! NoSuchPublicAccessBlockConfiguration (no block) and NoSuchBucketPolicy (no policy, so not
 //! public) are answers, not errors. A call failing for one bucket is recorded with the bucket's
 //! region (the home region for GetBucketLocation) and the bucket named in the error message;
@@ -13,7 +14,8 @@
 //! the collector is partial too; without ListBuckets it fails.
 //! Permissions: `s3:GetAccountPublicAccessBlock` (the IAM action of s3control
 //! GetPublicAccessBlock), `s3:ListAllMyBuckets`, `s3:GetBucketLocation`,
-//! `s3:GetBucketPublicAccessBlock`, `s3:GetBucketPolicyStatus`, `s3:GetBucketAcl`.
+//! `s3:GetBucketPublicAccessBlock`, `s3:GetBucketPolicyStatus`, `s3:GetBucketPolicy`,
+//! `s3:GetBucketAcl`.
 //! Controls: CC6.1, CC6.6.
 //! Files (their tables declared in `crate::contract::s3_public_access`):
 //! - `account-public-access-block.json`: account_id, present, and the four flags (all false
@@ -27,6 +29,11 @@
 //!   grant not neutralised by the effective IgnorePublicAcls), failed_calls (operations that
 //!   failed for this bucket, `;`-joined). An empty cell means unknown because a call failed.
 //! - `buckets.json`: the same per bucket, plus the ACL owner and every grant.
+//! - `bucket-policies.json`: every bucket's policy document, decoded (`present` false for a
+//!   bucket without one); a bucket whose policy could not be read is left out.
+//! - `bucket-policy-grants.csv`: one row per principal of each policy's Allow statements: who
+//!   (anyone, an account, a service...), which actions, under which conditions, and whether it
+//!   reaches outside the account (`crate::judge::resource_policy`).
 //!
 //! What the facts come to (the block in effect, public access) is pure logic, in `access`.
 
@@ -39,7 +46,9 @@ use serde::Serialize;
 
 use super::{rfc3339, Context};
 use super::{CollectFuture, CollectorSpec};
-use crate::contract::s3_public_access::{AccountPublicAccessBlock, BucketRow};
+use crate::contract::s3_public_access::{
+    AccountPublicAccessBlock, BucketPolicies, BucketPolicyGrantRow, BucketRow,
+};
 use crate::controls::Control;
 use crate::evidence::{CollectError, Evidence};
 use crate::vocab::Scope;
@@ -58,6 +67,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
         "s3:GetAccountPublicAccessBlock",
         "s3:GetBucketAcl",
         "s3:GetBucketLocation",
+        "s3:GetBucketPolicy",
         "s3:GetBucketPolicyStatus",
         "s3:GetBucketPublicAccessBlock",
         "s3:ListAllMyBuckets",
@@ -148,6 +158,9 @@ impl Listed {
 struct Inspected {
     block: Block,
     policy: Policy,
+    /// The policy document as GetBucketPolicy returned it: `Some(None)` when there is none,
+    /// `None` when unknown (a call failed).
+    policy_document: Option<Option<String>>,
     acl: Option<(Option<GranteeJson>, Vec<GrantJson>)>,
     errors: Vec<CallError>,
 }
@@ -157,6 +170,7 @@ impl Inspected {
         Inspected {
             block: Block::Unknown,
             policy: Policy::Unknown,
+            policy_document: None,
             acl: None,
             errors: Vec::new(),
         }
@@ -274,14 +288,27 @@ async fn inspect(s3: &aws_sdk_s3::Client, region: &str, bucket: &str) -> Inspect
             Err(err) => Err(bucket_error(region, bucket, "GetPublicAccessBlock", &err)),
         }
     };
+    // The status first; the document only for a bucket that has a policy.
     let policy = async {
-        match s3.get_bucket_policy_status().bucket(bucket).send().await {
+        let status = match s3.get_bucket_policy_status().bucket(bucket).send().await {
             Ok(output) => Ok(Policy::Present {
                 is_public: output.policy_status().and_then(|s| s.is_public()),
             }),
             Err(err) if service_code(&err) == Some(NO_POLICY) => Ok(Policy::Absent),
             Err(err) => Err(bucket_error(region, bucket, "GetBucketPolicyStatus", &err)),
-        }
+        };
+        let document = match &status {
+            Ok(Policy::Present { .. }) => {
+                Some(match s3.get_bucket_policy().bucket(bucket).send().await {
+                    Ok(output) => Ok(output.policy().map(str::to_string)),
+                    Err(err) if service_code(&err) == Some(NO_POLICY) => Ok(None),
+                    Err(err) => Err(bucket_error(region, bucket, "GetBucketPolicy", &err)),
+                })
+            }
+            Ok(_) => Some(Ok(None)),
+            Err(_) => None,
+        };
+        (status, document)
     };
     let acl = async {
         match s3.get_bucket_acl().bucket(bucket).send().await {
@@ -305,9 +332,15 @@ async fn inspect(s3: &aws_sdk_s3::Client, region: &str, bucket: &str) -> Inspect
         Ok(block) => inspected.block = block,
         Err(e) => inspected.errors.push(e),
     }
-    match policy {
+    let (status, document) = policy;
+    match status {
         Ok(policy) => inspected.policy = policy,
         Err(e) => inspected.errors.push(e),
+    }
+    match document {
+        Some(Ok(document)) => inspected.policy_document = Some(document),
+        Some(Err(e)) => inspected.errors.push(e),
+        None => {}
     }
     match acl {
         Ok(acl) => inspected.acl = Some(acl),
@@ -457,7 +490,16 @@ pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectErr
     results.sort_by(|a, b| a.0.name.cmp(&b.0.name));
 
     let mut docs = Vec::with_capacity(results.len());
+    let mut policies = Vec::new();
     for (bucket, mut inspected) in results {
+        if let (Some(document), Some(region)) = (inspected.policy_document.take(), &bucket.region) {
+            policies.push(super::resource_policy(
+                &bucket.name,
+                &format!("arn:{}:s3:::{}", ctx.identity.partition, bucket.name),
+                region,
+                document,
+            ));
+        }
         let errors = std::mem::take(&mut inspected.errors);
         let failed: Vec<&str> = errors.iter().map(|e| e.operation.as_str()).collect();
         docs.push(bucket_json(bucket, inspected, &account, &failed));
@@ -473,6 +515,17 @@ pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectErr
             .count(),
     );
     out.table_with_twin(&docs, |d| d.row.clone())?;
+    let grants: Vec<BucketPolicyGrantRow> = policies
+        .iter()
+        .flat_map(|p| super::grant_rows(p, &ctx.identity.account_id))
+        .map(BucketPolicyGrantRow)
+        .collect();
+    out.note(
+        "buckets_with_policy",
+        policies.iter().filter(|p| p.present).count(),
+    );
+    out.document(&BucketPolicies { buckets: policies }, None)?;
+    out.table(&grants)?;
     Ok(())
 }
 
@@ -498,6 +551,7 @@ mod tests {
         let inspected = Inspected {
             block: Block::Absent,
             policy: Policy::Unknown,
+            policy_document: None,
             acl: Some((None, grants)),
             errors: Vec::new(),
         };

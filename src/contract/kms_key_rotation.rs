@@ -8,9 +8,25 @@ super::contract! {
     id: "kms-key-rotation",
     tables: {
         KeyRow => "keys.csv",
+        KeyPolicyGrantRow => "key-policy-grants.csv",
     },
-    documents: {},
+    documents: {
+        KeyPolicies => "key-policies.json",
+    },
 }
+
+/// `key-policies.json`: the key policy (GetKeyPolicy, policy `default`) of every customer
+/// managed key, decoded; a key whose policy could not be read is left out (the manifest has the
+/// error).
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyPolicies {
+    pub keys: Vec<super::resource_policy::ResourcePolicy>,
+}
+
+/// One row of `key-policy-grants.csv`: a grant of a key policy's Allow statement.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct KeyPolicyGrantRow(pub super::resource_policy::GrantRow);
 
 /// One row of `keys.csv`: a key of a covered region, whether rotation applies to it and, where
 /// it does, whether it is on. Values AWS did not return stay empty.

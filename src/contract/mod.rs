@@ -71,6 +71,7 @@ pub mod iam_credential_report;
 pub mod iam_password_policy;
 pub mod kms_key_rotation;
 pub mod organization;
+pub mod resource_policy;
 pub mod s3_public_access;
 
 use serde::de::DeserializeOwned;

@@ -8,11 +8,25 @@ super::contract! {
     id: "s3-public-access",
     tables: {
         BucketRow => "buckets.csv",
+        BucketPolicyGrantRow => "bucket-policy-grants.csv",
     },
     documents: {
         AccountPublicAccessBlock => "account-public-access-block.json",
+        BucketPolicies => "bucket-policies.json",
     },
 }
+
+/// `bucket-policies.json`: every bucket's policy document (GetBucketPolicy), decoded; a bucket
+/// whose policy could not be read is left out (the manifest has the error).
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BucketPolicies {
+    pub buckets: Vec<super::resource_policy::ResourcePolicy>,
+}
+
+/// One row of `bucket-policy-grants.csv`: a grant of a bucket policy's Allow statement.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct BucketPolicyGrantRow(pub super::resource_policy::GrantRow);
 
 /// `account-public-access-block.json`: the account's S3 Block Public Access. All four flags
 /// are false when no block is set; the file is not written when the call failed.

@@ -12,5 +12,6 @@ pub mod iam_tables;
 pub mod kms;
 pub mod network;
 pub mod policy_eval;
+pub mod resource_policy;
 pub mod s3_access;
 pub mod scp;

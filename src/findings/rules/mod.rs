@@ -7,6 +7,7 @@ mod password_policy;
 pub(crate) use password_policy::configured as password_configured;
 mod policies;
 mod privilege;
+mod resource_policies;
 mod roles;
 mod root;
 
@@ -28,6 +29,7 @@ pub(super) static FAMILIES: &[&[RuleSpec]] = &[
     security_groups::RULES,
     s3::RULES,
     kms::RULES,
+    resource_policies::RULES,
 ];
 
 // ---- Shared by the IAM families ----
@@ -287,6 +289,8 @@ mod tests {
                 "s3-bucket-public",
                 "s3-bucket-public-access-block",
                 "kms-rotation",
+                "s3-bucket-policy-external",
+                "kms-key-policy-external",
             ]
         );
     }
