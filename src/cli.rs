@@ -532,6 +532,12 @@ pub struct CollectArgs {
     #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub credential_report_timeout: u64,
 
+    /// How far back to read IAM Access Analyzer findings that were archived or resolved, and
+    /// GuardDuty findings (archived included): their updates of the last DAYS days. Open
+    /// findings are read whatever their age
+    #[arg(long, value_name = "DAYS", default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub lookback_days: u32,
+
     #[command(flatten)]
     pub analysis: AnalysisArgs,
 
@@ -701,6 +707,12 @@ pub struct AnalysisArgs {
     #[arg(long, value_name = "DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub key_max_age_days: u32,
 
+    /// An open IAM Access Analyzer external-access finding, or an unarchived High or Critical
+    /// GuardDuty finding, created more days ago than this is overdue
+    /// (access-analyzer-finding-overdue, guardduty-finding-overdue)
+    #[arg(long, value_name = "DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub finding_sla_days: u32,
+
     /// Accepted risks: a TOML file of [[exception]] tables (rule, resource or glob, optional
     /// account and region, reason, approved_by, optional ticket, expires). A matching finding
     /// stays in the findings as `accepted` and never counts towards --fail-on; the file is
@@ -730,6 +742,7 @@ impl AnalysisArgs {
             user_inactive_days: self.user_inactive_days,
             role_inactive_days: self.role_inactive_days,
             key_max_age_days: self.key_max_age_days,
+            finding_sla_days: self.finding_sla_days,
         }
     }
 }

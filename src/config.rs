@@ -69,6 +69,7 @@ impl CollectConfig {
     pub fn from_args(args: &CollectArgs, quiet: bool) -> Self {
         let mut settings = CollectorSettings::default();
         settings.credential_report.deadline = Duration::from_secs(args.credential_report_timeout);
+        settings.lookback_days = args.lookback_days;
         CollectConfig {
             aws: AwsSettings {
                 profile: args.profile.clone(),

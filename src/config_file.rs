@@ -120,6 +120,18 @@ const KEYS: &[Key] = &[
         "--key-max-age-days",
         Kind::One,
     ),
+    key(
+        "thresholds.finding_sla_days",
+        "finding_sla_days",
+        "--finding-sla-days",
+        Kind::One,
+    ),
+    key(
+        "lookback_days",
+        "lookback_days",
+        "--lookback-days",
+        Kind::One,
+    ),
     key("signing.key", "sign_key", "--sign-key", Kind::Path),
     key(
         "signing.key_env",
@@ -170,6 +182,7 @@ struct File {
     out: Option<Spanned<Value>>,
     concurrency: Option<Spanned<Value>>,
     max_attempts: Option<Spanned<Value>>,
+    lookback_days: Option<Spanned<Value>>,
     fail_on: Option<Spanned<Value>>,
     exceptions: Option<Spanned<Value>>,
     documented_policy: Option<Spanned<Value>>,
@@ -185,6 +198,7 @@ struct Thresholds {
     user_inactive_days: Option<Spanned<Value>>,
     role_inactive_days: Option<Spanned<Value>>,
     key_max_age_days: Option<Spanned<Value>>,
+    finding_sla_days: Option<Spanned<Value>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -220,6 +234,7 @@ impl File {
             ("out", self.out),
             ("concurrency", self.concurrency),
             ("max_attempts", self.max_attempts),
+            ("lookback_days", self.lookback_days),
             ("fail_on", self.fail_on),
             ("exceptions", self.exceptions),
             ("documented_policy", self.documented_policy),
@@ -227,6 +242,7 @@ impl File {
             ("thresholds.user_inactive_days", t.user_inactive_days),
             ("thresholds.role_inactive_days", t.role_inactive_days),
             ("thresholds.key_max_age_days", t.key_max_age_days),
+            ("thresholds.finding_sla_days", t.finding_sla_days),
             ("signing.key", s.key),
             ("signing.key_env", s.key_env),
             ("signing.kms_key", s.kms_key),

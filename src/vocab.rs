@@ -229,6 +229,14 @@ pub struct Thresholds {
     pub role_inactive_days: u32,
     /// An active key rotated longer ago is `access-key-age` (default 90).
     pub key_max_age_days: u32,
+    /// An open Access Analyzer external-access finding or unarchived High/Critical GuardDuty
+    /// finding older than this is overdue (default 30). Absent from older manifests.
+    #[serde(default = "default_finding_sla_days")]
+    pub finding_sla_days: u32,
+}
+
+fn default_finding_sla_days() -> u32 {
+    30
 }
 
 impl Default for Thresholds {
@@ -237,6 +245,7 @@ impl Default for Thresholds {
             user_inactive_days: 90,
             role_inactive_days: 180,
             key_max_age_days: 90,
+            finding_sla_days: default_finding_sla_days(),
         }
     }
 }

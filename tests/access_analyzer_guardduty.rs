@@ -111,12 +111,27 @@ fn aa_finding(
         .unwrap()
 }
 
-/// The request asks for ACTIVE findings of `arn`, and nothing else.
-fn asks_active_findings_of(input: &ListFindingsV2Input, arn: &str) -> bool {
-    let status = input.filter().and_then(|f| f.get("status"));
-    input.analyzer_arn() == Some(arn)
-        && status.is_some_and(|c| c.eq() == ["ACTIVE"] && c.neq().is_empty())
-        && input.filter().map(|f| f.len()) == Some(1)
+/// The request asks for every finding of `arn`: every status (the closed ones outside the
+/// lookback are dropped by the collector, the listing has no date filter).
+fn asks_findings_of(input: &ListFindingsV2Input, arn: &str) -> bool {
+    input.analyzer_arn() == Some(arn) && input.filter().is_none_or(|f| f.is_empty())
+}
+
+/// A closed finding, last updated `days_ago` days before now.
+fn closed_finding(id: &str, status: FindingStatus, days_ago: i64) -> FindingSummaryV2 {
+    let updated = chrono::Utc::now().timestamp() - days_ago * 86_400;
+    FindingSummaryV2::builder()
+        .id(id)
+        .finding_type(FindingType::ExternalAccess)
+        .resource(format!("arn:aws:s3:::closed-{id}"))
+        .resource_type(ResourceType::AwsS3Bucket)
+        .resource_owner_account("123456789012")
+        .status(status)
+        .created_at(DateTime::from_secs(updated - 20 * 86_400))
+        .updated_at(DateTime::from_secs(updated))
+        .analyzed_at(DateTime::from_secs(updated))
+        .build()
+        .unwrap()
 }
 
 #[tokio::test]
@@ -171,41 +186,46 @@ async fn analyzers_of_every_type_and_their_active_findings_over_pages() {
                 .unwrap()
         })
         .build();
-    let external_findings = mock!(AccessAnalyzer::list_findings_v2)
-        .match_requests(|input| asks_active_findings_of(input, ACCOUNT_ANALYZER))
-        .sequence()
-        .output(|| {
-            ListFindingsV2Output::builder()
-                .findings(aa_finding(
-                    "1c9e6f4a-0b6d-4d55-9d7e-2f3b1a111111",
-                    FindingType::ExternalAccess,
-                    "arn:aws:s3:::acme-public-assets",
-                    ResourceType::AwsS3Bucket,
-                ))
-                .findings(aa_finding(
-                    "1c9e6f4a-0b6d-4d55-9d7e-2f3b1a222222",
-                    FindingType::ExternalAccess,
-                    "arn:aws:iam::123456789012:role/partner-readonly",
-                    ResourceType::AwsIamRole,
-                ))
-                .next_token("findings-2")
-                .build()
-                .unwrap()
-        })
-        .output(|| {
-            ListFindingsV2Output::builder()
+    let external_findings =
+        mock!(AccessAnalyzer::list_findings_v2)
+            .match_requests(|input| asks_findings_of(input, ACCOUNT_ANALYZER))
+            .sequence()
+            .output(|| {
+                ListFindingsV2Output::builder()
+                    .findings(aa_finding(
+                        "1c9e6f4a-0b6d-4d55-9d7e-2f3b1a111111",
+                        FindingType::ExternalAccess,
+                        "arn:aws:s3:::acme-public-assets",
+                        ResourceType::AwsS3Bucket,
+                    ))
+                    .findings(aa_finding(
+                        "1c9e6f4a-0b6d-4d55-9d7e-2f3b1a222222",
+                        FindingType::ExternalAccess,
+                        "arn:aws:iam::123456789012:role/partner-readonly",
+                        ResourceType::AwsIamRole,
+                    ))
+                    .next_token("findings-2")
+                    .build()
+                    .unwrap()
+            })
+            .output(|| {
+                ListFindingsV2Output::builder()
                 .findings(aa_finding(
                     "1c9e6f4a-0b6d-4d55-9d7e-2f3b1a333333",
                     FindingType::ExternalAccess,
                     "arn:aws:kms:us-east-1:123456789012:key/0d1f7b52-5e3c-4a8e-9d61-7e2b9c3a4f10",
                     ResourceType::AwsKmsKey,
                 ))
+                // Archived 10 days ago: kept (within the 365-day lookback); resolved two
+                // years ago: dropped.
+                .findings(closed_finding("archived-recent", FindingStatus::Archived, 10))
+                .findings(closed_finding("resolved-old", FindingStatus::Resolved, 730))
                 .build()
                 .unwrap()
-        })
-        .build();
+            })
+            .build();
     let unused_findings = mock!(AccessAnalyzer::list_findings_v2)
-        .match_requests(|input| asks_active_findings_of(input, UNUSED_ANALYZER))
+        .match_requests(|input| asks_findings_of(input, UNUSED_ANALYZER))
         .then_output(|| {
             ListFindingsV2Output::builder()
                 .findings(aa_finding(
@@ -293,10 +313,18 @@ async fn analyzers_of_every_type_and_their_active_findings_over_pages() {
     );
 
     let findings = rows(dir.path(), "access-analyzer", "findings.csv");
-    assert_eq!(findings.len(), 5, "{findings:#?}");
-    assert!(findings
-        .iter()
-        .all(|f| f["region"] == EAST && f["status"] == "ACTIVE"));
+    assert_eq!(findings.len(), 6, "{findings:#?}");
+    assert!(findings.iter().all(|f| f["region"] == EAST));
+    let archived = csv_row(&findings, "id", "archived-recent");
+    assert_eq!(archived["status"], "ARCHIVED");
+    assert!(
+        !findings.iter().any(|f| f["id"] == "resolved-old"),
+        "closed before the lookback"
+    );
+    assert_eq!(
+        findings.iter().filter(|f| f["status"] == "ACTIVE").count(),
+        5
+    );
     let bucket = csv_row(&findings, "resource", "arn:aws:s3:::acme-public-assets");
     assert_eq!(bucket["finding_type"], "ExternalAccess");
     assert_eq!(bucket["resource_type"], "AWS::S3::Bucket");
@@ -337,7 +365,18 @@ async fn analyzers_of_every_type_and_their_active_findings_over_pages() {
     assert_eq!(west["active_external_access_analyzers"], "0");
 
     let json = read_json(dir.path(), "access-analyzer", "findings.json");
-    assert_eq!(json.as_array().unwrap().len(), 5);
+    assert_eq!(json.as_array().unwrap().len(), 6);
+    let archived = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "archived-recent")
+        .unwrap();
+    assert_eq!(
+        archived["days_open"], 20,
+        "created 20 days before it was archived"
+    );
+    assert_eq!(notes["lookback_days"], 365);
     let json = read_json(dir.path(), "access-analyzer", "analyzers.json");
     assert_eq!(json[0]["arn"], ACCOUNT_ANALYZER);
 }
@@ -429,7 +468,7 @@ async fn access_analyzer_denied_in_one_region_is_partial_and_names_region_and_op
             .unwrap()
     });
     let findings_west = mock!(AccessAnalyzer::list_findings_v2)
-        .match_requests(|input| asks_active_findings_of(input, WEST_ANALYZER))
+        .match_requests(|input| asks_findings_of(input, WEST_ANALYZER))
         .then_output(|| {
             ListFindingsV2Output::builder()
                 .set_findings(Some(vec![]))
@@ -577,6 +616,30 @@ fn stats_asked_right(input: &GetFindingsStatisticsInput) -> bool {
         && is_unarchived(input.finding_criteria().and_then(|c| c.criterion()))
 }
 
+/// The lookback window's statistics: every finding updated since a date, archived or not.
+fn window_stats_asked(input: &GetFindingsStatisticsInput) -> bool {
+    let criterion = input.finding_criteria().and_then(|c| c.criterion());
+    input.group_by() == Some(&GroupByType::Severity)
+        && criterion
+            .and_then(|c| c.get("updatedAt"))
+            .is_some_and(|c| c.greater_than_or_equal().is_some())
+        && criterion.is_some_and(|c| !c.contains_key("service.archived"))
+}
+
+/// The archived (reviewed) severe findings of the lookback window.
+fn archived_list_asked(input: &ListFindingsInput) -> bool {
+    let criterion = input.finding_criteria().and_then(|c| c.criterion());
+    criterion
+        .and_then(|c| c.get("service.archived"))
+        .is_some_and(|c| c.equals() == ["true"])
+        && criterion
+            .and_then(|c| c.get("severity"))
+            .is_some_and(|c| c.greater_than_or_equal() == Some(7))
+        && criterion
+            .and_then(|c| c.get("updatedAt"))
+            .is_some_and(|c| c.greater_than_or_equal().is_some())
+}
+
 fn list_asked_right(input: &ListFindingsInput) -> bool {
     let criterion = input.finding_criteria().and_then(|c| c.criterion());
     is_unarchived(criterion)
@@ -641,7 +704,7 @@ fn gd_finding(id: &str) -> Finding {
         .resource(resource)
         .service(
             Service::builder()
-                .archived(false)
+                .archived(id.starts_with("archived"))
                 .count(3)
                 .detector_id(DETECTOR)
                 .event_first_seen("2025-11-20T07:55:00.000Z")
@@ -704,6 +767,26 @@ async fn detector_counts_by_band_and_high_findings_over_pages_and_batches() {
                 )
                 .build()
         });
+    let window = mock!(GuardDuty::get_findings_statistics)
+        .match_requests(|input| input.detector_id() == Some(DETECTOR) && window_stats_asked(input))
+        .then_output(|| {
+            GetFindingsStatisticsOutput::builder()
+                .finding_statistics(
+                    FindingStatistics::builder()
+                        .grouped_by_severity(severity(9.0, 9))
+                        .grouped_by_severity(severity(8.0, 70))
+                        .grouped_by_severity(severity(3.0, 40))
+                        .build(),
+                )
+                .build()
+        });
+    let archived_list = mock!(GuardDuty::list_findings)
+        .match_requests(|input| input.detector_id() == Some(DETECTOR) && archived_list_asked(input))
+        .then_output(|| {
+            ListFindingsOutput::builder()
+                .finding_ids("archived-high-001")
+                .build()
+        });
     let ids = finding_ids("a1b2c3d4e5f6a7b8c9d0e1f2a3b4c", 72);
     let (first, second) = (ids[..50].to_vec(), ids[50..].to_vec());
     let list_findings = mock!(GuardDuty::list_findings)
@@ -743,7 +826,9 @@ async fn detector_counts_by_band_and_high_findings_over_pages_and_batches() {
                 &list_detectors,
                 &get_detector,
                 &statistics,
+                &window,
                 &list_findings,
+                &archived_list,
                 &get_findings,
             ],
         ),
@@ -758,8 +843,10 @@ async fn detector_counts_by_band_and_high_findings_over_pages_and_batches() {
     assert_eq!(list_detectors.num_calls(), 2, "both pages of detectors");
     assert_eq!(get_detector.num_calls(), 1);
     assert_eq!(statistics.num_calls(), 1);
+    assert_eq!(window.num_calls(), 1);
     assert_eq!(list_findings.num_calls(), 2, "both pages of finding ids");
-    assert_eq!(get_findings.num_calls(), 2, "72 ids = batches of 50 and 22");
+    assert_eq!(archived_list.num_calls(), 1);
+    assert_eq!(get_findings.num_calls(), 2, "73 ids = batches of 50 and 23");
     assert_eq!(west.num_calls(), 1);
     assert!(parts.errors.is_empty(), "{:?}", parts.errors);
     assert_eq!(parts.regions[EAST], CollectorStatus::Collected);
@@ -806,15 +893,32 @@ async fn detector_counts_by_band_and_high_findings_over_pages_and_batches() {
     );
     let json = read_json(dir.path(), "guardduty", "finding-counts.json");
     assert_eq!(json[0]["severity_groups"].as_array().unwrap().len(), 5);
+    let lookback = &json[0]["lookback"];
+    assert_eq!(
+        (
+            &lookback["low"],
+            &lookback["high"],
+            &lookback["critical"],
+            &lookback["total"]
+        ),
+        (
+            &serde_json::json!(40),
+            &serde_json::json!(70),
+            &serde_json::json!(9),
+            &serde_json::json!(119)
+        ),
+        "{lookback:#}"
+    );
+    assert!(lookback["since"].as_str().unwrap().ends_with('Z'));
 
     let findings = rows(dir.path(), "guardduty", "findings.csv");
-    assert_eq!(findings.len(), 72);
+    assert_eq!(findings.len(), 73);
     let listed: Vec<&str> = findings.iter().map(|f| f["id"].as_str()).collect();
-    assert_eq!(
-        listed,
-        ids.iter().map(String::as_str).collect::<Vec<_>>(),
-        "every id once, sorted"
-    );
+    let mut expected: Vec<&str> = ids.iter().map(String::as_str).collect();
+    expected.push("archived-high-001");
+    assert_eq!(listed, expected, "every id once, sorted");
+    let reviewed = csv_row(&findings, "id", "archived-high-001");
+    assert_eq!(reviewed["archived"], "true");
     let critical = csv_row(&findings, "id", &ids[10]);
     assert_eq!(critical["severity"], "9.0");
     assert_eq!(critical["severity_band"], "critical");
@@ -831,7 +935,7 @@ async fn detector_counts_by_band_and_high_findings_over_pages_and_batches() {
     assert_eq!(high["account_id"], "123456789012");
     assert_eq!(high["created_at"], "2025-11-20T08:00:00.000Z");
     let json = read_json(dir.path(), "guardduty", "findings.json");
-    assert_eq!(json.as_array().unwrap().len(), 72);
+    assert_eq!(json.as_array().unwrap().len(), 73);
     assert_eq!(json[0]["event_last_seen"], "2025-11-21T07:55:00.000Z");
 
     let regions = rows(dir.path(), "guardduty", "regions.csv");
@@ -1041,8 +1145,12 @@ async fn statistics_denied_keeps_the_detector_and_the_findings() {
     let mut out = Evidence::new(dir.path(), "guardduty");
     guardduty::collect(&ctx, &mut out).await.unwrap();
     let parts = out.into_parts();
-    assert_eq!(parts.errors.len(), 1);
-    assert_eq!(parts.errors[0].operation, "GetFindingsStatistics");
+    // Both statistics (the unarchived counts and the lookback window's) are refused.
+    assert_eq!(parts.errors.len(), 2, "{:?}", parts.errors);
+    assert!(parts
+        .errors
+        .iter()
+        .all(|e| e.operation == "GetFindingsStatistics"));
     assert_eq!(parts.errors[0].region, EAST);
     assert_eq!(parts.errors[0].code, "AccessDeniedException");
     assert_eq!(parts.regions[EAST], CollectorStatus::Partial);
@@ -1132,7 +1240,11 @@ async fn guardduty_on_the_emulator_reads_detectors_and_records_what_moto_lacks()
         .collect();
     assert_eq!(
         failed,
-        [("GetFindingsStatistics", EAST), ("ListFindings", EAST)],
+        [
+            ("GetFindingsStatistics", EAST),
+            ("GetFindingsStatistics", EAST),
+            ("ListFindings", EAST)
+        ],
         "GetDetector and ListDetectors work on moto: {errors:#?}"
     );
 

@@ -161,12 +161,14 @@ async fn the_seeded_account_yields_exactly_the_expected_findings_and_report_repr
     let rules = rule_status(&dir);
     assert_eq!(
         rules.len(),
-        32,
-        "every rule of SPEC section 5 and of issue 17 has an outcome"
+        36,
+        "every rule of SPEC section 5 and of issues 16 and 17 has an outcome"
     );
     for (rule, status, reason) in &rules {
         match rule.as_str() {
-            "access-analyzer-missing" | "access-analyzer-finding" => {
+            "access-analyzer-missing"
+            | "access-analyzer-finding"
+            | "access-analyzer-finding-overdue" => {
                 assert_eq!(status, "not_evaluated", "{rule}");
                 assert!(
                     reason.contains("access-analyzer failed") && reason.contains("Http500"),
@@ -192,7 +194,7 @@ async fn the_seeded_account_yields_exactly_the_expected_findings_and_report_repr
         assert_eq!(summary["findings_summary"][severity], n, "{severity}");
     }
     assert_eq!(fs["total"], rows.len() as u64);
-    assert_eq!(fs["rules_not_evaluated"], 3);
+    assert_eq!(fs["rules_not_evaluated"], 4);
     assert_eq!(fs["fail_on"], "critical");
     let cc66 = rows
         .iter()

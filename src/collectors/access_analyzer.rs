@@ -2,8 +2,9 @@
 //! findings (external access, internal access, unused access).
 //!
 //! Calls, per region: `ListAnalyzers` (paginated, every analyzer type), then for each ACTIVE
-//! analyzer `ListFindingsV2` filtered on `status` EQ `ACTIVE` (paginated, one listing per
-//! analyzer, analyzers of a region listed concurrently).
+//! analyzer `ListFindingsV2` (paginated, one listing per analyzer, analyzers of a region listed
+//! concurrently). Every ACTIVE finding is kept, and the ARCHIVED and RESOLVED ones updated in
+//! the last `--lookback-days` (365): evidence that findings are resolved, and when.
 //! Permissions: `access-analyzer:ListAnalyzers`, `access-analyzer:ListFindings`. There is no
 //! `access-analyzer:ListFindingsV2` action: "ListFindings and ListFindingsV2 both use
 //! access-analyzer:ListFindings in the Action element of an IAM policy statement"
@@ -14,11 +15,13 @@
 //!   unused-access), status, status reason, created, last resource analyzed (and when), the
 //!   unused-access age of unused-access analyzers, and the number of active findings (empty
 //!   when the analyzer is not ACTIVE or its findings could not be listed). The JSON adds tags.
-//! - `findings.csv`/`.json`: one row per ACTIVE finding: region, analyzer arn and type, id,
+//! - `findings.csv`/`.json`: one row per finding (ACTIVE, or closed within the lookback): region,
+//!   analyzer arn and type, id,
 //!   finding type (`ExternalAccess`, `InternalAccess`, `UnusedIAMRole`, `UnusedPermission`...),
 //!   resource, resource type, resource owner account, status, created, updated, analyzed, error.
 //!   ListFindingsV2 says nothing about public access or the external principal (only ListFindings
 //!   and GetFindingV2 do); the finding type is what tells external access from unused access.
+//!   The JSON adds `days_open`: to the run (ACTIVE) or to the last update (closed).
 //! - `regions.csv`: every covered region with its status (collected, partial, failed), its
 //!   analyzers, ACTIVE analyzers and ACTIVE external-access analyzers (ACCOUNT or ORGANIZATION,
 //!   what CIS 1.20 asks for); counts are empty for a region that could not be read. A region
@@ -27,7 +30,9 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_accessanalyzer::types::{AnalyzerStatus, AnalyzerSummary, Criterion, FindingSummaryV2};
+use aws_sdk_accessanalyzer::types::{
+    AnalyzerStatus, AnalyzerSummary, FindingStatus, FindingSummaryV2,
+};
 use futures_util::StreamExt;
 use serde::Serialize;
 
@@ -67,10 +72,19 @@ struct AnalyzerRecord {
     tags: BTreeMap<String, String>,
 }
 
+/// A row of `findings.csv` with what the JSON adds: the days it has been (or was) open, as of
+/// the run (ACTIVE) or its last update (ARCHIVED, RESOLVED).
+#[derive(Debug, Clone, Serialize)]
+struct FindingRecord {
+    #[serde(flatten)]
+    row: FindingRow,
+    days_open: Option<i64>,
+}
+
 /// What one region gave.
 struct RegionAnalyzers {
     analyzers: Vec<AnalyzerRecord>,
-    findings: Vec<FindingRow>,
+    findings: Vec<FindingRecord>,
 }
 
 pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectError> {
@@ -78,15 +92,20 @@ pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectErr
 
     let mut analyzers: Vec<&AnalyzerRecord> =
         regions.iter().flat_map(|(_, v)| &v.analyzers).collect();
-    let mut findings: Vec<&FindingRow> = regions.iter().flat_map(|(_, v)| &v.findings).collect();
+    let mut findings: Vec<&FindingRecord> = regions.iter().flat_map(|(_, v)| &v.findings).collect();
     analyzers.sort_by(|a, b| {
         (&a.row.region, &a.row.name, &a.row.arn).cmp(&(&b.row.region, &b.row.name, &b.row.arn))
     });
     findings.sort_by(|a, b| {
-        (&a.region, &a.analyzer_arn, &a.id).cmp(&(&b.region, &b.analyzer_arn, &b.id))
+        (&a.row.region, &a.row.analyzer_arn, &a.row.id).cmp(&(
+            &b.row.region,
+            &b.row.analyzer_arn,
+            &b.row.id,
+        ))
     });
     out.table_with_twin(&analyzers, |a| a.row.clone())?;
-    out.table_with_twin(&findings, |f| (*f).clone())?;
+    out.table_with_twin(&findings, |f| f.row.clone())?;
+    out.note("lookback_days", ctx.settings.lookback_days);
     let region_rows = out.region_table(&ctx.regions, &regions, |region, status, value| {
         let mut row = RegionRow {
             region: region.to_string(),
@@ -141,9 +160,11 @@ async fn read_region(
         .filter(|a| *a.status() == AnalyzerStatus::Active)
         .map(|a| a.arn().to_string())
         .collect();
+    let now = chrono::Utc::now();
+    let cutoff = now - chrono::Duration::days(i64::from(ctx.settings.lookback_days));
     let listings: Vec<(String, Result<Vec<FindingSummaryV2>, CallError>)> =
         futures_util::stream::iter(active)
-            .map(|arn| active_findings(client.clone(), region.clone(), arn))
+            .map(|arn| recent_findings(client.clone(), region.clone(), arn, cutoff))
             .buffer_unordered(ctx.concurrency.max(1))
             .collect()
             .await;
@@ -158,12 +179,16 @@ async fn read_region(
     for (arn, listed) in listings {
         match listed {
             Ok(list) => {
-                counts.insert(arn.clone(), list.len() as u64);
+                let active = list
+                    .iter()
+                    .filter(|f| *f.status() == FindingStatus::Active)
+                    .count();
+                counts.insert(arn.clone(), active as u64);
                 let analyzer_type = types.get(arn.as_str()).copied().unwrap_or_default();
-                findings.extend(
-                    list.iter()
-                        .map(|f| finding_row(&region, &arn, analyzer_type, f)),
-                );
+                findings.extend(list.iter().map(|f| FindingRecord {
+                    row: finding_row(&region, &arn, analyzer_type, f),
+                    days_open: days_open(f, now),
+                }));
             }
             Err(error) => errors.push(error),
         }
@@ -181,23 +206,42 @@ async fn read_region(
     Ok(RegionOutput { value, errors })
 }
 
-/// The ACTIVE findings of one analyzer, every page.
-async fn active_findings(
+/// The findings of one analyzer, every page: every ACTIVE one, and the ARCHIVED and RESOLVED
+/// ones updated since `cutoff` (the listing has no date filter: the older ones are dropped
+/// here, and the manifest notes the lookback).
+async fn recent_findings(
     client: aws_sdk_accessanalyzer::Client,
     region: String,
     analyzer_arn: String,
+    cutoff: chrono::DateTime<chrono::Utc>,
 ) -> (String, Result<Vec<FindingSummaryV2>, CallError>) {
-    let listed = client
+    let listed: Result<Vec<FindingSummaryV2>, CallError> = client
         .list_findings_v2()
         .analyzer_arn(&analyzer_arn)
-        .filter("status", Criterion::builder().eq("ACTIVE").build())
         .into_paginator()
         .items()
         .send()
         .try_collect()
         .await
         .map_err(|e| CallError::from_sdk(&region, "ListFindingsV2", &e));
-    (analyzer_arn, listed)
+    let cutoff = cutoff.timestamp();
+    let kept = listed.map(|all| {
+        all.into_iter()
+            .filter(|f| *f.status() == FindingStatus::Active || f.updated_at().secs() >= cutoff)
+            .collect()
+    });
+    (analyzer_arn, kept)
+}
+
+/// Days from creation to `now` (ACTIVE) or to the last update (closed).
+fn days_open(finding: &FindingSummaryV2, now: chrono::DateTime<chrono::Utc>) -> Option<i64> {
+    let created = finding.created_at().secs();
+    let end = if *finding.status() == FindingStatus::Active {
+        now.timestamp()
+    } else {
+        finding.updated_at().secs()
+    };
+    (end >= created).then(|| (end - created) / 86_400)
 }
 
 fn analyzer_record(

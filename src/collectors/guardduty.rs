@@ -2,9 +2,12 @@
 //! unarchived findings it holds per severity band, and the details of the High and Critical ones.
 //!
 //! Calls, per region: `ListDetectors` (paginated); for each detector, concurrently,
-//! `GetDetector`, `GetFindingsStatistics` (unarchived findings grouped by severity) and
-//! `ListFindings` (paginated, unarchived with severity >= 7), then `GetFindings` for those ids in
-//! batches of at most 50 (the API's limit), the batches concurrently.
+//! `GetDetector`, `GetFindingsStatistics` twice (unarchived findings grouped by severity, and
+//! every finding updated in the last `--lookback-days`, archived included) and `ListFindings`
+//! twice (paginated: unarchived with severity >= 7, and archived with severity >= 7 updated in
+//! the lookback window), then `GetFindings` for those ids in batches of at most 50 (the API's
+//! limit), the batches concurrently. An archived finding is a reviewed one; its `updated_at`
+//! says when it was last touched.
 //! Permissions: `guardduty:ListDetectors`, `guardduty:GetDetector`,
 //! `guardduty:GetFindingsStatistics`, `guardduty:ListFindings`, `guardduty:GetFindings`.
 //! Controls: CC7.2, CC7.3.
@@ -17,8 +20,10 @@
 //!   medium, high, critical) and total, empty when GetFindingsStatistics failed; and
 //!   `severe_listed`, how many severity >= 7 findings ListFindings returned (a cross-check of
 //!   high + critical; empty when ListFindings failed). The JSON adds the statistics as returned
-//!   (severity value, count, last generated).
-//! - `findings.csv`/`.json`: each unarchived finding with severity >= 7.0: region, detector id,
+//!   (severity value, count, last generated) and `lookback`: the window's start and its findings
+//!   per band, archived included (the period's summary).
+//! - `findings.csv`/`.json`: each finding with severity >= 7.0, unarchived or archived within
+//!   the lookback window: region, detector id,
 //!   id, type, severity and band, title, resource type, resource id (instance, key, bucket,
 //!   cluster, function... when the finding names one), account, created, updated, count,
 //!   archived. The JSON adds the description, ARN and first/last seen times.
@@ -110,6 +115,9 @@ struct CountRecord {
     row: CountRow,
     /// GetFindingsStatistics' groups as returned; `null` when the call failed.
     severity_groups: Option<Vec<SeverityGroup>>,
+    /// Every finding updated in the lookback window (`--lookback-days`), archived or not, per
+    /// band: the period's summary. `null` when the call failed.
+    lookback: Option<WindowCounts>,
 }
 
 #[derive(Debug, Serialize)]
@@ -202,8 +210,9 @@ async fn read_region(
         .await
         .map_err(|e| CallError::from_sdk(&region, "ListDetectors", &e))?;
 
+    let since = chrono::Utc::now() - chrono::Duration::days(i64::from(ctx.settings.lookback_days));
     let mut facts: Vec<DetectorFacts> = futures_util::stream::iter(ids)
-        .map(|id| read_detector(ctx.concurrency, client.clone(), region.clone(), id))
+        .map(|id| read_detector(ctx.concurrency, client.clone(), region.clone(), id, since))
         .buffer_unordered(ctx.concurrency.max(1))
         .collect()
         .await;
@@ -230,6 +239,29 @@ fn unarchived() -> Condition {
     Condition::builder().equals("false").build()
 }
 
+fn archived() -> Condition {
+    Condition::builder().equals("true").build()
+}
+
+/// Updated at or after `since` (GuardDuty compares epoch milliseconds).
+fn updated_since(since: chrono::DateTime<chrono::Utc>) -> Condition {
+    Condition::builder()
+        .greater_than_or_equal(since.timestamp_millis())
+        .build()
+}
+
+/// The findings of the lookback window, archived or not, per severity band.
+#[derive(Debug, Serialize)]
+struct WindowCounts {
+    /// The window's start (RFC 3339).
+    since: String,
+    low: u64,
+    medium: u64,
+    high: u64,
+    critical: u64,
+    total: u64,
+}
+
 /// One detector: GetDetector, GetFindingsStatistics and ListFindings (then GetFindings) at once.
 /// Each failure is recorded and leaves its part empty; the others go on.
 async fn read_detector(
@@ -237,6 +269,7 @@ async fn read_detector(
     client: aws_sdk_guardduty::Client,
     region: String,
     id: String,
+    since: chrono::DateTime<chrono::Utc>,
 ) -> DetectorFacts {
     let region = region.as_str();
     let detector = client.get_detector().detector_id(&id).send();
@@ -251,9 +284,31 @@ async fn read_detector(
         .group_by(GroupByType::Severity)
         .max_results(STATISTICS_MAX_GROUPS)
         .send();
-    let severe = severe_findings(concurrency, client.clone(), region.to_string(), id.clone());
-    let (detector, statistics, severe) =
-        futures_util::future::join3(detector, statistics, severe).await;
+    // The lookback window: every finding updated since `since`, archived or not.
+    let window = client
+        .get_findings_statistics()
+        .detector_id(&id)
+        .finding_criteria(
+            FindingCriteria::builder()
+                .criterion("updatedAt", updated_since(since))
+                .build(),
+        )
+        .group_by(GroupByType::Severity)
+        .max_results(STATISTICS_MAX_GROUPS)
+        .send();
+    let severe = severe_findings(
+        concurrency,
+        client.clone(),
+        region.to_string(),
+        id.clone(),
+        since,
+    );
+    let (detector, (statistics, window), severe) = futures_util::future::join3(
+        detector,
+        futures_util::future::join(statistics, window),
+        severe,
+    )
+    .await;
 
     let mut errors = Vec::new();
     let detector = match detector {
@@ -278,7 +333,31 @@ async fn read_detector(
             ..CountRow::default()
         },
         severity_groups: None,
+        lookback: None,
     };
+    match window {
+        Ok(output) => {
+            let groups = output
+                .finding_statistics()
+                .map(|s| s.grouped_by_severity())
+                .unwrap_or_default();
+            let bands = BandCounts::from_groups(groups.iter().map(|g| {
+                (
+                    g.severity().unwrap_or_default(),
+                    g.total_findings().unwrap_or_default().max(0) as u64,
+                )
+            }));
+            counts.lookback = Some(WindowCounts {
+                since: since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                low: bands.low,
+                medium: bands.medium,
+                high: bands.high,
+                critical: bands.critical,
+                total: bands.total(),
+            });
+        }
+        Err(e) => errors.push(CallError::from_sdk(region, "GetFindingsStatistics", &e)),
+    }
     match statistics {
         Ok(output) => {
             let groups: Vec<SeverityGroup> = output
@@ -314,7 +393,8 @@ async fn read_detector(
     }
 }
 
-/// The unarchived findings with severity >= 7: their ids (ListFindings), then their details
+/// The findings with severity >= 7, unarchived ones and those archived within the lookback
+/// window: their ids (ListFindings, one listing each), then their details
 /// (GetFindings, 50 ids per call). Returns how many ids were listed (`None` when the listing
 /// failed), the details that could be read, and the failed calls.
 async fn severe_findings(
@@ -322,30 +402,44 @@ async fn severe_findings(
     client: aws_sdk_guardduty::Client,
     region: String,
     detector_id: String,
+    since: chrono::DateTime<chrono::Utc>,
 ) -> (Option<usize>, Vec<FindingRecord>, Vec<CallError>) {
     let (region, detector_id) = (region.as_str(), detector_id.as_str());
-    let ids: Result<Vec<String>, _> = client
-        .list_findings()
-        .detector_id(detector_id)
-        .finding_criteria(
+    let severe = || {
+        Condition::builder()
+            .greater_than_or_equal(DETAIL_MIN_SEVERITY)
+            .build()
+    };
+    let list = |criteria: FindingCriteria| {
+        client
+            .list_findings()
+            .detector_id(detector_id)
+            .finding_criteria(criteria)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+    };
+    // Open ones whatever their age; archived (reviewed) ones of the lookback window.
+    let (open, reviewed) = futures_util::future::join(
+        list(
             FindingCriteria::builder()
                 .criterion("service.archived", unarchived())
-                .criterion(
-                    "severity",
-                    Condition::builder()
-                        .greater_than_or_equal(DETAIL_MIN_SEVERITY)
-                        .build(),
-                )
+                .criterion("severity", severe())
                 .build(),
-        )
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await;
-    let ids = match ids {
-        Ok(ids) => ids,
-        Err(e) => {
+        ),
+        list(
+            FindingCriteria::builder()
+                .criterion("service.archived", archived())
+                .criterion("severity", severe())
+                .criterion("updatedAt", updated_since(since))
+                .build(),
+        ),
+    )
+    .await;
+    let (open, reviewed): (Vec<String>, Vec<String>) = match (open, reviewed) {
+        (Ok(open), Ok(reviewed)) => (open, reviewed),
+        (Err(e), _) | (_, Err(e)) => {
             return (
                 None,
                 Vec::new(),
@@ -353,6 +447,11 @@ async fn severe_findings(
             )
         }
     };
+    let listed_open = open.len();
+    let mut ids = open;
+    ids.extend(reviewed);
+    ids.sort();
+    ids.dedup();
     let batches: Vec<Vec<String>> = ids
         .chunks(GET_FINDINGS_BATCH)
         .map(|batch| batch.to_vec())
@@ -381,7 +480,7 @@ async fn severe_findings(
             Err(e) => errors.push(CallError::from_sdk(region, "GetFindings", &e)),
         }
     }
-    (Some(ids.len()), findings, errors)
+    (Some(listed_open), findings, errors)
 }
 
 fn detector_record(region: &str, id: &str, output: &GetDetectorOutput) -> DetectorRecord {

@@ -129,6 +129,8 @@ where
 #[derive(Debug, Clone)]
 pub struct CollectorSettings {
     pub credential_report: iam_credential_report::ReportTiming,
+    /// How far back archived and resolved findings are read (`--lookback-days`).
+    pub lookback_days: u32,
 }
 
 impl Default for CollectorSettings {
@@ -139,6 +141,7 @@ impl Default for CollectorSettings {
                 first_backoff: Duration::from_secs(1),
                 max_backoff: Duration::from_secs(16),
             },
+            lookback_days: 365,
         }
     }
 }

@@ -210,6 +210,7 @@ impl DocumentedPolicy {
             key_max_age_days: self
                 .access_key_max_age_days
                 .unwrap_or(base.key_max_age_days),
+            finding_sla_days: base.finding_sla_days,
         }
     }
 }

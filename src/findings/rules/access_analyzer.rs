@@ -39,7 +39,59 @@ pub(super) static RULES: &[RuleSpec] = &[
         needs: Needs::All(&[ACCESS_ANALYZER]),
         evaluate: access_analyzer_finding,
     },
+    RuleSpec {
+        id: "access-analyzer-finding-overdue",
+        title: "IAM Access Analyzer external access finding open past the resolution deadline",
+        severity: Severity::Medium,
+        controls: CONTROLS,
+        references: &[],
+        remediation: "Resolve the finding (remove the unintended access) or archive it with the                       reason the access is approved; findings must be closed within                       --finding-sla-days of being raised.",
+        needs: Needs::All(&[ACCESS_ANALYZER]),
+        evaluate: access_analyzer_finding_overdue,
+    },
 ];
+
+/// Whether a finding is about external access (not unused or internal access).
+fn is_external(row: &FindingRow) -> bool {
+    match row.finding_type.as_str() {
+        "" => analyzer_kind(&row.analyzer_type) == AnalyzerKind::ExternalAccess,
+        kind => kind == "ExternalAccess",
+    }
+}
+
+fn access_analyzer_finding_overdue(input: &Input, out: &mut Out<'_>) -> Result<(), String> {
+    let sla = i64::from(input.thresholds.finding_sla_days);
+    for row in &input.table::<FindingRow>()? {
+        let region = row.region.as_str();
+        if !input.region_collected(ACCESS_ANALYZER, region)
+            || !row.status.eq_ignore_ascii_case("ACTIVE")
+            || !is_external(row)
+        {
+            continue;
+        }
+        // An unknown creation time is not judged.
+        let Some(created) = crate::contract::cell::parse_time(&row.created_at) else {
+            continue;
+        };
+        let days = crate::findings::input::days_between(created, input.now);
+        if days > sla {
+            let resource = match row.resource.as_str() {
+                "" => format!("{}/finding/{}", row.analyzer_arn, row.id),
+                resource => resource.to_string(),
+            };
+            out.add(
+                resource,
+                region,
+                format!(
+                    "finding {} ({} {}) has been active for {days} days since {} (deadline {sla} days)",
+                    row.id, row.resource_type, row.resource, row.created_at
+                ),
+                FindingRow::PATH,
+            );
+        }
+    }
+    Ok(())
+}
 
 fn access_analyzer_missing(input: &Input, out: &mut Out<'_>) -> Result<(), String> {
     let regions = input.table::<RegionRow>()?;
@@ -78,11 +130,7 @@ fn access_analyzer_finding(input: &Input, out: &mut Out<'_>) -> Result<(), Strin
             continue;
         }
         // Unused-access (and internal-access) findings are not external access.
-        let external = match row.finding_type.as_str() {
-            "" => analyzer_kind(&row.analyzer_type) == AnalyzerKind::ExternalAccess,
-            kind => kind == "ExternalAccess",
-        };
-        if !external {
+        if !is_external(row) {
             continue;
         }
         let resource = match row.resource.as_str() {
@@ -225,6 +273,45 @@ mod tests {
         assert_eq!(status, RuleStatus::Partial);
         assert!(reason.contains("eu-west-1"), "{reason}");
         assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn an_active_external_finding_older_than_the_deadline_is_overdue() {
+        let old = |id: &str, status: &str, kind: &str, analyzer_type: &str| FindingRow {
+            resource: format!("arn:aws:s3:::{id}"),
+            resource_type: "AWS::S3::Bucket".into(),
+            status: status.into(),
+            created_at: "2026-09-01T00:00:00Z".into(),
+            ..finding("main", analyzer_type, id, kind)
+        };
+        let mut rows = findings();
+        rows.push(old("old-open", "ACTIVE", "ExternalAccess", "ACCOUNT"));
+        rows.push(old("old-archived", "ARCHIVED", "ExternalAccess", "ACCOUNT"));
+        rows.push(old(
+            "old-unused",
+            "ACTIVE",
+            "UnusedIAMRole",
+            "ACCOUNT_UNUSED_ACCESS",
+        ));
+        let bundle = Bundle::new()
+            .table(&[region(WEST, [1, 0, 0]), region(EAST, [1, 1, 1])])
+            .table(&[analyzer(EAST, "main", "ACTIVE")])
+            .table(&rows)
+            .collected(ACCESS_ANALYZER);
+        // f-1 is 21 days old (within 30); the old archived and unused ones are not judged.
+        let (_, _, found) = bundle.outcome("access-analyzer-finding-overdue");
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].resource, "arn:aws:s3:::old-open");
+        assert!(
+            found[0].detail.contains("active for 82 days")
+                && found[0].detail.contains("deadline 30 days"),
+            "{}",
+            found[0].detail
+        );
+        // A longer deadline: nothing overdue.
+        let mut lenient = bundle;
+        lenient.thresholds.finding_sla_days = 90;
+        assert!(lenient.hits("access-analyzer-finding-overdue").is_empty());
     }
 
     #[test]

@@ -46,7 +46,55 @@ pub(super) static RULES: &[RuleSpec] = &[
         needs: Needs::All(&[GUARDDUTY]),
         evaluate: guardduty_high_findings,
     },
+    RuleSpec {
+        id: "guardduty-finding-overdue",
+        title: "High or critical GuardDuty finding unarchived past the review deadline",
+        severity: Severity::Medium,
+        controls: CONTROLS,
+        references: &[],
+        remediation: "Review the finding, act on it, and archive it with the outcome recorded;                       high and critical findings must be reviewed within --finding-sla-days of                       being raised.",
+        needs: Needs::All(&[GUARDDUTY]),
+        evaluate: guardduty_finding_overdue,
+    },
 ];
+
+fn guardduty_finding_overdue(input: &Input, out: &mut Out<'_>) -> Result<(), String> {
+    let sla = i64::from(input.thresholds.finding_sla_days);
+    for row in &input.table::<FindingRow>()? {
+        let region = row.region.as_str();
+        // Archived is reviewed; an unknown archive state is not judged.
+        if !input.region_collected(GUARDDUTY, region)
+            || row.archived != Some(false)
+            || guardduty_severity(Band::of(row.severity)).is_none()
+        {
+            continue;
+        }
+        let Some(created) = crate::contract::cell::parse_time(&row.created_at) else {
+            continue;
+        };
+        let days = crate::findings::input::days_between(created, input.now);
+        if days > sla {
+            let account = match row.account_id.as_str() {
+                "" => input.account_id.as_str(),
+                account => account,
+            };
+            out.add(
+                format!(
+                    "arn:{}:guardduty:{region}:{account}:detector/{}/finding/{}",
+                    input.partition, row.detector_id, row.id
+                ),
+                region,
+                format!(
+                    "{} (severity {:.1}) has been unarchived for {days} days since {} (deadline \
+                     {sla} days)",
+                    row.finding_type, row.severity, row.created_at
+                ),
+                FindingRow::PATH,
+            );
+        }
+    }
+    Ok(())
+}
 
 fn guardduty_disabled(input: &Input, out: &mut Out<'_>) -> Result<(), String> {
     let regions = input.table::<RegionRow>()?;
@@ -320,6 +368,71 @@ mod tests {
             total: Some(bands.iter().sum()),
             severe_listed: severe,
         }
+    }
+
+    #[test]
+    fn an_unarchived_severe_finding_older_than_the_deadline_is_overdue() {
+        let mut rows = vec![
+            finding(
+                "young",
+                "Recon:EC2/Portscan",
+                8.0,
+                "Young",
+                "i-1",
+                1,
+                "",
+                false,
+            ),
+            finding(
+                "old-open",
+                "Recon:EC2/Portscan",
+                9.0,
+                "Old",
+                "i-2",
+                1,
+                "",
+                false,
+            ),
+            finding(
+                "old-archived",
+                "Recon:EC2/Portscan",
+                8.0,
+                "Old",
+                "i-3",
+                1,
+                "",
+                true,
+            ),
+            finding(
+                "old-medium",
+                "Recon:EC2/Portscan",
+                5.0,
+                "Old",
+                "i-4",
+                1,
+                "",
+                false,
+            ),
+        ];
+        for row in rows.iter_mut() {
+            row.created_at = if row.id == "young" {
+                "2026-11-10T00:00:00Z".into()
+            } else {
+                "2026-08-01T00:00:00Z".into()
+            };
+        }
+        let bundle = Bundle::new()
+            .table(&rows)
+            .table(&Vec::<CountRow>::new())
+            .collected(GUARDDUTY);
+        let (_, _, found) = bundle.outcome("guardduty-finding-overdue");
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(found[0].resource.ends_with("/finding/old-open"));
+        assert!(
+            found[0].detail.contains("unarchived for 113 days"),
+            "{}",
+            found[0].detail
+        );
     }
 
     #[test]
