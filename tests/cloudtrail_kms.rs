@@ -17,6 +17,7 @@ use aws_sdk_cloudtrail::types::{
 };
 use aws_sdk_cloudtrail::Client as CloudTrail;
 use aws_sdk_kms::operation::describe_key::DescribeKeyOutput;
+use aws_sdk_kms::operation::get_key_policy::GetKeyPolicyOutput;
 use aws_sdk_kms::operation::get_key_rotation_status::{
     GetKeyRotationStatusError, GetKeyRotationStatusOutput,
 };
@@ -348,9 +349,10 @@ async fn every_key_is_listed_with_its_scope_and_rotation() {
     let manifest = read_json(&dir.join("manifest.json"));
     let record = manifest_collector(&manifest, "kms-key-rotation");
     assert_eq!(record["status"], "collected", "{record:#}");
-    // Per region ListKeys + ListAliases + DescribeKey per key (2), and GetKeyRotationStatus
-    // only for the one in-scope key of each region.
-    assert_eq!(record["api_calls"], 10, "{record:#}");
+    // Per region ListKeys + ListAliases + DescribeKey per key (2), GetKeyRotationStatus only
+    // for the one in-scope key of each region, and GetKeyPolicy for every customer managed key
+    // (all four).
+    assert_eq!(record["api_calls"], 14, "{record:#}");
     assert_eq!(record["notes"]["keys"], 4);
     assert_eq!(record["notes"]["in_scope_keys"], 2);
 
@@ -914,6 +916,14 @@ async fn keys_and_aliases_are_read_across_pages_and_a_denied_rotation_status_is_
                 .build()
         });
 
+    let key_policy = mock!(Kms::get_key_policy).then_compute_output(|input| {
+        GetKeyPolicyOutput::builder()
+            .policy(format!(
+                r#"{{"Statement":[{{"Sid":"Own","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"kms:*","Resource":"*"}},{{"Sid":"Partner-{}","Effect":"Allow","Principal":{{"AWS":"444455556666"}},"Action":"kms:Decrypt","Resource":"*"}}]}}"#,
+                input.key_id().unwrap_or_default()
+            ))
+            .build()
+    });
     let (_root, folder, out, _) = run_collector(
         "kms-key-rotation",
         &[
@@ -924,6 +934,7 @@ async fn keys_and_aliases_are_read_across_pages_and_a_denied_rotation_status_is_
             &describe_key,
             &rotation_denied,
             &rotation,
+            &key_policy,
         ],
         &["us-east-1"],
         |ctx, mut out| async move {
@@ -940,6 +951,26 @@ async fn keys_and_aliases_are_read_across_pages_and_a_denied_rotation_status_is_
     // Never for the AWS managed key.
     assert_eq!(rotation.num_calls(), 1);
     assert_eq!(rotation_denied.num_calls(), 1);
+    // The key policies of the customer managed keys only, and their grants.
+    assert_eq!(key_policy.num_calls(), 2);
+    let grants = csv_rows(&folder.join("key-policy-grants.csv"));
+    let partner: Vec<(&str, &str, &str)> = grants
+        .iter()
+        .filter(|g| g["principal_account"] == "444455556666")
+        .map(|g| {
+            (
+                g["name"].as_str(),
+                g["sid"].as_str(),
+                g["outside_account"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        partner,
+        [("k1", "Partner-k1", "true"), ("k2", "Partner-k2", "true")]
+    );
+    let policies = read_json(&folder.join("key-policies.json"));
+    assert_eq!(policies["keys"].as_array().unwrap().len(), 2);
 
     assert_eq!(
         out.errors(),
@@ -1019,9 +1050,18 @@ async fn list_keys_denied_in_one_region_leaves_the_other_region_collected() {
             .key_rotation_enabled(false)
             .build()
     });
+    let key_policy = mock!(Kms::get_key_policy)
+        .then_output(|| GetKeyPolicyOutput::builder().policy("{}").build());
     let (_root, folder, out, _) = run_collector(
         "kms-key-rotation",
-        &[&denied, &keys, &aliases, &describe_key, &rotation],
+        &[
+            &denied,
+            &keys,
+            &aliases,
+            &describe_key,
+            &rotation,
+            &key_policy,
+        ],
         &["eu-west-1", "us-east-1"],
         |ctx, mut out| async move {
             kms_key_rotation::collect(&ctx, &mut out).await.unwrap();
