@@ -470,8 +470,9 @@ async fn bucket_public_access_holds_exactly_the_seeded_facts() {
     assert_eq!(record["controls"], serde_json::json!(["CC6.1", "CC6.6"]));
     assert_eq!(record["notes"]["buckets"], 4);
     assert_eq!(record["notes"]["publicly_accessible_buckets"], 1);
-    // Per-bucket calls go to the bucket's region: 3 for each bucket there. us-east-1 also
-    // lists the buckets and locates all four (moto's listing has no BucketRegion).
+    // Per-bucket calls go to the bucket's region: 3 for each bucket there, and GetBucketPolicy
+    // for the public-policy bucket of each region. us-east-1 also lists the buckets and locates
+    // all four (moto's listing has no BucketRegion).
     let calls: BTreeMap<&str, u64> = record["regions"]
         .as_array()
         .unwrap()
@@ -485,7 +486,11 @@ async fn bucket_public_access_holds_exactly_the_seeded_facts() {
         .collect();
     assert_eq!(
         calls,
-        BTreeMap::from([("eu-west-1", 6), ("global", 1), ("us-east-1", 1 + 4 + 6)])
+        BTreeMap::from([
+            ("eu-west-1", 6 + 1),
+            ("global", 1),
+            ("us-east-1", 1 + 4 + 6 + 1)
+        ])
     );
 }
 
@@ -748,6 +753,14 @@ mod mocked {
             });
         let no_policy = mock!(aws_sdk_s3::Client::get_bucket_policy_status)
             .then_error(|| GetBucketPolicyStatusError::generic(meta("NoSuchBucketPolicy")));
+        // The document, asked only of the bucket that has a policy.
+        let policy_document = mock!(aws_sdk_s3::Client::get_bucket_policy)
+            .match_requests(|r| r.bucket() == Some("b-east"))
+            .then_output(|| {
+                aws_sdk_s3::operation::get_bucket_policy::GetBucketPolicyOutput::builder()
+                    .policy(r#"{"Statement":{"Sid":"Public","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b-east/*"}}"#)
+                    .build()
+            });
         let acl_denied = mock!(aws_sdk_s3::Client::get_bucket_acl)
             .match_requests(|r| r.bucket() == Some("b-denied"))
             .then_error(|| GetBucketAclError::generic(meta("AccessDenied")));
@@ -763,6 +776,7 @@ mod mocked {
             &no_bucket_block,
             &public_policy,
             &no_policy,
+            &policy_document,
             &acl_denied,
             &public_acl,
             &private_acl,
@@ -779,6 +793,7 @@ mod mocked {
         assert_eq!(location.num_calls(), 0, "the listing gave every region");
         assert_eq!(no_bucket_block.num_calls(), 3);
         assert_eq!(public_policy.num_calls() + no_policy.num_calls(), 3);
+        assert_eq!(policy_document.num_calls(), 1);
         assert_eq!(acl_denied.num_calls(), 1);
         // Per-bucket calls are sent in the bucket's region.
         assert_eq!(
@@ -786,8 +801,21 @@ mod mocked {
             [
                 ("eu-west-1".to_string(), 6, 0),
                 ("global".to_string(), 1, 0),
-                ("us-east-1".to_string(), 2 + 3, 0),
+                ("us-east-1".to_string(), 2 + 3 + 1, 0),
             ]
+        );
+        let grants = csv_rows(
+            &dir.path()
+                .join("evidence/s3-public-access/bucket-policy-grants.csv"),
+        );
+        assert_eq!(grants.len(), 1, "{grants:#?}");
+        assert_eq!(
+            (
+                grants[0]["name"].as_str(),
+                grants[0]["principal_kind"].as_str(),
+                grants[0]["outside_account"].as_str()
+            ),
+            ("b-east", "anyone", "true")
         );
 
         let errors = out.errors().to_vec();
@@ -865,6 +893,11 @@ mod mocked {
                 .build()
         });
         let public_acl = mock!(aws_sdk_s3::Client::get_bucket_acl).then_output(|| acl(true));
+        let document = mock!(aws_sdk_s3::Client::get_bucket_policy).then_output(|| {
+            aws_sdk_s3::operation::get_bucket_policy::GetBucketPolicyOutput::builder()
+                .policy("not json")
+                .build()
+        });
         let rules = [
             &block,
             &list,
@@ -872,6 +905,7 @@ mod mocked {
             &no_bucket_block,
             &public_policy,
             &public_acl,
+            &document,
         ];
         let clients = common::mock::clients(&rules);
         let ctx = common::mock::context(&clients, &["us-east-1"]);
