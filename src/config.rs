@@ -63,6 +63,8 @@ impl CollectConfig {
     pub fn from_args(args: &CollectArgs, quiet: bool) -> Self {
         let mut settings = CollectorSettings::default();
         settings.credential_report.deadline = Duration::from_secs(args.credential_report_timeout);
+        settings.log_validation.hours = args.validation_hours;
+        settings.log_validation.sample = args.validation_sample;
         CollectConfig {
             aws: AwsSettings {
                 profile: args.profile.clone(),

@@ -54,6 +54,10 @@ pub struct CollectorSpec {
     /// IAM actions the collector's calls need, for `policy`.
     pub permissions: &'static [&'static str],
     pub run: CollectFn,
+    /// IAM actions of calls the collector makes but can do without: refused, they leave a gap
+    /// the collector records (and the rules over it are partial), never a pass. `policy
+    /// --with-optional` prints them.
+    pub optional_permissions: &'static [&'static str],
 }
 
 impl std::fmt::Debug for CollectorSpec {
@@ -129,6 +133,7 @@ where
 #[derive(Debug, Clone)]
 pub struct CollectorSettings {
     pub credential_report: iam_credential_report::ReportTiming,
+    pub log_validation: cloudtrail::LogValidation,
 }
 
 impl Default for CollectorSettings {
@@ -139,6 +144,7 @@ impl Default for CollectorSettings {
                 first_backoff: Duration::from_secs(1),
                 max_backoff: Duration::from_secs(16),
             },
+            log_validation: cloudtrail::LogValidation::default(),
         }
     }
 }

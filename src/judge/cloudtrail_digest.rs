@@ -205,7 +205,10 @@ pub fn signing_string(digest: &DigestFile, inflated: &[u8]) -> String {
         digest.digest_s3_bucket,
         digest.digest_s3_object,
         sha256_hex(inflated),
-        digest.previous_digest_signature.as_deref().unwrap_or("null")
+        digest
+            .previous_digest_signature
+            .as_deref()
+            .unwrap_or("null")
     )
 }
 
@@ -495,8 +498,7 @@ mod tests {
     use rsa::signature::{SignatureEncoding, Signer};
 
     fn gzip(bytes: &[u8]) -> Vec<u8> {
-        let mut encoder =
-            flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         encoder.write_all(bytes).unwrap();
         encoder.finish().unwrap()
     }
@@ -544,8 +546,13 @@ mod tests {
         assert_eq!(digest.previous_digest_signature.as_deref(), Some("50887c"));
         assert_eq!(digest.log_files.len(), 1);
         assert_eq!(digest.log_files[0].hash_value, "9bb6");
-        assert_eq!(digest.log_files[0].hash_algorithm.as_deref(), Some("SHA-256"));
-        let start = read_digest(&gzip(sample_digest(None).as_bytes())).unwrap().1;
+        assert_eq!(
+            digest.log_files[0].hash_algorithm.as_deref(),
+            Some("SHA-256")
+        );
+        let start = read_digest(&gzip(sample_digest(None).as_bytes()))
+            .unwrap()
+            .1;
         assert_eq!(start.previous_digest_signature, None);
         assert_eq!(Previous::of(&start), None);
     }
@@ -656,12 +663,28 @@ mod tests {
     fn digest_keys_carry_their_time_and_day_prefix() {
         let day = chrono::NaiveDate::from_ymd_opt(2015, 8, 17).unwrap();
         assert_eq!(
-            digest_day_prefix("", None, "111122223333", "us-east-2", day, "trail", "us-east-2"),
+            digest_day_prefix(
+                "",
+                None,
+                "111122223333",
+                "us-east-2",
+                day,
+                "trail",
+                "us-east-2"
+            ),
             "AWSLogs/111122223333/CloudTrail-Digest/us-east-2/2015/08/17/\
              111122223333_CloudTrail-Digest_us-east-2_trail_us-east-2_"
         );
         assert_eq!(
-            digest_day_prefix("p/q/", Some("o-abc"), "1", "eu-west-1", day, "t", "us-east-1"),
+            digest_day_prefix(
+                "p/q/",
+                Some("o-abc"),
+                "1",
+                "eu-west-1",
+                day,
+                "t",
+                "us-east-1"
+            ),
             "p/q/AWSLogs/o-abc/1/CloudTrail-Digest/eu-west-1/2015/08/17/\
              1_CloudTrail-Digest_eu-west-1_t_us-east-1_"
         );
@@ -711,7 +734,11 @@ mod tests {
         let kinds: Vec<ChainLink> = links.iter().map(|(k, _)| *k).collect();
         assert_eq!(
             kinds,
-            [ChainLink::BeforeWindow, ChainLink::Linked, ChainLink::Linked]
+            [
+                ChainLink::BeforeWindow,
+                ChainLink::Linked,
+                ChainLink::Linked
+            ]
         );
         assert!(missing.is_empty());
 

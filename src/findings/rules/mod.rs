@@ -23,6 +23,7 @@ pub(super) static FAMILIES: &[&[RuleSpec]] = &[
     // Regional services: access-analyzer, cloudtrail, guardduty, security-groups, s3, kms.
     access_analyzer::RULES,
     cloudtrail::RULES,
+    cloudtrail_logs::RULES,
     guardduty::RULES,
     security_groups::RULES,
     s3::RULES,
@@ -190,6 +191,7 @@ pub(super) mod iam_test {
 
 mod access_analyzer;
 mod cloudtrail;
+mod cloudtrail_logs;
 mod guardduty;
 mod kms;
 mod s3;
@@ -277,6 +279,10 @@ mod tests {
                 "cloudtrail-validation",
                 "cloudtrail-kms",
                 "cloudtrail-delivery",
+                "cloudtrail-bucket-public",
+                "cloudtrail-bucket-no-mfa-delete",
+                "cloudtrail-bucket-unencrypted",
+                "cloudtrail-log-validation-failed",
                 "guardduty-disabled",
                 "guardduty-high-findings",
                 "sg-admin-port-open",
@@ -291,11 +297,20 @@ mod tests {
     }
 
     /// Each regional rule reads one collector (whose controls it has: see the registry's
-    /// tests, which sit above the rules).
+    /// tests, which sit above the rules), but for `cloudtrail-bucket-public`, which judges the
+    /// trails' buckets from the S3 evidence and needs both.
     #[test]
     fn regional_rules_read_one_collector() {
         for family in &FAMILIES[6..] {
             for rule in family.iter() {
+                if rule.id == "cloudtrail-bucket-public" {
+                    assert!(
+                        matches!(rule.needs, Needs::All(["cloudtrail", "s3-public-access"])),
+                        "{} reads the trails and the buckets",
+                        rule.id
+                    );
+                    continue;
+                }
                 assert!(
                     matches!(rule.needs, Needs::All([_])),
                     "{} reads one collector",
