@@ -159,13 +159,11 @@ async fn inspect(ctx: &Context, bucket: &str, home: &str) -> BucketFacts {
 /// the SDK refuses to parse. Such an answer, and only such an answer, is read by its `Status`
 /// and `MfaDelete` elements: (status, MFA delete).
 fn lenient_versioning<E>(err: &SdkError<E, HttpResponse>) -> Option<(String, bool)> {
-    let SdkError::ResponseError(response) = err else {
-        return None;
-    };
-    if response.raw().status().as_u16() != 200 {
+    let raw = err.raw_response()?;
+    if raw.status().as_u16() != 200 {
         return None;
     }
-    let body = std::str::from_utf8(response.raw().body().bytes()?).ok()?;
+    let body = std::str::from_utf8(raw.body().bytes()?).ok()?;
     let root = body
         .trim_start()
         .strip_prefix("<?xml")
