@@ -7,8 +7,18 @@
 //! `GetEventSelectors` with its full ARN in its home region (also when that region is not
 //! covered). Selectors may be basic (EventSelectors) or advanced (AdvancedEventSelectors); both
 //! are read into the same management/data coverage.
+//! Then each trail's S3 log bucket, once per bucket (`bucket`): GetBucketLocation (in the
+//! trail's home region), then in the bucket's own region GetBucketVersioning (status and MFA
+//! delete), GetBucketEncryption (ServerSideEncryptionConfigurationNotFoundError is an answer:
+//! none) and GetBucketLogging. A bucket of another account, or one the caller may not read,
+//! fails its calls: recorded as errors, the bucket's row says so. Last, the sampled log file
+//! validation of each logging trail with validation enabled (`validation`: digest listing and
+//! reading, ListPublicKeys, log files re-hashed), over `--validation-hours` with
+//! `--validation-sample` log files per digest.
 //! Permissions: `cloudtrail:DescribeTrails`, `cloudtrail:GetTrailStatus`,
-//! `cloudtrail:GetEventSelectors`.
+//! `cloudtrail:GetEventSelectors`, `s3:GetBucketLocation`, `s3:GetBucketVersioning`,
+//! `s3:GetEncryptionConfiguration`, `s3:GetBucketLogging`; optional (the validation records
+//! their refusal as its gap): `s3:ListBucket`, `s3:GetObject`, `cloudtrail:ListPublicKeys`.
 //! Controls: CC7.2, CC7.3.
 //! Files (their tables declared in `crate::contract::cloudtrail`): `trails.csv` (one row per
 //! unique trail: configuration, status, derived event coverage), `trails.json` (per trail the
@@ -17,6 +27,12 @@
 //! many of them are shadows of trails homed elsewhere). A region whose DescribeTrails fails is
 //! recorded as failed (in the manifest; it has no row in `regions.csv`); a trail whose status or
 //! selectors cannot be read keeps its row with those cells empty, and the collector is partial.
+//! `trail-buckets.csv` (+ `.json` with every encryption rule): per trail, its bucket's region,
+//! versioning, MFA delete, default encryption, access logging and the failed calls.
+//! `trail-validation.csv`: per trail, the validation's status (validated, failed, no_digests,
+//! not_validated, not_applicable) with the counts of digests, signatures, chain, re-hashed log
+//! files and every problem; `trail-validation.json` adds the check of each digest and sampled
+//! log file.
 //!
 //! The answers as returned are typed in the evidence contract (`trails.json`) and converted in
 //! `api`; what the selectors record is pure logic, in `crate::judge::cloudtrail`.
@@ -49,7 +65,8 @@ pub use validation::LogValidation;
 
 pub const SPEC: CollectorSpec = CollectorSpec {
     id: crate::contract::cloudtrail::ID,
-    title: "CloudTrail trails (multi-region, logging, validation, encryption, event selectors)",
+    title: "CloudTrail trails (multi-region, logging, validation, encryption, event selectors), \
+            their log buckets, and their log files validated on a sample",
     controls: &[Control::Cc7_2, Control::Cc7_3],
     scope: Scope::Regional,
     permissions: &[
