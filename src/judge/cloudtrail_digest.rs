@@ -407,13 +407,14 @@ impl Previous {
     }
 }
 
+/// What [`chain`] finds: per digest its link and why (empty when linked), and the missing
+/// previous digests with the digest that names each (`s3://bucket/key` both).
+pub type Chain = (Vec<(ChainLink, String)>, Vec<(String, String)>);
+
 /// How each digest links to the previous one, and the previous digests that are missing
 /// (in the window by their key's time, named by a later digest, absent from the listing).
 /// `window_start` is the earliest digest end time read.
-pub fn chain(
-    links: &[Link],
-    window_start: chrono::DateTime<chrono::Utc>,
-) -> (Vec<(ChainLink, String)>, Vec<(String, String)>) {
+pub fn chain(links: &[Link], window_start: chrono::DateTime<chrono::Utc>) -> Chain {
     let mut missing = Vec::new();
     let outcomes = links
         .iter()
@@ -636,7 +637,7 @@ mod tests {
                 "hex in either case"
             );
         }
-        let key = public_key(&public.to_pkcs1_der().unwrap().as_bytes().to_vec()).unwrap();
+        let key = public_key(public.to_pkcs1_der().unwrap().as_bytes()).unwrap();
         assert!(verify(&key, message, "zz").is_err());
         assert!(verify(&key, message, "abc").is_err());
         assert!(verify(&key, message, &"ab".repeat(3000)).is_err());

@@ -577,12 +577,15 @@ async fn public_keys(
     Ok(keys)
 }
 
+/// A digest's stored bytes with its `signature` and `signature-algorithm` metadata.
+type Stored = (Vec<u8>, Option<String>, Option<String>);
+
 /// One digest as read from the bucket.
 struct Fetched {
     region: String,
     key: String,
-    /// The stored bytes and the `signature` / `signature-algorithm` metadata, or why not.
-    result: Result<(Vec<u8>, Option<String>, Option<String>), FetchFailure>,
+    /// What was read, or why not.
+    result: Result<Stored, FetchFailure>,
 }
 
 enum FetchFailure {
