@@ -266,6 +266,15 @@ pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectErr
     if gaps > 0 {
         out.note("log_validation_gaps", gaps);
     }
+    let hours = i64::from(ctx.settings.log_validation.hours);
+    out.note(
+        "log_validation_window",
+        format!(
+            "{}/{}",
+            validation::rfc3339(now - chrono::Duration::hours(hours)),
+            validation::rfc3339(now)
+        ),
+    );
     out.table_with_twin(&validations, |v| v.row.clone())?;
     out.note("trails", records.len());
     if records.is_empty() {

@@ -198,9 +198,10 @@ pub struct ValidationRow {
     pub status: ValidationStatus,
     /// Why the trail was not (fully) validated: the refused or failed call, with its error.
     pub reason: String,
-    /// The window of digest end times read (RFC 3339).
-    pub window_start: String,
-    pub window_end: String,
+    /// The window read: digests whose end time lies in the `window_hours` hours before the
+    /// collector ran (its bounds are the manifest note `log_validation_window`; left out of
+    /// the rows so that an unchanged account gives the same evidence on every run).
+    pub window_hours: u32,
     /// The regions whose digests were read (a multi-region trail delivers digests per region).
     pub regions: cell::List,
     pub digests_checked: u64,

@@ -142,7 +142,8 @@ pub async fn validate_all(
     (records, errors)
 }
 
-fn rfc3339(time: DateTime<Utc>) -> String {
+/// A time as the manifest note writes it.
+pub fn rfc3339(time: DateTime<Utc>) -> String {
     time.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
@@ -159,8 +160,7 @@ async fn validate(
         trail_name: trail.name.clone(),
         home_region: trail.home_region.clone(),
         bucket: trail.bucket.clone(),
-        window_start: rfc3339(start),
-        window_end: rfc3339(end),
+        window_hours: ctx.settings.log_validation.hours,
         ..ValidationRow::default()
     };
     let not = |mut row: ValidationRow, status: ValidationStatus, reason: String| {
@@ -271,10 +271,8 @@ async fn validate(
             row,
             ValidationStatus::NoDigests,
             format!(
-                "no digest file of the trail in s3://{} for {} to {}",
-                trail.bucket,
-                rfc3339(start),
-                rfc3339(end)
+                "no digest file of the trail in s3://{} in the window",
+                trail.bucket
             ),
         );
     }
