@@ -405,6 +405,7 @@ Examples:
   soc2-evidence policy --collector iam-credential-report
   soc2-evidence policy --org > soc2-evidence-org-policy.json
   soc2-evidence policy --org --role-name audit-reader
+  soc2-evidence policy --with-optional
 
 Without --org: what `collect` needs in one account, and what the read-only role in every
 member account of an organization needs (deploy/member-role.yaml creates that role with
@@ -414,7 +415,12 @@ SecurityAudit also grants every action listed.
 With --org: what the principal running `collect --org` needs, in the management account or
 a delegated administrator account: the same read-only actions (its own account is collected
 with its own credentials), the AWS Organizations read actions, and sts:AssumeRole on the
-member role (--role-name) in every account. For aws-cn or aws-us-gov, replace `arn:aws:`.";
+member role (--role-name) in every account. For aws-cn or aws-us-gov, replace `arn:aws:`.
+
+With --with-optional: also a statement of the actions the tool can do without (reading the
+trails' CloudTrail digest and log files and CloudTrail's public keys, for the sampled log file
+validation); narrow its Resource to the log buckets. Without them that validation is recorded
+as not done (the rule cloudtrail-log-validation-failed is partial), never as passed.";
 
 fn collector_id() -> PossibleValuesParser {
     PossibleValuesParser::new(registry::ids())
@@ -537,6 +543,15 @@ pub struct CollectArgs {
     /// findings are read whatever their age
     #[arg(long, value_name = "DAYS", default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub lookback_days: u32,
+    /// Hours of CloudTrail digest files to validate, back from the run's start (log file
+    /// integrity, sampled: the signatures, the chain and a few log files of each digest)
+    #[arg(long, value_name = "HOURS", default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=2160))]
+    pub validation_hours: u32,
+
+    /// Log files to re-hash per digest file in the log file validation (0: the digests'
+    /// signatures and chain only)
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=1000))]
+    pub validation_sample: u32,
 
     #[command(flatten)]
     pub analysis: AnalysisArgs,
@@ -814,6 +829,13 @@ pub struct PolicyArgs {
     /// sts:AssumeRole on the member role in every account
     #[arg(long)]
     pub org: bool,
+
+    /// Add a statement of the optional actions (s3:GetObject, s3:ListBucket and
+    /// cloudtrail:ListPublicKeys, for the sampled CloudTrail log file validation), whose
+    /// Resource you may narrow to the trails' log buckets; without them that validation is
+    /// recorded as not done, never as passed
+    #[arg(long)]
+    pub with_optional: bool,
 
     /// With --org: the name of the read-only role in every member account (the role
     /// deploy/member-role.yaml creates; the same name as `collect --org --role-name`)

@@ -70,6 +70,8 @@ impl CollectConfig {
         let mut settings = CollectorSettings::default();
         settings.credential_report.deadline = Duration::from_secs(args.credential_report_timeout);
         settings.lookback_days = args.lookback_days;
+        settings.log_validation.hours = args.validation_hours;
+        settings.log_validation.sample = args.validation_sample;
         CollectConfig {
             aws: AwsSettings {
                 profile: args.profile.clone(),

@@ -136,10 +136,15 @@ fn main() {
         }
         Command::Policy(args) => {
             let collectors = registry::select(&args.collectors, &args.skip);
-            print_json(&if args.org {
+            let printed = if args.org {
                 policy::org_policy_for(&collectors, &args.role_name)
             } else {
                 policy::policy_for(&collectors)
+            };
+            print_json(&if args.with_optional {
+                policy::with_optional(printed, &collectors)
+            } else {
+                printed
             });
             ExitCode::Success
         }

@@ -76,6 +76,35 @@ pub fn org_policy_for(collectors: &[&CollectorSpec], role_name: &str) -> Value {
     })
 }
 
+/// `policy` with `--with-optional`: the policy plus a statement of the actions the collectors
+/// can do without ([`CollectorSpec::optional_permissions`]: today the reads of CloudTrail's
+/// digest and log files and public keys, for the sampled log file validation). A statement of
+/// its own, so that its `Resource` can be narrowed (to the trails' log buckets). Unchanged
+/// when the collectors have no optional action.
+pub fn with_optional(mut policy: Value, collectors: &[&CollectorSpec]) -> Value {
+    let mut actions: Vec<&str> = collectors
+        .iter()
+        .flat_map(|spec| spec.optional_permissions.iter().copied())
+        .collect();
+    actions.sort_unstable();
+    actions.dedup();
+    if actions.is_empty() {
+        return policy;
+    }
+    if let Some(statements) = policy["Statement"].as_array_mut() {
+        statements.push(json!({
+            "Sid": OPTIONAL_SID,
+            "Effect": "Allow",
+            "Action": actions,
+            "Resource": "*"
+        }));
+    }
+    policy
+}
+
+/// The statement id of the optional actions.
+pub const OPTIONAL_SID: &str = "Soc2EvidenceOptionalReads";
+
 fn read_only_statement(collectors: &[&CollectorSpec]) -> Value {
     let regional = collectors.iter().any(|spec| spec.scope == Scope::Regional);
     let mut actions: Vec<&str> = collectors
@@ -146,6 +175,47 @@ mod tests {
         for action in ORGANIZATIONS_ACTIONS {
             assert!(action.starts_with("organizations:"), "{action}");
             assert!(is_read_action(action), "{action} is not a read action");
+        }
+    }
+
+    #[test]
+    fn optional_actions_are_a_statement_of_their_own_only_when_asked_for() {
+        let collectors = select(&[], &[]);
+        let plain = policy_for(&collectors);
+        let required = plain["Statement"][0]["Action"].as_array().unwrap().clone();
+        let with = with_optional(plain.clone(), &collectors);
+        let statements = with["Statement"].as_array().unwrap();
+        assert_eq!(statements.len(), 2);
+        assert_eq!(statements[0], plain["Statement"][0]);
+        assert_eq!(statements[1]["Sid"], OPTIONAL_SID);
+        let optional: Vec<&str> = statements[1]["Action"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        assert_eq!(
+            optional,
+            ["cloudtrail:ListPublicKeys", "s3:GetObject", "s3:ListBucket"]
+        );
+        for action in &optional {
+            assert!(is_read_action(action), "{action}");
+            assert!(
+                !required.iter().any(|a| a == action),
+                "{action} is optional and required"
+            );
+        }
+        // Collectors without optional actions: the policy as it was.
+        let narrow = select(&["iam-password-policy".to_string()], &[]);
+        assert_eq!(
+            with_optional(policy_for(&narrow), &narrow),
+            policy_for(&narrow)
+        );
+        for spec in REGISTRY {
+            let mut sorted = spec.optional_permissions.to_vec();
+            sorted.sort_unstable();
+            sorted.dedup();
+            assert_eq!(sorted, spec.optional_permissions, "{}", spec.id);
         }
     }
 

@@ -213,8 +213,11 @@ async fn trails_are_listed_once_with_status_and_selectors_from_their_home_region
     let record = manifest_collector(&manifest, "cloudtrail");
     assert_eq!(record["status"], "collected", "{record:#}");
     assert_eq!(record["errors"], serde_json::json!([]));
-    // One DescribeTrails per region, then status and selectors once per unique trail.
-    assert_eq!(record["api_calls"], 6, "{record:#}");
+    // One DescribeTrails per region, then status and selectors once per unique trail; the
+    // shared log bucket once (GetBucketLocation, then versioning, encryption and logging); the
+    // digest listing of the one logging trail with validation, per region it is seen in and
+    // per day of the 24-hour window (two days).
+    assert_eq!(record["api_calls"], 14, "{record:#}");
     assert_eq!(record["notes"]["trails"], 2);
 
     let evidence = dir.join("evidence/cloudtrail");
@@ -537,6 +540,8 @@ where
     (root, folder, out, counts.counts())
 }
 
+/// A trail as DescribeTrails lists it, without an S3 bucket: these tests are about status and
+/// selectors (the log bucket and the log file validation are tested in tests/cloudtrail_logs.rs).
 fn trail(name: &str, home: &str, multi_region: bool) -> Trail {
     Trail::builder()
         .name(name)
@@ -545,7 +550,6 @@ fn trail(name: &str, home: &str, multi_region: bool) -> Trail {
         .is_multi_region_trail(multi_region)
         .is_organization_trail(false)
         .log_file_validation_enabled(true)
-        .s3_bucket_name("trail-logs")
         .build()
 }
 

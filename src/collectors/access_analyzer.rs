@@ -55,6 +55,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
         "access-analyzer:ListFindings",
     ],
     run,
+    optional_permissions: &[],
 };
 
 /// The note listing the covered regions (read successfully) without an ACTIVE analyzer.

@@ -7,8 +7,18 @@
 //! `GetEventSelectors` with its full ARN in its home region (also when that region is not
 //! covered). Selectors may be basic (EventSelectors) or advanced (AdvancedEventSelectors); both
 //! are read into the same management/data coverage.
+//! Then each trail's S3 log bucket, once per bucket (`bucket`): GetBucketLocation (in the
+//! trail's home region), then in the bucket's own region GetBucketVersioning (status and MFA
+//! delete), GetBucketEncryption (ServerSideEncryptionConfigurationNotFoundError is an answer:
+//! none) and GetBucketLogging. A bucket of another account, or one the caller may not read,
+//! fails its calls: recorded as errors, the bucket's row says so. Last, the sampled log file
+//! validation of each logging trail with validation enabled (`validation`: digest listing and
+//! reading, ListPublicKeys, log files re-hashed), over `--validation-hours` with
+//! `--validation-sample` log files per digest.
 //! Permissions: `cloudtrail:DescribeTrails`, `cloudtrail:GetTrailStatus`,
-//! `cloudtrail:GetEventSelectors`.
+//! `cloudtrail:GetEventSelectors`, `s3:GetBucketLocation`, `s3:GetBucketVersioning`,
+//! `s3:GetEncryptionConfiguration`, `s3:GetBucketLogging`; optional (the validation records
+//! their refusal as its gap): `s3:ListBucket`, `s3:GetObject`, `cloudtrail:ListPublicKeys`.
 //! Controls: CC7.2, CC7.3.
 //! Files (their tables declared in `crate::contract::cloudtrail`): `trails.csv` (one row per
 //! unique trail: configuration, status, derived event coverage), `trails.json` (per trail the
@@ -17,6 +27,12 @@
 //! many of them are shadows of trails homed elsewhere). A region whose DescribeTrails fails is
 //! recorded as failed (in the manifest; it has no row in `regions.csv`); a trail whose status or
 //! selectors cannot be read keeps its row with those cells empty, and the collector is partial.
+//! `trail-buckets.csv` (+ `.json` with every encryption rule): per trail, its bucket's region,
+//! versioning, MFA delete, default encryption, access logging and the failed calls.
+//! `trail-validation.csv`: per trail, the validation's status (validated, failed, no_digests,
+//! not_validated, not_applicable) with the counts of digests, signatures, chain, re-hashed log
+//! files and every problem; `trail-validation.json` adds the check of each digest and sampled
+//! log file.
 //!
 //! The answers as returned are typed in the evidence contract (`trails.json`) and converted in
 //! `api`; what the selectors record is pure logic, in `crate::judge::cloudtrail`.
@@ -27,8 +43,11 @@ use futures_util::stream::{self, StreamExt};
 
 use super::{for_each_region, Context, RegionOutput};
 use super::{CollectFuture, CollectorSpec};
+use serde::Serialize;
+
 use crate::contract::cloudtrail::{
-    Coverage, EventSelectors, RegionRow, TrailDescription, TrailRecord, TrailRow, TrailStatus,
+    Coverage, EventSelectors, RegionRow, TrailBucketRow, TrailDescription, TrailRecord, TrailRow,
+    TrailStatus, ValidationStatus,
 };
 use crate::controls::Control;
 use crate::evidence::{CollectError, Evidence};
@@ -39,18 +58,28 @@ use crate::vocab::Scope;
 use crate::judge::cloudtrail::coverage;
 
 mod api;
+mod bucket;
+mod validation;
+
+pub use validation::LogValidation;
 
 pub const SPEC: CollectorSpec = CollectorSpec {
     id: crate::contract::cloudtrail::ID,
-    title: "CloudTrail trails (multi-region, logging, validation, encryption, event selectors)",
+    title: "CloudTrail trails (multi-region, logging, validation, encryption, event selectors), \
+            their log buckets, and their log files validated on a sample",
     controls: &[Control::Cc7_2, Control::Cc7_3],
     scope: Scope::Regional,
     permissions: &[
         "cloudtrail:DescribeTrails",
         "cloudtrail:GetEventSelectors",
         "cloudtrail:GetTrailStatus",
+        "s3:GetBucketLocation",
+        "s3:GetBucketLogging",
+        "s3:GetBucketVersioning",
+        "s3:GetEncryptionConfiguration",
     ],
     run,
+    optional_permissions: &["cloudtrail:ListPublicKeys", "s3:GetObject", "s3:ListBucket"],
 };
 
 fn run<'a>(ctx: &'a Context, out: &'a mut Evidence) -> CollectFuture<'a> {
@@ -198,6 +227,55 @@ pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectErr
 
     out.table_with_twin(&records, |r| r.row.clone())?;
     out.table(&region_rows)?;
+
+    // The log buckets, each read once, in its own region.
+    let buckets: BTreeMap<String, String> = records
+        .iter()
+        .filter(|r| !r.row.s3_bucket_name.is_empty())
+        .map(|r| (r.row.s3_bucket_name.clone(), r.row.home_region.clone()))
+        .collect();
+    let facts = bucket::inspect_all(ctx, buckets).await;
+    for bucket_facts in facts.values() {
+        for error in &bucket_facts.errors {
+            mark_partial(out, &read_regions, &error.region);
+            out.error(error.clone());
+        }
+    }
+    let bucket_records: Vec<TrailBucketRecord> = records
+        .iter()
+        .filter(|r| !r.row.s3_bucket_name.is_empty())
+        .map(|r| trail_bucket(&r.row, &facts[&r.row.s3_bucket_name]))
+        .collect();
+    out.table_with_twin(&bucket_records, |r| r.row.clone())?;
+
+    // Log file integrity, sampled.
+    let now = chrono::Utc::now();
+    let to_validate: Vec<validation::Trail> = records
+        .iter()
+        .map(|r| validation_trail(r, &trails, &facts))
+        .collect();
+    let (validations, errors) = validation::validate_all(ctx, &to_validate, now).await;
+    for error in errors {
+        mark_partial(out, &read_regions, &error.region);
+        out.error(error);
+    }
+    let gaps = validations
+        .iter()
+        .filter(|v| v.row.status == ValidationStatus::NotValidated)
+        .count();
+    if gaps > 0 {
+        out.note("log_validation_gaps", gaps);
+    }
+    let hours = i64::from(ctx.settings.log_validation.hours);
+    out.note(
+        "log_validation_window",
+        format!(
+            "{}/{}",
+            validation::rfc3339(now - chrono::Duration::hours(hours)),
+            validation::rfc3339(now)
+        ),
+    );
+    out.table_with_twin(&validations, |v| v.row.clone())?;
     out.note("trails", records.len());
     if records.is_empty() {
         out.note(
@@ -206,6 +284,95 @@ pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectErr
         );
     }
     Ok(())
+}
+
+/// A row of `trail-buckets.csv` and what its JSON twin adds.
+#[derive(Debug, Serialize)]
+struct TrailBucketRecord {
+    #[serde(flatten)]
+    row: TrailBucketRow,
+    /// Every default encryption rule (`null` when GetBucketEncryption failed).
+    encryption_rules: Option<Vec<bucket::EncryptionRule>>,
+}
+
+fn trail_bucket(trail: &TrailRow, facts: &bucket::BucketFacts) -> TrailBucketRecord {
+    let encryption = facts.encryption.as_ref();
+    TrailBucketRecord {
+        row: TrailBucketRow {
+            trail_arn: trail.trail_arn.clone(),
+            trail_name: trail.name.clone(),
+            home_region: trail.home_region.clone(),
+            bucket: trail.s3_bucket_name.clone(),
+            bucket_region: facts.region.clone().unwrap_or_default(),
+            versioning: facts.versioning.clone().unwrap_or_default(),
+            mfa_delete: facts.mfa_delete,
+            default_encryption: encryption
+                .map(|rules| match rules.first() {
+                    Some(rule) => rule.sse_algorithm.clone(),
+                    None => "none".to_string(),
+                })
+                .unwrap_or_default(),
+            encryption_kms_key: encryption
+                .and_then(|rules| rules.first())
+                .and_then(|rule| rule.kms_master_key_id.clone())
+                .unwrap_or_default(),
+            access_logging: facts.logging.as_ref().map(Option::is_some),
+            logging_target: facts.logging.clone().flatten().unwrap_or_default(),
+            failed_calls: facts
+                .errors
+                .iter()
+                .map(|e| e.operation.clone())
+                .collect::<Vec<_>>()
+                .into(),
+            error: facts
+                .errors
+                .iter()
+                .map(|e| format!("{}: {}: {}", e.operation, e.code, e.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+        },
+        encryption_rules: facts.encryption.clone(),
+    }
+}
+
+/// What the log file validation needs of a trail: digests are read for every covered region
+/// the trail is seen in (a multi-region trail delivers digests per region), or its home region.
+fn validation_trail(
+    record: &TrailRecord,
+    trails: &BTreeMap<String, Discovered>,
+    facts: &BTreeMap<String, bucket::BucketFacts>,
+) -> validation::Trail {
+    let row = &record.row;
+    let mut regions: Vec<String> = trails
+        .get(&row.trail_arn)
+        .map(|t| t.seen_in.iter().cloned().collect())
+        .unwrap_or_default();
+    if regions.is_empty() {
+        regions.push(row.home_region.clone());
+    }
+    let bucket_region = match facts.get(&row.s3_bucket_name) {
+        Some(f) => match &f.region {
+            Some(region) => Ok(region.clone()),
+            None => Err(f
+                .errors
+                .first()
+                .map(|e| format!("{}: {}: {}", e.operation, e.code, e.message))
+                .unwrap_or_default()),
+        },
+        None => Err("the trail names no bucket".to_string()),
+    };
+    validation::Trail {
+        arn: row.trail_arn.clone(),
+        name: row.name.clone(),
+        home_region: row.home_region.clone(),
+        bucket: row.s3_bucket_name.clone(),
+        key_prefix: row.s3_key_prefix.clone(),
+        organization_trail: row.is_organization_trail == Some(true),
+        validation_enabled: row.log_file_validation_enabled,
+        logging: row.is_logging,
+        regions,
+        bucket_region,
+    }
 }
 
 /// GetTrailStatus and GetEventSelectors of one trail, with its full ARN, in its home region.

@@ -47,6 +47,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     scope: Scope::Regional,
     permissions: &["ec2:DescribeSecurityGroups"],
     run,
+    optional_permissions: &[],
 };
 
 /// The largest page DescribeSecurityGroups allows.

@@ -62,6 +62,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
         "guardduty:ListFindings",
     ],
     run,
+    optional_permissions: &[],
 };
 
 /// The note listing the covered regions (read successfully) without an enabled detector.

@@ -32,6 +32,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
         "iam:ListVirtualMFADevices",
     ],
     run,
+    optional_permissions: &[],
 };
 
 /// The note under which the account's aliases are handed to the manifest.

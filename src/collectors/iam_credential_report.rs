@@ -34,6 +34,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     scope: Scope::Global,
     permissions: &["iam:GenerateCredentialReport", "iam:GetCredentialReport"],
     run,
+    optional_permissions: &[],
 };
 
 /// AWS regenerates a report at most every four hours; an older one is called stale.

@@ -21,6 +21,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     scope: Scope::Global,
     permissions: &["iam:GetAccountPasswordPolicy"],
     run,
+    optional_permissions: &[],
 };
 
 fn run<'a>(ctx: &'a Context, out: &'a mut Evidence) -> CollectFuture<'a> {

@@ -50,6 +50,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
         "kms:ListKeys",
     ],
     run,
+    optional_permissions: &[],
 };
 
 /// The largest pages ListKeys and ListAliases allow (Limit); the defaults (100 and 50) would

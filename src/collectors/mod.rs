@@ -54,6 +54,10 @@ pub struct CollectorSpec {
     /// IAM actions the collector's calls need, for `policy`.
     pub permissions: &'static [&'static str],
     pub run: CollectFn,
+    /// IAM actions of calls the collector makes but can do without: refused, they leave a gap
+    /// the collector records (and the rules over it are partial), never a pass. `policy
+    /// --with-optional` prints them.
+    pub optional_permissions: &'static [&'static str],
 }
 
 impl std::fmt::Debug for CollectorSpec {
@@ -131,6 +135,7 @@ pub struct CollectorSettings {
     pub credential_report: iam_credential_report::ReportTiming,
     /// How far back archived and resolved findings are read (`--lookback-days`).
     pub lookback_days: u32,
+    pub log_validation: cloudtrail::LogValidation,
 }
 
 impl Default for CollectorSettings {
@@ -142,6 +147,7 @@ impl Default for CollectorSettings {
                 max_backoff: Duration::from_secs(16),
             },
             lookback_days: 365,
+            log_validation: cloudtrail::LogValidation::default(),
         }
     }
 }

@@ -73,6 +73,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
         "s3:ListAllMyBuckets",
     ],
     run,
+    optional_permissions: &[],
 };
 
 /// The largest page ListBuckets allows (MaxBuckets). Sending MaxBuckets also makes AWS include

@@ -6,6 +6,7 @@
 //! shared vocabulary and the evidence contract only.
 
 pub mod cloudtrail;
+pub mod cloudtrail_digest;
 pub mod detection;
 pub mod iam_policy;
 pub mod iam_tables;

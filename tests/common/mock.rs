@@ -182,7 +182,7 @@ pub fn settings() -> CollectorSettings {
             first_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(8),
         },
-        lookback_days: 365,
+        ..CollectorSettings::default()
     }
 }
 

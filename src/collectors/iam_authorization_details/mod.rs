@@ -51,6 +51,7 @@ pub const SPEC: CollectorSpec = CollectorSpec {
     scope: Scope::Global,
     permissions: &["iam:GetAccountAuthorizationDetails"],
     run,
+    optional_permissions: &[],
 };
 
 /// The largest page the API serves: the fewest calls.

@@ -25,6 +25,7 @@ pub(super) static FAMILIES: &[&[RuleSpec]] = &[
     // Regional services: access-analyzer, cloudtrail, guardduty, security-groups, s3, kms.
     access_analyzer::RULES,
     cloudtrail::RULES,
+    cloudtrail_logs::RULES,
     guardduty::RULES,
     security_groups::RULES,
     s3::RULES,
@@ -193,6 +194,7 @@ pub(super) mod iam_test {
 
 mod access_analyzer;
 mod cloudtrail;
+mod cloudtrail_logs;
 mod guardduty;
 mod kms;
 mod s3;
@@ -281,6 +283,10 @@ mod tests {
                 "cloudtrail-validation",
                 "cloudtrail-kms",
                 "cloudtrail-delivery",
+                "cloudtrail-bucket-public",
+                "cloudtrail-bucket-no-mfa-delete",
+                "cloudtrail-bucket-unencrypted",
+                "cloudtrail-log-validation-failed",
                 "guardduty-disabled",
                 "guardduty-high-findings",
                 "guardduty-finding-overdue",
@@ -298,11 +304,20 @@ mod tests {
     }
 
     /// Each regional rule reads one collector (whose controls it has: see the registry's
-    /// tests, which sit above the rules).
+    /// tests, which sit above the rules), but for `cloudtrail-bucket-public`, which judges the
+    /// trails' buckets from the S3 evidence and needs both.
     #[test]
     fn regional_rules_read_one_collector() {
         for family in &FAMILIES[6..] {
             for rule in family.iter() {
+                if rule.id == "cloudtrail-bucket-public" {
+                    assert!(
+                        matches!(rule.needs, Needs::All(["cloudtrail", "s3-public-access"])),
+                        "{} reads the trails and the buckets",
+                        rule.id
+                    );
+                    continue;
+                }
                 assert!(
                     matches!(rule.needs, Needs::All([_])),
                     "{} reads one collector",

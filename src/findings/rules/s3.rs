@@ -130,7 +130,7 @@ fn s3_account_public_access_block(input: &Input, out: &mut Out<'_>) -> Result<()
 
 /// The bucket rows whose facts are complete, in regions that were read, each with the block in
 /// effect for it.
-fn buckets(input: &Input) -> Result<Vec<(BucketRow, Effective)>, String> {
+pub(super) fn buckets(input: &Input) -> Result<Vec<(BucketRow, Effective)>, String> {
     let rows = input.table::<BucketRow>()?;
     let account = account_block(input)?;
     Ok(rows
@@ -151,24 +151,29 @@ fn bucket_region(row: &BucketRow) -> &str {
     }
 }
 
+/// How a bucket is publicly accessible given the block in effect (empty: it is not).
+pub(super) fn public_ways(bucket: &BucketRow, in_effect: &Effective) -> Vec<String> {
+    let mut how = Vec::new();
+    if bucket.policy_is_public == Some(true) && in_effect.restrict_public_buckets == Some(false) {
+        how.push(
+            "its bucket policy is public and RestrictPublicBuckets is off for the bucket \
+             and the account"
+                .to_string(),
+        );
+    }
+    let grants = &bucket.acl_public_grants;
+    if !grants.is_empty() && in_effect.ignore_public_acls == Some(false) {
+        how.push(format!(
+            "its ACL grants {} and IgnorePublicAcls is off for the bucket and the account",
+            grants.iter().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    how
+}
+
 fn s3_bucket_public(input: &Input, out: &mut Out<'_>) -> Result<(), String> {
     for (bucket, in_effect) in buckets(input)? {
-        let mut how = Vec::new();
-        if bucket.policy_is_public == Some(true) && in_effect.restrict_public_buckets == Some(false)
-        {
-            how.push(
-                "its bucket policy is public and RestrictPublicBuckets is off for the bucket \
-                 and the account"
-                    .to_string(),
-            );
-        }
-        let grants = &bucket.acl_public_grants;
-        if !grants.is_empty() && in_effect.ignore_public_acls == Some(false) {
-            how.push(format!(
-                "its ACL grants {} and IgnorePublicAcls is off for the bucket and the account",
-                grants.iter().collect::<Vec<_>>().join(", ")
-            ));
-        }
+        let how = public_ways(&bucket, &in_effect);
         if how.is_empty() {
             continue;
         }
