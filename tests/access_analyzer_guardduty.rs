@@ -1226,7 +1226,8 @@ async fn guardduty_on_the_emulator_reads_detectors_and_records_what_moto_lacks()
     assert_eq!(collector["id"], "guardduty");
     assert_eq!(collector["status"], "partial", "{summary:#}");
 
-    // moto answers GetFindingsStatistics and ListFindings with an error page: both recorded,
+    // moto answers GetFindingsStatistics and ListFindings with an error page: each call
+    // (unarchived and lookback statistics, open and archived listings) recorded,
     // with operation and region, and only in the region that has a detector.
     let errors = collector["errors"].as_array().unwrap();
     let failed: Vec<(&str, &str)> = errors
@@ -1243,6 +1244,7 @@ async fn guardduty_on_the_emulator_reads_detectors_and_records_what_moto_lacks()
         [
             ("GetFindingsStatistics", EAST),
             ("GetFindingsStatistics", EAST),
+            ("ListFindings", EAST),
             ("ListFindings", EAST)
         ],
         "GetDetector and ListDetectors work on moto: {errors:#?}"
@@ -1306,5 +1308,61 @@ async fn guardduty_on_the_emulator_reads_detectors_and_records_what_moto_lacks()
     assert_eq!(
         record["api_retries"], 0,
         "--max-attempts 1: no retry of moto's errors"
+    );
+}
+
+#[tokio::test]
+async fn a_denied_archived_listing_keeps_the_open_findings_and_is_recorded() {
+    let list = mock!(GuardDuty::list_detectors).then_output(|| {
+        ListDetectorsOutput::builder()
+            .detector_ids(DETECTOR)
+            .build()
+    });
+    let detector = mock!(GuardDuty::get_detector).then_output(enabled_detector);
+    let stats = mock!(GuardDuty::get_findings_statistics).then_output(|| {
+        GetFindingsStatisticsOutput::builder()
+            .finding_statistics(FindingStatistics::builder().build())
+            .build()
+    });
+    let archived_denied = mock!(GuardDuty::list_findings)
+        .match_requests(archived_list_asked)
+        .then_error(|| {
+            aws_sdk_guardduty::operation::list_findings::ListFindingsError::generic(denied(
+                "guardduty:ListFindings",
+            ))
+        });
+    let open = mock!(GuardDuty::list_findings)
+        .match_requests(list_asked_right)
+        .then_output(|| ListFindingsOutput::builder().finding_ids("f001").build());
+    let details = mock!(GuardDuty::get_findings).then_compute_output(|input| {
+        GetFindingsOutput::builder()
+            .set_findings(Some(
+                input
+                    .finding_ids()
+                    .iter()
+                    .map(|id| gd_finding(id))
+                    .collect(),
+            ))
+            .build()
+    });
+    let clients = common::mock::regional_clients(&[(
+        EAST,
+        vec![&list, &detector, &stats, &archived_denied, &open, &details],
+    )]);
+    let ctx = common::mock::context(&clients, &[EAST]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut out = Evidence::new(dir.path(), "guardduty");
+    guardduty::collect(&ctx, &mut out).await.unwrap();
+    let parts = out.into_parts();
+    assert_eq!(parts.errors.len(), 1, "{:?}", parts.errors);
+    assert_eq!(parts.errors[0].operation, "ListFindings");
+    assert_eq!(parts.errors[0].region, EAST);
+    assert_eq!(parts.regions[EAST], CollectorStatus::Partial);
+    let findings = rows(dir.path(), "guardduty", "findings.csv");
+    let ids: Vec<&str> = findings.iter().map(|f| f["id"].as_str()).collect();
+    assert_eq!(ids, ["f001"], "the open finding is kept");
+    assert_eq!(
+        rows(dir.path(), "guardduty", "finding-counts.csv")[0]["severe_listed"],
+        "1"
     );
 }

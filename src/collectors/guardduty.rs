@@ -396,8 +396,8 @@ async fn read_detector(
 
 /// The findings with severity >= 7, unarchived ones and those archived within the lookback
 /// window: their ids (ListFindings, one listing each), then their details
-/// (GetFindings, 50 ids per call). Returns how many ids were listed (`None` when the listing
-/// failed), the details that could be read, and the failed calls.
+/// (GetFindings, 50 ids per call). Returns how many unarchived ids were listed (`None` when
+/// that listing failed), the details that could be read, and the failed calls.
 async fn severe_findings(
     concurrency: usize,
     client: aws_sdk_guardduty::Client,
@@ -438,19 +438,20 @@ async fn severe_findings(
         ),
     )
     .await;
-    let (open, reviewed): (Vec<String>, Vec<String>) = match (open, reviewed) {
-        (Ok(open), Ok(reviewed)) => (open, reviewed),
-        (Err(e), _) | (_, Err(e)) => {
-            return (
-                None,
-                Vec::new(),
-                vec![CallError::from_sdk(region, "ListFindings", &e)],
-            )
+    // Each listing stands on its own: a failed one is recorded, and the other's findings are
+    // still read.
+    let mut errors = Vec::new();
+    let mut listed = |result: Result<Vec<String>, _>| match result {
+        Ok(ids) => Some(ids),
+        Err(e) => {
+            errors.push(CallError::from_sdk(region, "ListFindings", &e));
+            None
         }
     };
-    let listed_open = open.len();
-    let mut ids = open;
-    ids.extend(reviewed);
+    let (open, reviewed): (Option<Vec<String>>, Option<Vec<String>>) =
+        (listed(open), listed(reviewed));
+    let listed_open = open.as_ref().map(Vec::len);
+    let mut ids: Vec<String> = open.into_iter().chain(reviewed).flatten().collect();
     ids.sort();
     ids.dedup();
     let batches: Vec<Vec<String>> = ids
@@ -469,7 +470,6 @@ async fn severe_findings(
         .collect()
         .await;
     let mut findings = Vec::new();
-    let mut errors = Vec::new();
     for batch in batches {
         match batch {
             Ok(output) => findings.extend(
@@ -481,7 +481,7 @@ async fn severe_findings(
             Err(e) => errors.push(CallError::from_sdk(region, "GetFindings", &e)),
         }
     }
-    (Some(listed_open), findings, errors)
+    (listed_open, findings, errors)
 }
 
 fn detector_record(region: &str, id: &str, output: &GetDetectorOutput) -> DetectorRecord {
