@@ -567,6 +567,16 @@ async fn without_s3_get_object_the_validation_is_not_a_pass() {
     let manifest = read_json(&bundle.join("manifest.json"));
     let record = common::manifest_collector(&manifest, "cloudtrail");
     assert_eq!(record["notes"]["log_validation_gaps"], 1, "{record:#}");
+    // Each refused call is in the manifest with its operation, region and code.
+    let refused = record["notes"]["log_validation_refused"]
+        .as_array()
+        .unwrap();
+    assert!(!refused.is_empty(), "{record:#}");
+    for call in refused {
+        assert_eq!(call["operation"], "GetObject", "{call:#}");
+        assert_eq!(call["code"], "AccessDenied", "{call:#}");
+        assert!(!call["region"].as_str().unwrap().is_empty(), "{call:#}");
+    }
     let rows = by_trail(csv_rows(
         &bundle.join("evidence/cloudtrail/trail-validation.csv"),
     ));

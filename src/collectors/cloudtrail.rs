@@ -254,10 +254,14 @@ pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectErr
         .iter()
         .map(|r| validation_trail(r, &trails, &facts))
         .collect();
-    let (validations, errors) = validation::validate_all(ctx, &to_validate, now).await;
+    let (validations, errors, refused) = validation::validate_all(ctx, &to_validate, now).await;
     for error in errors {
         mark_partial(out, &read_regions, &error.region);
         out.error(error);
+    }
+    // Refused optional calls are gaps, not errors, but each is in the manifest all the same.
+    if !refused.is_empty() {
+        out.note("log_validation_refused", &refused);
     }
     let gaps = validations
         .iter()

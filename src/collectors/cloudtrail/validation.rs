@@ -9,7 +9,8 @@
 //!
 //! s3:ListBucket, s3:GetObject and cloudtrail:ListPublicKeys are optional permissions: a call
 //! refused (AccessDenied) is recorded as the trail's gap (`not_validated` with the refused call
-//! in `reason`, and the `log_validation_gaps` note), not as a collector error; any other failed
+//! in `reason`, the `log_validation_gaps` note, and the call with its operation, region and
+//! code in the `log_validation_refused` note), not as a collector error; any other failed
 //! call is a collector error too. Neither is ever a pass.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -111,16 +112,18 @@ fn is_refusal(code: &str) -> bool {
 }
 
 /// Validates every trail, one after the other (each fans out within the concurrency bound).
-/// Returns the records and the calls that failed (not those refused).
+/// Returns the records, the calls that failed, and the calls refused for want of an optional
+/// permission (recorded in the manifest's notes, not as errors).
 pub async fn validate_all(
     ctx: &Context,
     trails: &[Trail],
     now: DateTime<Utc>,
-) -> (Vec<TrailValidation>, Vec<CallError>) {
+) -> (Vec<TrailValidation>, Vec<CallError>, Vec<CallError>) {
     let settings = ctx.settings.log_validation;
     let start = now - chrono::Duration::hours(i64::from(settings.hours));
     let mut records = Vec::new();
     let mut errors = Vec::new();
+    let mut refused = Vec::new();
     for trail in trails {
         let mut gaps = Vec::new();
         let mut record =
@@ -133,13 +136,14 @@ pub async fn validate_all(
             record.row.reason = reasons.join("; ");
         }
         for gap in gaps {
-            if let Gap::Failed(error) = gap {
-                errors.push(error);
+            match gap {
+                Gap::Failed(error) => errors.push(error),
+                Gap::Refused(error) => refused.push(error),
             }
         }
         records.push(record);
     }
-    (records, errors)
+    (records, errors, refused)
 }
 
 /// A time as the manifest note writes it.
