@@ -163,7 +163,7 @@ pub fn load_documented(path: &Path) -> Result<DocumentedPolicy, Error> {
 
 /// Reads a regular file of at most `max` bytes (one more is read, so a larger one is refused by
 /// its parser), as a usage error naming `what` when it cannot be read.
-fn read_capped(path: &Path, what: &str, max: usize) -> Result<Vec<u8>, Error> {
+pub(crate) fn read_capped(path: &Path, what: &str, max: usize) -> Result<Vec<u8>, Error> {
     use std::io::Read;
     let shown = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|e| {

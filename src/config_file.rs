@@ -31,7 +31,6 @@
 //! The file's path and SHA-256 are recorded in the manifest's run options.
 
 use std::ffi::OsString;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use clap::parser::ValueSource;
@@ -360,24 +359,11 @@ fn parse(
 
 /// Reads the config file at `path`.
 fn read(path: &Path) -> Result<Vec<u8>, Error> {
-    let shown = path.display();
-    let file = std::fs::File::open(path).map_err(|e| {
-        Error::Usage(format!(
-            "cannot read the config file {shown}: {e}\n  fix: pass the path of a TOML file (README \"Config file\"), or --no-config"
-        ))
-    })?;
-    if !file.metadata().map(|m| m.is_file()).unwrap_or(false) {
-        return Err(Error::Usage(format!(
-            "the config file {shown} is not a regular file"
-        )));
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::Usage(format!("cannot read the config file {shown}: {e}")))?;
+    let bytes = crate::config::read_capped(path, "config", MAX_BYTES as usize)?;
     if bytes.len() as u64 > MAX_BYTES {
         return Err(Error::Usage(format!(
-            "the config file {shown} is larger than {MAX_BYTES} bytes"
+            "the config file {} is larger than {MAX_BYTES} bytes",
+            path.display()
         )));
     }
     Ok(bytes)

@@ -236,46 +236,55 @@ impl SourceBundle {
     }
 
     /// The bytes of the file `record` lists, checked against its hash and size.
-    /// The exceptions file the bundle recorded below `prefix` (`exceptions.toml`), parsed; the
-    /// bundle is refused when it holds one that cannot be used.
+    /// A policy file the bundle recorded below `prefix` (`name`), parsed by `parse`; the bundle
+    /// is refused, naming the file, when it holds one that cannot be used.
+    fn recorded<T>(
+        &mut self,
+        prefix: &str,
+        name: &str,
+        what: &str,
+        flag: &str,
+        parse: impl Fn(&[u8], &str) -> Result<T, String>,
+    ) -> Result<Option<T>, Error> {
+        let rel = format!("{prefix}{name}");
+        let Some(record) = self.files.iter().find(|f| f.path == rel).cloned() else {
+            return Ok(None);
+        };
+        let bytes = self.read_file(&record)?;
+        parse(&bytes, &rel).map(Some).map_err(|e| {
+            report_error(
+                &self.path,
+                format!("its {what} cannot be used: {e} (give a file of your own with {flag})"),
+            )
+        })
+    }
+
+    /// The exceptions file the bundle recorded below `prefix` (`exceptions.toml`), parsed.
     pub fn recorded_exceptions(
         &mut self,
         prefix: &str,
     ) -> Result<Option<crate::findings::exceptions::ExceptionsFile>, Error> {
-        let rel = format!("{prefix}{}", crate::findings::exceptions::EXCEPTIONS_TOML);
-        let Some(record) = self.files.iter().find(|f| f.path == rel).cloned() else {
-            return Ok(None);
-        };
-        let bytes = self.read_file(&record)?;
-        crate::findings::exceptions::parse(&bytes, &rel, &crate::config::known_rule)
-            .map(Some)
-            .map_err(|e| {
-                report_error(
-                    &self.path,
-                    format!("its exceptions file cannot be used: {e} (give a file of your own with --exceptions)"),
-                )
-            })
+        self.recorded(
+            prefix,
+            crate::findings::exceptions::EXCEPTIONS_TOML,
+            "exceptions file",
+            "--exceptions",
+            |bytes, rel| crate::findings::exceptions::parse(bytes, rel, &crate::config::known_rule),
+        )
     }
 
-    /// The documented policy the bundle recorded below `prefix` (`documented-policy.toml`),
-    /// parsed; the bundle is refused when it holds one that cannot be used.
+    /// The documented policy the bundle recorded below `prefix` (`documented-policy.toml`).
     pub fn recorded_documented(
         &mut self,
         prefix: &str,
     ) -> Result<Option<crate::findings::documented::DocumentedPolicy>, Error> {
-        let rel = format!("{prefix}{}", crate::findings::documented::DOCUMENTED_TOML);
-        let Some(record) = self.files.iter().find(|f| f.path == rel).cloned() else {
-            return Ok(None);
-        };
-        let bytes = self.read_file(&record)?;
-        crate::findings::documented::parse(&bytes, &rel)
-            .map(Some)
-            .map_err(|e| {
-                report_error(
-                    &self.path,
-                    format!("its documented policy cannot be used: {e} (give a file of your own with --documented-policy)"),
-                )
-            })
+        self.recorded(
+            prefix,
+            crate::findings::documented::DOCUMENTED_TOML,
+            "documented policy",
+            "--documented-policy",
+            crate::findings::documented::parse,
+        )
     }
 
     pub fn read_file(&mut self, record: &FileRecord) -> Result<Vec<u8>, Error> {
