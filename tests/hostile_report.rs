@@ -623,3 +623,45 @@ fn a_bundle_whose_exceptions_file_is_hostile_is_refused_naming_it_and_nothing_is
         assert_eq!(names(&sandbox.out()), Vec::<String>::new(), "{case}");
     }
 }
+
+#[test]
+fn a_bundle_whose_documented_policy_is_hostile_is_refused_naming_it_and_nothing_is_written() {
+    let sandbox = Sandbox::new();
+    for (case, bytes, said) in [
+        ("not TOML", b"[password\n".to_vec(), "line 1"),
+        (
+            "out of range",
+            b"[password]\nminimum_length = 4000000000\n".to_vec(),
+            "`password.minimum_length` is 4000000000",
+        ),
+        (
+            "a forged account",
+            b"[trust]\ntrusted_accounts = [\"1\\u001b[2J\"]\n".to_vec(),
+            "not a 12-digit AWS account id",
+        ),
+        (
+            "too large",
+            vec![b'#'; 64 * 1024 + 1],
+            "more than the 65536",
+        ),
+    ] {
+        let zip = sandbox.zip_with(&sandbox.name, &[("documented-policy.toml", &bytes)]);
+        let hostile = sandbox.zip_file("hostile.zip", &zip);
+        let output = run(binary()
+            .arg("report")
+            .arg(&hostile)
+            .arg("--out")
+            .arg(sandbox.out()));
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{case}: {stderr}");
+        assert!(
+            stderr.contains("documented policy cannot be used") && stderr.contains(said),
+            "{case}: {stderr}"
+        );
+        assert!(
+            !stderr.contains('\u{1b}'),
+            "{case}: an escape reached the terminal"
+        );
+        assert_eq!(names(&sandbox.out()), Vec::<String>::new(), "{case}");
+    }
+}
