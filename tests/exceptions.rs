@@ -270,18 +270,12 @@ async fn accepted_findings_are_kept_apart_and_never_fail_the_run() {
     );
 
     // report applies the recorded file: the same findings, byte for byte.
-    let reported = run(binary()
-        .args(["report", "--json", "--fail-on", "high"])
-        .arg(&dir_a)
-        .arg("--out")
-        .arg(work.path().join("reports")));
-    assert_eq!(
-        reported.status.code(),
-        Some(0),
-        "{}",
-        text(&reported.stderr)
+    let report_dir = common::report_expecting(
+        &dir_a,
+        &work.path().join("reports"),
+        &["--fail-on", "high"],
+        0,
     );
-    let report_dir = bundle_dir(&serde_json::from_slice(&reported.stdout).unwrap());
     assert_eq!(
         std::fs::read(report_dir.join("findings.csv")).unwrap(),
         std::fs::read(dir_a.join("findings.csv")).unwrap()
@@ -289,14 +283,17 @@ async fn accepted_findings_are_kept_apart_and_never_fail_the_run() {
     let record = &read_json(&report_dir.join("manifest.json"))["findings_summary"]["exceptions"];
     assert_eq!(record["source"], "bundle", "{record:#}");
     // ... or a file given anew, recorded as such.
-    let given = run(binary()
-        .args(["report", "--json", "--fail-on", "high"])
-        .arg(&dir_a)
-        .arg("--out")
-        .arg(work.path().join("reports"))
-        .args(["--exceptions", partial.to_str().unwrap()]));
-    assert_eq!(given.status.code(), Some(4), "{}", text(&given.stderr));
-    let given_dir = bundle_dir(&serde_json::from_slice(&given.stdout).unwrap());
+    let given_dir = common::report_expecting(
+        &dir_a,
+        &work.path().join("reports"),
+        &[
+            "--fail-on",
+            "high",
+            "--exceptions",
+            partial.to_str().unwrap(),
+        ],
+        4,
+    );
     let record = &read_json(&given_dir.join("manifest.json"))["findings_summary"]["exceptions"];
     assert_eq!(record["source"], "given", "{record:#}");
     assert_eq!(

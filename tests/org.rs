@@ -1123,18 +1123,7 @@ fn exceptions_apply_to_every_account_and_to_the_org_rules() {
     assert!(verified.status.success(), "{}", text(&verified.stdout));
 
     // report of the org bundle applies the recorded file again: the same org findings.
-    let reported = run(binary()
-        .args(["report", "--json"])
-        .arg(&bundle)
-        .arg("--out")
-        .arg(work.path().join("reports")));
-    assert_eq!(
-        reported.status.code(),
-        Some(0),
-        "{}",
-        text(&reported.stderr)
-    );
-    let report_dir = bundle_dir(&serde_json::from_slice(&reported.stdout).unwrap());
+    let report_dir = common::report_expecting(&bundle, &work.path().join("reports"), &[], 0);
     assert_eq!(
         std::fs::read(report_dir.join("findings.csv")).unwrap(),
         std::fs::read(bundle.join("findings.csv")).unwrap()

@@ -166,17 +166,6 @@ async fn grants_to_anyone_and_to_untrusted_accounts_are_findings() {
     assert_eq!(options["trusted_accounts"], serde_json::json!([PARTNER]));
 
     // report keeps the recorded trusted accounts, and judges the documents again.
-    let reported = run(binary()
-        .args(["report", "--json"])
-        .arg(&trusted_dir)
-        .arg("--out")
-        .arg(work.path().join("reports")));
-    assert_eq!(
-        reported.status.code(),
-        Some(0),
-        "{}",
-        text(&reported.stderr)
-    );
-    let report_dir = bundle_dir(&serde_json::from_slice(&reported.stdout).unwrap());
+    let report_dir = common::report_expecting(&trusted_dir, &work.path().join("reports"), &[], 0);
     assert_eq!(external(&report_dir), external(&trusted_dir));
 }

@@ -377,3 +377,24 @@ pub fn sdk_config(emulator: &Emulator, region: &str) -> aws_config::SdkConfig {
         )
         .build()
 }
+
+/// `report --json BUNDLE --out OUT EXTRA...`, which must exit with `expected`: the new bundle's
+/// directory.
+pub fn report_expecting(bundle: &Path, out: &Path, extra: &[&str], expected: i32) -> PathBuf {
+    let output = run(binary()
+        .args(["report", "--json"])
+        .arg(bundle)
+        .arg("--out")
+        .arg(out)
+        .args(extra));
+    assert_eq!(
+        output.status.code(),
+        Some(expected),
+        "report {}: {}",
+        bundle.display(),
+        text(&output.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("report printed no JSON summary ({e})"));
+    bundle_dir(&summary)
+}
