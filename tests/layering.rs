@@ -34,7 +34,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("cli", 6),
     ("policy", 6),
     ("config", 7),
-    ("config_file", 7),
+    ("config_file", 8),
     ("run", 8),
     ("report", 9),
     // Many accounts: the org run, its bundle and `merge`.
