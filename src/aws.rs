@@ -481,6 +481,16 @@ impl CountedClients {
     regional_client!(cloudtrail, aws_sdk_cloudtrail);
     regional_client!(guardduty, aws_sdk_guardduty);
     regional_client!(accessanalyzer, aws_sdk_accessanalyzer);
+    regional_client!(config, aws_sdk_config);
+    regional_client!(cloudwatch, aws_sdk_cloudwatch);
+    regional_client!(logs, aws_sdk_cloudwatchlogs);
+    regional_client!(sns, aws_sdk_sns);
+    regional_client!(
+        /// IAM Identity Center's administration API, in the region of the instance.
+        ssoadmin,
+        aws_sdk_ssoadmin
+    );
+    regional_client!(identitystore, aws_sdk_identitystore);
 
     /// S3 in `region`, path-style when an endpoint override is set (emulators have no
     /// per-bucket host names).

@@ -13,20 +13,24 @@ pub enum Control {
     Cc6_3,
     Cc6_6,
     Cc6_7,
+    Cc7_1,
     Cc7_2,
     Cc7_3,
+    Cc8_1,
 }
 
 impl Control {
-    pub const ALL: [Control; 8] = [
+    pub const ALL: [Control; 10] = [
         Control::Cc5_2,
         Control::Cc6_1,
         Control::Cc6_2,
         Control::Cc6_3,
         Control::Cc6_6,
         Control::Cc6_7,
+        Control::Cc7_1,
         Control::Cc7_2,
         Control::Cc7_3,
+        Control::Cc8_1,
     ];
 
     /// The criterion's id as the AICPA writes it, e.g. `CC6.1`.
@@ -38,8 +42,10 @@ impl Control {
             Control::Cc6_3 => "CC6.3",
             Control::Cc6_6 => "CC6.6",
             Control::Cc6_7 => "CC6.7",
+            Control::Cc7_1 => "CC7.1",
             Control::Cc7_2 => "CC7.2",
             Control::Cc7_3 => "CC7.3",
+            Control::Cc8_1 => "CC8.1",
         }
     }
 
@@ -52,8 +58,10 @@ impl Control {
             Control::Cc6_3 => "Role-based access, least privilege and access changes",
             Control::Cc6_6 => "Protection against threats from outside the system boundary",
             Control::Cc6_7 => "Protection of information in transmission and at rest",
+            Control::Cc7_1 => "Detection of configuration changes that introduce vulnerabilities",
             Control::Cc7_2 => "Monitoring of system components for anomalies",
             Control::Cc7_3 => "Evaluation of security events",
+            Control::Cc8_1 => "Authorization, tracking and approval of changes",
         }
     }
 }
