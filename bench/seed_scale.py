@@ -21,6 +21,10 @@ regions, for quick checks):
     20 KMS keys: 16 symmetric (every other one rotated, every 4th aliased), 2 RSA_2048 signing
       keys, 1 disabled and 1 pending deletion
     a GuardDuty detector in 12 of the 16 regions
+    20 instances (every other one IMDSv1, tokens optional; the rest IMDSv2 only), 5 VPCs (every
+      other one with a flow log to CloudWatch Logs) and in each VPC a network ACL with 4 entries
+      (a deny of 22 at rule 90 before an allow-all in every other one); EBS encryption by
+      default on in every other region
     300 buckets in all, spread round-robin over the regions (some with a public-read ACL, some
       with a public bucket policy, some with a bucket-level public access block)
   CloudTrail: one multi-region trail (us-east-1) and single-region trails in 4 more regions, each
@@ -127,6 +131,8 @@ class Seeder:
         self.sgs_per_region = scaled(50, scale)
         self.keys_per_region = max(4, scaled(20, scale))
         self.buckets = max(len(REGIONS), scaled(300, scale))
+        self.instances_per_region = scaled(20, scale)
+        self.vpcs_per_region = scaled(5, scale)
         self.account = self.client("sts", HOME).get_caller_identity()["Account"]
 
     # ---- clients: one boto3 session per thread (sessions are not thread-safe) ----
@@ -328,6 +334,54 @@ class Seeder:
             rules.append({"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]})
         ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=rules)
 
+    def create_instances(self, region: str) -> None:
+        ec2 = self.client("ec2", region)
+        for i in range(self.instances_per_region):
+            tokens = "optional" if i % 2 == 0 else "required"
+            ec2.run_instances(
+                ImageId="ami-12345678",
+                InstanceType="t3.micro",
+                MinCount=1,
+                MaxCount=1,
+                MetadataOptions={"HttpTokens": tokens, "HttpEndpoint": "enabled"},
+                TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": f"bench-{i:02d}"}]}],
+            )
+        if REGIONS.index(region) % 2 == 0:
+            ec2.enable_ebs_encryption_by_default()
+
+    def create_vpc(self, region: str, i: int) -> None:
+        ec2 = self.client("ec2", region)
+        vpc = ec2.create_vpc(CidrBlock=f"10.{100 + i}.0.0/16")["Vpc"]["VpcId"]
+        if i % 2 == 0:
+            ec2.create_flow_logs(
+                ResourceIds=[vpc],
+                ResourceType="VPC",
+                TrafficType="REJECT",
+                LogDestinationType="cloud-watch-logs",
+                LogGroupName=f"bench-flow-{i}",
+                DeliverLogsPermissionArn=f"arn:aws:iam::{self.account}:role/bench-flow",
+            )
+        acl = ec2.create_network_acl(VpcId=vpc)["NetworkAcl"]["NetworkAclId"]
+        entries = [(90, "6", "deny", (22, 22)), (100, "-1", "allow", None)] if i % 2 == 0 else [
+            (100, "6", "allow", (443, 443)),
+            (110, "6", "allow", (1024, 65535)),
+        ]
+        entries += [(120, "17", "allow", (53, 53)), (130, "1", "deny", None)]
+        for number, protocol, action, ports in entries:
+            args = dict(
+                NetworkAclId=acl,
+                RuleNumber=number,
+                Protocol=protocol,
+                RuleAction=action,
+                Egress=False,
+                CidrBlock="0.0.0.0/0",
+            )
+            if ports:
+                args["PortRange"] = {"From": ports[0], "To": ports[1]}
+            if protocol == "1":
+                args["IcmpTypeCode"] = {"Type": -1, "Code": -1}
+            ec2.create_network_acl_entry(**args)
+
     def create_key(self, region: str, i: int) -> None:
         kms = self.client("kms", region)
         n = self.keys_per_region
@@ -431,6 +485,8 @@ class Seeder:
         jobs += [lambda r=r, i=i: self.create_security_group(r, i) for r in REGIONS for i in range(self.sgs_per_region)]
         jobs += [lambda r=r, i=i: self.create_key(r, i) for r in REGIONS for i in range(self.keys_per_region)]
         jobs += [lambda i=i: self.create_bucket(i) for i in range(self.buckets)]
+        jobs += [lambda r=r: self.create_instances(r) for r in REGIONS]
+        jobs += [lambda r=r, i=i: self.create_vpc(r, i) for r in REGIONS for i in range(self.vpcs_per_region)]
         jobs += [lambda r=r: self.create_trail_bucket(r) for r in trail_regions]
         jobs += [lambda i=i: self.create_policy(i) for i in range(self.policies)]
         jobs += [self.password_policy, self.account_block]

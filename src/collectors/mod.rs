@@ -15,6 +15,7 @@ use crate::vocab::{CollectorStatus, Scope};
 
 pub mod access_analyzer;
 pub mod cloudtrail;
+pub mod ec2_instances;
 pub mod ec2_security_groups;
 pub mod guardduty;
 pub mod iam_account_summary;
@@ -23,6 +24,7 @@ pub mod iam_credential_report;
 pub mod iam_password_policy;
 pub mod kms_key_rotation;
 pub mod s3_public_access;
+pub mod vpc_network;
 
 /// What every collector receives: who the account is, its own counted clients, the regions
 /// the run covers, and settings.

@@ -63,6 +63,7 @@ pub mod cell;
 
 pub mod access_analyzer;
 pub mod cloudtrail;
+pub mod ec2_instances;
 pub mod ec2_security_groups;
 pub mod guardduty;
 pub mod iam_account_summary;
@@ -73,6 +74,7 @@ pub mod kms_key_rotation;
 pub mod organization;
 pub mod resource_policy;
 pub mod s3_public_access;
+pub mod vpc_network;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -156,12 +158,14 @@ pub fn files() -> Vec<&'static FileSpec> {
         access_analyzer::FILES,
         cloudtrail::FILES,
         ec2_security_groups::FILES,
+        ec2_instances::FILES,
         guardduty::FILES,
         iam_account_summary::FILES,
         iam_authorization_details::FILES,
         iam_credential_report::FILES,
         iam_password_policy::FILES,
         kms_key_rotation::FILES,
+        vpc_network::FILES,
         s3_public_access::FILES,
     ]
     .into_iter()

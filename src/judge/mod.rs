@@ -11,6 +11,7 @@ pub mod detection;
 pub mod iam_policy;
 pub mod iam_tables;
 pub mod kms;
+pub mod nacl;
 pub mod network;
 pub mod policy_eval;
 pub mod resource_policy;

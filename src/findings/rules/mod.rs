@@ -28,6 +28,8 @@ pub(super) static FAMILIES: &[&[RuleSpec]] = &[
     cloudtrail_logs::RULES,
     guardduty::RULES,
     security_groups::RULES,
+    vpc_network::RULES,
+    ec2_instances::RULES,
     s3::RULES,
     kms::RULES,
     resource_policies::RULES,
@@ -195,10 +197,12 @@ pub(super) mod iam_test {
 mod access_analyzer;
 mod cloudtrail;
 mod cloudtrail_logs;
+mod ec2_instances;
 mod guardduty;
 mod kms;
 mod s3;
 mod security_groups;
+mod vpc_network;
 
 /// An ARN of this account: `arn:<partition>:<service>:<region>:<account>:<resource>`.
 fn arn(input: &super::Input, service: &str, region: &str, resource: &str) -> String {
