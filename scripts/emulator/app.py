@@ -36,6 +36,7 @@ SIGNING_NAMES = {
     "sso": "sso-admin",
     "identitystore": "identitystore",
     "iam": "iam",
+    "cloudtrail": "cloudtrail",
 }
 CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 CBOR_PATH = re.compile(r"^/service/([^/]+)/operation/([^/]+)$")

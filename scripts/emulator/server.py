@@ -15,6 +15,7 @@ What it adds over moto 5.2 (each module's docstring has the details):
   iam.py             the credential report's <root_account> row and GeneratedTime; root MFA in
                      GetAccountSummary
   cloudwatch.py      the rpc-v2-cbor protocol of the Rust SDK; DescribeAlarms filters and paging
+  cloudtrail.py      a new trail's default event selector (all management events)
   config.py          DescribeComplianceByConfigRule, DescribeDeliveryChannelStatus, recorder
                      lastStatus SUCCESS
   ssoadmin.py        ListAccountsForProvisionedPermissionSet and what else moto gets wrong
@@ -38,6 +39,7 @@ def build_app():
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     import accessanalyzer
+    import cloudtrail
     import cloudwatch
     import config
     import guardduty
@@ -46,7 +48,7 @@ def build_app():
     from app import Emulator
 
     handlers: dict = {}
-    for module in (accessanalyzer, guardduty, iam, cloudwatch, config, ssoadmin):
+    for module in (accessanalyzer, guardduty, iam, cloudwatch, cloudtrail, config, ssoadmin):
         handlers.update(module.HANDLERS)
     moto_app = DomainDispatcherApplication(create_backend_app)
     return Emulator(moto_app, handlers)

@@ -6,7 +6,9 @@
 # Sourcing it turns on strict mode (set -euo pipefail) in the caller and sets REPO to the
 # repository root. Functions:
 #   ensure_venv            create $REPO/.venv with moto[server] (and boto3) if needed; exports
-#                          SOC2_MOTO_SERVER and SOC2_PYTHON
+#                          SOC2_MOTO_SERVER, SOC2_PYTHON and SOC2_EMULATOR_SERVER (the test
+#                          emulator's server.py, run as "$SOC2_PYTHON" "$SOC2_EMULATOR_SERVER"
+#                          -H 127.0.0.1 -p PORT)
 #   free_port              print a free TCP port on 127.0.0.1
 #   start_emulator         start the emulator on 127.0.0.1:<free port> in the background; sets
 #                          EMULATOR_PID, exports EMULATOR_URL; waits until it answers. By default
@@ -92,6 +94,7 @@ ensure_venv() {
 
     export SOC2_MOTO_SERVER="$venv/bin/moto_server"
     export SOC2_PYTHON="$venv/bin/python"
+    export SOC2_EMULATOR_SERVER="$REPO/scripts/emulator/server.py"
 }
 
 free_port() {
@@ -126,7 +129,7 @@ start_emulator() {
     local kind="${SOC2_EMULATOR:-emulator}"
     local -a server
     case "$kind" in
-    emulator) server=("$SOC2_PYTHON" "$REPO/scripts/emulator/server.py") ;;
+    emulator) server=("$SOC2_PYTHON" "${SOC2_EMULATOR_SERVER:-$REPO/scripts/emulator/server.py}") ;;
     moto) server=("$SOC2_MOTO_SERVER") ;;
     *)
         _emu_die "start_emulator: SOC2_EMULATOR must be 'emulator' (the default) or 'moto', not '$kind'"
