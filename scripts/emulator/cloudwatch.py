@@ -4,7 +4,8 @@ The Rust aws-sdk-cloudwatch speaks rpc-v2-cbor (`POST /service/GraniteServiceVer
 operation/<Op>`, `smithy-protocol: rpc-v2-cbor`, CBOR bodies), which moto answers 404; boto3
 speaks awsJson 1.0 to CloudWatch, which moto serves. Here:
 
-- every CBOR call is decoded with botocore's model, sent to moto as the same call in awsJson,
+- every CBOR call is decoded with botocore's model (a missing required member is
+  MissingParameter, which moto does not check), sent to moto as the same call in awsJson,
   and moto's answer (or error, as `__type` plus `x-amzn-query-error`) encoded back in CBOR:
   PutMetricAlarm, DeleteAlarms, ListMetrics, ... work in both protocols over moto's one store;
 - DescribeAlarms, in both protocols, reads every alarm from moto and applies the filters
@@ -37,6 +38,10 @@ def via_moto(ctx):
     """Any CBOR call: answered by moto through awsJson. JSON calls go to moto untouched."""
     if ctx.protocol != "cbor":
         return None
+    shape = shapes.operation("cloudwatch", ctx.op).input_shape
+    missing = [m for m in (shape.required_members if shape is not None else []) if ctx.params.get(m) is None]
+    if missing:
+        raise ApiError("MissingParameter", f"The request must contain the parameter {missing[0]}.")
     return _moto(ctx, ctx.op, ctx.params)
 
 
