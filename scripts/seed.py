@@ -1026,11 +1026,17 @@ class Seeder:
                 f"cloudtrail-enabled: COMPLIANT); none in {SECOND_REGION}",
                 "  Identity Center: AdministratorAccess -> group platform-admins (maria, tom); "
                 "ReadOnly (inline policy) -> user lee",
-                f"  Access Analyzer: account-analyzer in {REGION} (1 active, 1 resolved finding); "
-                f"none in {SECOND_REGION}",
-                "  GuardDuty findings: High active (SSH brute force), High archived, Low active; "
-                "root: MFA on, no access key",
             ]
+            + (
+                [
+                    f"  Access Analyzer: account-analyzer in {REGION} (1 active, 1 resolved finding); "
+                    f"none in {SECOND_REGION}",
+                    "  GuardDuty findings: High active (SSH brute force), High archived, Low active; "
+                    "root: MFA on, no access key",
+                ]
+                if self.emulator
+                else []
+            )
             + [f"  note: {n}" for n in self.notes]
         )
 
