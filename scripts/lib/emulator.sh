@@ -1,14 +1,20 @@
 # shellcheck shell=bash
-# scripts/lib/emulator.sh -- helpers for running soc2-evidence against a local AWS emulator (moto).
+# scripts/lib/emulator.sh -- helpers for running soc2-evidence against a local AWS emulator: the
+# test emulator scripts/emulator/server.py (moto plus the calls moto lacks), or stock moto.
 #
 # Sourced, not executed:   source "$REPO/scripts/lib/emulator.sh"
 # Sourcing it turns on strict mode (set -euo pipefail) in the caller and sets REPO to the
 # repository root. Functions:
 #   ensure_venv            create $REPO/.venv with moto[server] (and boto3) if needed; exports
-#                          SOC2_MOTO_SERVER and SOC2_PYTHON
+#                          SOC2_MOTO_SERVER, SOC2_PYTHON and SOC2_EMULATOR_SERVER (the test
+#                          emulator's server.py, run as "$SOC2_PYTHON" "$SOC2_EMULATOR_SERVER"
+#                          -H 127.0.0.1 -p PORT)
 #   free_port              print a free TCP port on 127.0.0.1
-#   start_emulator         start moto_server on 127.0.0.1:<free port> in the background; sets
-#                          EMULATOR_PID, exports EMULATOR_URL; waits until it answers
+#   start_emulator         start the emulator on 127.0.0.1:<free port> in the background; sets
+#                          EMULATOR_PID, exports EMULATOR_URL; waits until it answers. By default
+#                          the test emulator (scripts/emulator/server.py, moto in-process behind a
+#                          wrapper; README "The test emulator"); SOC2_EMULATOR=moto starts stock
+#                          moto_server instead
 #   stop_emulator          stop the emulator started by start_emulator (only that pid); idempotent
 #   use_dummy_credentials  point the AWS SDKs at dummy credentials so nothing real is ever reached
 #
@@ -17,7 +23,8 @@
 #   trap stop_emulator EXIT; trap 'exit 130' INT; trap 'exit 143' TERM
 #
 # Knobs (environment): PYTHON3 (interpreter used to create the venv, default python3),
-# SOC2_EMULATOR_TIMEOUT (seconds to wait for readiness, default 30).
+# SOC2_EMULATOR_TIMEOUT (seconds to wait for readiness, default 30), SOC2_EMULATOR (`emulator`,
+# the default, or `moto`).
 
 set -euo pipefail
 
@@ -32,11 +39,12 @@ _emu_die() {
     return 1
 }
 
-# Does the venv at $1 have a working python with moto and boto3 and a moto_server script?
+# Does the venv at $1 have a working python with moto's server, boto3 and botocore (whose
+# service models the test emulator reads), and a moto_server script?
 _venv_ready() {
     local venv="$1"
     [[ -x "$venv/bin/moto_server" && -x "$venv/bin/python" ]] &&
-        "$venv/bin/python" -c 'import moto, boto3' >/dev/null 2>&1
+        "$venv/bin/python" -c 'import moto, moto.server, boto3, botocore, werkzeug' >/dev/null 2>&1
 }
 
 ensure_venv() {
@@ -78,7 +86,7 @@ ensure_venv() {
             fi
             rm -f "$pip_log"
             _venv_ready "$venv" || {
-                _emu_die "ensure_venv: pip succeeded but $venv/bin/moto_server or 'import moto, boto3' is still missing"
+                _emu_die "ensure_venv: pip succeeded but $venv/bin/moto_server or 'import moto, moto.server, boto3, botocore, werkzeug' is still missing"
                 exit 1
             }
         ) || return 1
@@ -86,6 +94,7 @@ ensure_venv() {
 
     export SOC2_MOTO_SERVER="$venv/bin/moto_server"
     export SOC2_PYTHON="$venv/bin/python"
+    export SOC2_EMULATOR_SERVER="$REPO/scripts/emulator/server.py"
 }
 
 free_port() {
@@ -117,12 +126,25 @@ start_emulator() {
         return 1
     fi
 
+    local kind="${SOC2_EMULATOR:-emulator}"
+    local -a server
+    case "$kind" in
+    emulator) server=("$SOC2_PYTHON" "${SOC2_EMULATOR_SERVER:-$REPO/scripts/emulator/server.py}") ;;
+    moto) server=("$SOC2_MOTO_SERVER") ;;
+    *)
+        _emu_die "start_emulator: SOC2_EMULATOR must be 'emulator' (the default) or 'moto', not '$kind'"
+        return 1
+        ;;
+    esac
+    local name
+    name="$(basename "${server[-1]}")"
+
     local timeout="${SOC2_EMULATOR_TIMEOUT:-30}"
     local attempt port deadline
     for attempt in 1 2 3; do
         port="$(free_port)"
         EMULATOR_LOG="$(mktemp "${TMPDIR:-/tmp}/soc2-moto.XXXXXX")"
-        MOTO_EC2_LOAD_DEFAULT_AMIS=false "$SOC2_MOTO_SERVER" -H 127.0.0.1 -p "$port" \
+        MOTO_EC2_LOAD_DEFAULT_AMIS=false "${server[@]}" -H 127.0.0.1 -p "$port" \
             </dev/null >"$EMULATOR_LOG" 2>&1 &
         EMULATOR_PID=$!
         export EMULATOR_URL="http://127.0.0.1:$port"
@@ -138,26 +160,26 @@ start_emulator() {
                     rm -f "$EMULATOR_LOG"
                     continue 2
                 fi
-                _emu_log "--- moto_server log ($EMULATOR_LOG), last 40 lines ---"
+                _emu_log "--- $name log ($EMULATOR_LOG), last 40 lines ---"
                 tail -n 40 "$EMULATOR_LOG" >&2 || true
-                _emu_die "start_emulator: moto_server exited with status $rc before becoming ready on $EMULATOR_URL"
+                _emu_die "start_emulator: $name exited with status $rc before becoming ready on $EMULATOR_URL"
                 return 1
             fi
             if _emu_probe "$EMULATOR_URL/moto-api/"; then
-                _emu_log "start_emulator: moto_server ready at $EMULATOR_URL (pid $EMULATOR_PID, log $EMULATOR_LOG)"
+                _emu_log "start_emulator: $name ready at $EMULATOR_URL (pid $EMULATOR_PID, log $EMULATOR_LOG)"
                 return 0
             fi
             if ((SECONDS >= deadline)); then
-                _emu_log "--- moto_server log ($EMULATOR_LOG), last 40 lines ---"
+                _emu_log "--- $name log ($EMULATOR_LOG), last 40 lines ---"
                 tail -n 40 "$EMULATOR_LOG" >&2 || true
                 stop_emulator
-                _emu_die "start_emulator: moto_server did not answer GET $EMULATOR_URL/moto-api/ within ${timeout}s"
+                _emu_die "start_emulator: $name did not answer GET $EMULATOR_URL/moto-api/ within ${timeout}s"
                 return 1
             fi
             sleep 0.2
         done
     done
-    _emu_die "start_emulator: could not start moto_server after 3 attempts"
+    _emu_die "start_emulator: could not start $name after 3 attempts"
 }
 
 stop_emulator() {
