@@ -1,6 +1,9 @@
 //! Test harness: a real AWS emulator (moto) on 127.0.0.1, one per test, and the real binary.
 //!
 //! moto is installed by `scripts/test` into `.venv`; `SOC2_MOTO_SERVER` may point elsewhere.
+//! [`Emulator::start`] runs stock moto, so the tests see exactly what moto serves and what it
+//! lacks; [`Emulator::start_extended`] runs the project's test emulator (`scripts/emulator`,
+//! moto plus the calls it lacks), with the venv's python (`SOC2_PYTHON` may point elsewhere).
 //! A test that cannot start the emulator fails and says why: it is never skipped.
 #![allow(dead_code)]
 
@@ -91,24 +94,56 @@ fn http_get_ok(port: u16, path: &str) -> bool {
     stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200")
 }
 
+/// The python that runs the test emulator: `SOC2_PYTHON`, or the one of the venv that holds
+/// `moto_server`.
+fn emulator_python() -> PathBuf {
+    let path = std::env::var_os("SOC2_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| moto_server().with_file_name("python"));
+    assert!(
+        path.is_file(),
+        "no python for the test emulator at {}: run `scripts/test`, which installs moto into \
+         .venv, or set SOC2_PYTHON to the python of a venv with moto",
+        path.display()
+    );
+    path
+}
+
 impl Emulator {
-    /// Starts a fresh emulator (an empty account) on a free loopback port.
+    /// Starts a fresh stock moto (an empty account) on a free loopback port.
     pub fn start() -> Emulator {
-        let server = moto_server();
+        Emulator::spawn(|| Command::new(moto_server()), "moto_server")
+    }
+
+    /// Starts a fresh test emulator (`scripts/emulator/server.py`: moto and the calls it lacks)
+    /// on a free loopback port.
+    pub fn start_extended() -> Emulator {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/emulator/server.py");
+        Emulator::spawn(
+            || {
+                let mut command = Command::new(emulator_python());
+                command.arg(&script);
+                command
+            },
+            "the test emulator",
+        )
+    }
+
+    fn spawn(command: impl Fn() -> Command, server: &str) -> Emulator {
         let mut last_log = String::new();
         for _ in 0..3 {
             let port = free_port();
             let log_dir = tempfile::tempdir().unwrap();
             let log = log_dir.path().join("moto.log");
             let log_file = std::fs::File::create(&log).unwrap();
-            let mut child = Command::new(&server)
+            let mut child = command()
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .env("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
                 .stdin(Stdio::null())
                 .stdout(log_file.try_clone().unwrap())
                 .stderr(log_file)
                 .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {}: {e}", server.display()));
+                .unwrap_or_else(|e| panic!("cannot start {server}: {e}"));
             let deadline = Instant::now() + Duration::from_secs(60);
             while Instant::now() < deadline {
                 if http_get_ok(port, "/moto-api/") {
