@@ -84,6 +84,16 @@ pub async fn load_sdk_config(settings: &AwsSettings, retry: &RetrySettings) -> S
             .operation_attempt_timeout(settings.operation_timeout)
             .build(),
     );
+    // Request bodies are a few hundred bytes sent at once; what stalls them is waiting for a
+    // permit of the run's request bound (BoundedConnector), which the upload stall protection
+    // would take for a stalled upload after its 5 s grace period and fail the call, however
+    // healthy the endpoint. Answers keep their protection, and every attempt is bounded by
+    // the attempt timeout once it holds its permit.
+    loader = loader.stalled_stream_protection(
+        aws_config::stalled_stream_protection::StalledStreamProtectionConfig::enabled()
+            .upload_enabled(false)
+            .build(),
+    );
     let config = loader.load().await;
     if config.region().is_none() {
         return config
