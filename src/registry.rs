@@ -17,6 +17,8 @@ pub static REGISTRY: &[CollectorSpec] = &[
     collectors::ec2_security_groups::SPEC,
     collectors::s3_public_access::SPEC,
     collectors::kms_key_rotation::SPEC,
+    collectors::aws_config::SPEC,
+    collectors::cis_monitoring::SPEC,
 ];
 
 pub fn find(id: &str) -> Option<&'static CollectorSpec> {
@@ -102,6 +104,8 @@ mod tests {
             "ec2-security-groups",
             "s3-public-access",
             "kms-key-rotation",
+            "aws-config",
+            "cis-monitoring",
         ];
         for rule in rules() {
             let needs = match rule.needs {
