@@ -19,6 +19,8 @@ pub static REGISTRY: &[CollectorSpec] = &[
     collectors::kms_key_rotation::SPEC,
     collectors::ec2_instances::SPEC,
     collectors::vpc_network::SPEC,
+    collectors::aws_config::SPEC,
+    collectors::cis_monitoring::SPEC,
 ];
 
 pub fn find(id: &str) -> Option<&'static CollectorSpec> {
@@ -104,6 +106,8 @@ mod tests {
             "ec2-security-groups",
             "s3-public-access",
             "kms-key-rotation",
+            "aws-config",
+            "cis-monitoring",
         ];
         for rule in rules() {
             let needs = match rule.needs {

@@ -14,6 +14,8 @@ use crate::vocab::CallError;
 use crate::vocab::{CollectorStatus, Scope};
 
 pub mod access_analyzer;
+pub mod aws_config;
+pub mod cis_monitoring;
 pub mod cloudtrail;
 pub mod ec2_instances;
 pub mod ec2_security_groups;

@@ -62,6 +62,8 @@ use contract;
 pub mod cell;
 
 pub mod access_analyzer;
+pub mod aws_config;
+pub mod cis_monitoring;
 pub mod cloudtrail;
 pub mod ec2_instances;
 pub mod ec2_security_groups;
@@ -156,6 +158,8 @@ pub const fn document<T: Document>() -> FileSpec {
 pub fn files() -> Vec<&'static FileSpec> {
     [
         access_analyzer::FILES,
+        aws_config::FILES,
+        cis_monitoring::FILES,
         cloudtrail::FILES,
         ec2_security_groups::FILES,
         ec2_instances::FILES,

@@ -11,6 +11,8 @@ pub mod detection;
 pub mod iam_policy;
 pub mod iam_tables;
 pub mod kms;
+pub mod metric_filter;
+pub mod monitoring;
 pub mod nacl;
 pub mod network;
 pub mod policy_eval;

@@ -33,6 +33,8 @@ pub(super) static FAMILIES: &[&[RuleSpec]] = &[
     s3::RULES,
     kms::RULES,
     resource_policies::RULES,
+    aws_config::RULES,
+    cis_monitoring::RULES,
 ];
 
 // ---- Shared by the IAM families ----
@@ -195,6 +197,8 @@ pub(super) mod iam_test {
 //   (`arn:<partition>:guardduty:<region>:<account>:detector`).
 
 mod access_analyzer;
+mod aws_config;
+mod cis_monitoring;
 mod cloudtrail;
 mod cloudtrail_logs;
 mod ec2_instances;
@@ -307,6 +311,8 @@ mod tests {
                 "kms-rotation",
                 "s3-bucket-policy-external",
                 "kms-key-policy-external",
+                "config-recorder-missing",
+                "monitoring-alarm-missing",
             ]
         );
     }
