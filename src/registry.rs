@@ -17,6 +17,7 @@ pub static REGISTRY: &[CollectorSpec] = &[
     collectors::ec2_security_groups::SPEC,
     collectors::s3_public_access::SPEC,
     collectors::kms_key_rotation::SPEC,
+    collectors::identity_center::SPEC,
 ];
 
 pub fn find(id: &str) -> Option<&'static CollectorSpec> {

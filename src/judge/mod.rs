@@ -10,6 +10,7 @@ pub mod cloudtrail_digest;
 pub mod detection;
 pub mod iam_policy;
 pub mod iam_tables;
+pub mod identity_center;
 pub mod kms;
 pub mod network;
 pub mod policy_eval;

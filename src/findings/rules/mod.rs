@@ -22,6 +22,8 @@ pub(super) static FAMILIES: &[&[RuleSpec]] = &[
     policies::RULES,
     privilege::RULES,
     roles::RULES,
+    // IAM Identity Center.
+    identity_center::RULES,
     // Regional services: access-analyzer, cloudtrail, guardduty, security-groups, s3, kms.
     access_analyzer::RULES,
     cloudtrail::RULES,
@@ -196,6 +198,7 @@ mod access_analyzer;
 mod cloudtrail;
 mod cloudtrail_logs;
 mod guardduty;
+mod identity_center;
 mod kms;
 mod s3;
 mod security_groups;
