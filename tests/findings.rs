@@ -176,8 +176,8 @@ async fn the_seeded_account_yields_exactly_the_expected_findings_and_report_repr
     let rules = rule_status(&dir);
     assert_eq!(
         rules.len(),
-        40,
-        "every rule of SPEC section 5 and of issues 16 and 17 has an outcome"
+        41,
+        "every rule of SPEC section 5, of issues 16 and 17 and sso-direct-user-assignment has an outcome"
     );
     for (rule, status, reason) in &rules {
         match rule.as_str() {

@@ -279,6 +279,7 @@ mod tests {
                 "not-action-allow",
                 "role-unused",
                 "external-trust",
+                "sso-direct-user-assignment",
                 "access-analyzer-missing",
                 "access-analyzer-finding",
                 "access-analyzer-finding-overdue",
