@@ -25,6 +25,10 @@ pub enum CollectError {
     /// Every region failed; the errors are already recorded in the sink.
     #[error("every region failed")]
     AllRegionsFailed,
+    /// Not collected in this account, on purpose and for the reason given (another account of
+    /// an org run collects it): the collector is `skipped`, not a gap.
+    #[error("skipped: {0}")]
+    Skipped(String),
     /// Writing the bundle failed: fatal for the whole run.
     #[error(transparent)]
     Write(#[from] Error),

@@ -17,10 +17,11 @@ pub static REGISTRY: &[CollectorSpec] = &[
     collectors::ec2_security_groups::SPEC,
     collectors::s3_public_access::SPEC,
     collectors::kms_key_rotation::SPEC,
-    collectors::ec2_instances::SPEC,
-    collectors::vpc_network::SPEC,
+    collectors::identity_center::SPEC,
     collectors::aws_config::SPEC,
     collectors::cis_monitoring::SPEC,
+    collectors::ec2_instances::SPEC,
+    collectors::vpc_network::SPEC,
 ];
 
 pub fn find(id: &str) -> Option<&'static CollectorSpec> {

@@ -494,7 +494,9 @@ fn record_of(
         tracing::warn!(collector = spec.id, error = %err, "collector failed");
         errors.push(err.clone());
     }
-    let status = if fatal.is_some() {
+    let status = if let Some(CollectError::Skipped(_)) = &fatal {
+        CollectorStatus::Skipped
+    } else if fatal.is_some() {
         CollectorStatus::Failed
     } else if !errors.is_empty()
         || region_status

@@ -286,9 +286,9 @@ async fn collect_writes_a_complete_verified_bundle() {
         let output = run(binary().arg("verify").arg(target));
         assert_eq!(output.status.code(), Some(0), "{}", text(&output.stdout));
         assert!(
-            // 8 evidence files, findings.csv/.json, rules.csv, two access-review tables and
-            // index.html.
-            text(&output.stdout).contains("intact: 14 files"),
+            // 8 evidence files, findings.csv/.json, rules.csv, three access-review tables
+            // (users, roles, identity-center) and index.html.
+            text(&output.stdout).contains("intact: 15 files"),
             "{}",
             text(&output.stdout)
         );

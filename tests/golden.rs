@@ -119,17 +119,34 @@ fn mask_token(token: &str) -> String {
     let token = mask_uuids(token);
     let mut out = String::new();
     let mut part = String::new();
+    let mut previous = String::new();
     for c in token.chars() {
         if c.is_ascii_alphanumeric() {
             part.push(c);
         } else {
-            out.push_str(if is_made_up(&part) { "<id>" } else { &part });
-            part.clear();
+            out.push_str(if made_up_after(&previous, &part) {
+                "<id>"
+            } else {
+                &part
+            });
+            previous = std::mem::take(&mut part);
             out.push(c);
         }
     }
-    out.push_str(if is_made_up(&part) { "<id>" } else { &part });
+    out.push_str(if made_up_after(&previous, &part) {
+        "<id>"
+    } else {
+        &part
+    });
     out
+}
+
+/// [`is_made_up`], and the ids of IAM Identity Center that may hold no digit: an identity
+/// store (`d-` and ten letters or digits) and an instance (`ssoins-` and sixteen).
+fn made_up_after(previous: &str, part: &str) -> bool {
+    is_made_up(part)
+        || (previous == "d" && part.len() == 10)
+        || (previous == "ssoins" && part.len() == 16)
 }
 
 /// The masked text of a file, its lines sorted.
@@ -302,5 +319,9 @@ fn masking_keeps_names_ports_and_accounts_and_hides_ids_and_times() {
     assert_eq!(
         mask("arn:aws:kms:us-east-1:123456789012:key/0d1e2f3a-4b5c-6d7e-8f90-a1b2c3d4e5f6"),
         "arn:aws:kms:us-east-1:123456789012:key/<uuid>"
+    );
+    assert_eq!(
+        mask("arn:aws:sso:::instance/ssoins-abcdefghijklmnop,d-abcdefghij,d-two"),
+        "arn:aws:sso:::instance/ssoins-<id>,d-<id>,d-two"
     );
 }

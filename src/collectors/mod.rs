@@ -24,6 +24,7 @@ pub mod iam_account_summary;
 pub mod iam_authorization_details;
 pub mod iam_credential_report;
 pub mod iam_password_policy;
+pub mod identity_center;
 pub mod kms_key_rotation;
 pub mod s3_public_access;
 pub mod vpc_network;
@@ -140,6 +141,9 @@ pub struct CollectorSettings {
     /// How far back archived and resolved findings are read (`--lookback-days`).
     pub lookback_days: u32,
     pub log_validation: cloudtrail::LogValidation,
+    /// In an org run, why this account does not collect `identity-center` (another account
+    /// holds the organization's instance): the collector is then `skipped` with this reason.
+    pub identity_center_elsewhere: Option<String>,
 }
 
 impl Default for CollectorSettings {
@@ -152,6 +156,7 @@ impl Default for CollectorSettings {
             },
             lookback_days: 365,
             log_validation: cloudtrail::LogValidation::default(),
+            identity_center_elsewhere: None,
         }
     }
 }

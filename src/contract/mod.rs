@@ -72,6 +72,7 @@ pub mod iam_account_summary;
 pub mod iam_authorization_details;
 pub mod iam_credential_report;
 pub mod iam_password_policy;
+pub mod identity_center;
 pub mod kms_key_rotation;
 pub mod organization;
 pub mod resource_policy;
@@ -168,6 +169,7 @@ pub fn files() -> Vec<&'static FileSpec> {
         iam_authorization_details::FILES,
         iam_credential_report::FILES,
         iam_password_policy::FILES,
+        identity_center::FILES,
         kms_key_rotation::FILES,
         vpc_network::FILES,
         s3_public_access::FILES,

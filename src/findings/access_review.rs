@@ -16,6 +16,8 @@
 //! `credentials-exposure`). Both are `;`-separated and empty when there is none (or when the
 //! authorization details could not be read).
 
+mod identity_center;
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -29,12 +31,17 @@ use crate::contract::iam_credential_report::ReportRow;
 use crate::contract::{Document, Table};
 use crate::judge::iam_tables::{service_linked, Tables};
 use crate::vocab::CollectorStatus;
+pub use identity_center::IdentityCenterReview;
 
 /// Both review tables, plus why they may be incomplete.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessReview {
     pub users: Vec<UserReview>,
     pub roles: Vec<RoleReview>,
+    /// `access-review/identity-center.csv`: one row per (user, account, permission set) of IAM
+    /// Identity Center (module `identity_center`).
+    #[serde(default)]
+    pub identity_center: Vec<IdentityCenterReview>,
     /// What could not be read (a collector failed or was skipped), one sentence each.
     pub gaps: Vec<String>,
 }
@@ -144,6 +151,18 @@ pub fn build(input: &Input) -> AccessReview {
         tables.as_ref().map_or(&[], |t| t.roles.as_slice()),
         &privileges,
     );
+    let (rows, mut gaps) = read_source(
+        input,
+        crate::contract::identity_center::ID,
+        |i| {
+            let mut gaps = Vec::new();
+            identity_center::rows(i, &mut gaps).map(|rows| (rows, gaps))
+        },
+        &mut review.gaps,
+    )
+    .unwrap_or_default();
+    review.identity_center = rows;
+    review.gaps.append(&mut gaps);
     review
 }
 
@@ -374,7 +393,11 @@ mod tests {
             ])
             .collected(ReportRow::COLLECTOR);
         let review = build(&bundle.input());
-        assert!(review.gaps.is_empty(), "{:?}", review.gaps);
+        // Only the Identity Center review, whose collector was not run, is said to be empty.
+        assert_eq!(
+            review.gaps,
+            ["identity-center was not run: its columns are empty"]
+        );
         let names: Vec<&str> = review.users.iter().map(|u| u.user_name.as_str()).collect();
         assert_eq!(names, ["alice", "bob", "zed"], "no root row, sorted");
         let alice = &review.users[0];

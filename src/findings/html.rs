@@ -540,6 +540,7 @@ fn access_review_section(page: &mut String, analysis: &Analysis, links: &Links) 
     let review = &analysis.access_review;
     let users = &review.users;
     let roles = &review.roles;
+    let sso = &review.identity_center;
     let count = |pred: &dyn Fn(usize) -> bool, n: usize| (0..n).filter(|i| pred(*i)).count();
     let rows: Vec<(&str, usize)> = vec![
         ("Users", users.len()),
@@ -575,14 +576,31 @@ fn access_review_section(page: &mut String, analysis: &Analysis, links: &Links) 
             "inactive beyond the threshold",
             count(&|i| roles[i].inactive, roles.len()),
         ),
+        (
+            "Identity Center accesses (user, account, permission set)",
+            sso.len(),
+        ),
+        (
+            "with administrator access",
+            count(&|i| sso[i].allows_admin == Some(true), sso.len()),
+        ),
+        (
+            "assigned to the user directly",
+            count(&|i| sso[i].via.split(';').any(|v| v == "direct"), sso.len()),
+        ),
     ];
     let _ = writeln!(
         page,
-        "<section id=\"access-review\"><h2>Access review</h2><p>One row per user ({}) and per \
-         role ({}), with empty <em>reviewer</em>, <em>decision</em> and <em>notes</em> columns \
-         for team leads to confirm or revoke each access.</p><table><tbody>",
+        "<section id=\"access-review\"><h2>Access review</h2><p>One row per user ({}), per \
+         role ({}) and per IAM Identity Center user, account and permission set ({}), with \
+         empty <em>reviewer</em>, <em>decision</em> and <em>notes</em> columns for team leads \
+         to confirm or revoke each access.</p><table><tbody>",
         links.to("access-review/users.csv", "access-review/users.csv"),
         links.to("access-review/roles.csv", "access-review/roles.csv"),
+        links.to(
+            "access-review/identity-center.csv",
+            "access-review/identity-center.csv"
+        ),
     );
     for (name, n) in rows {
         let _ = writeln!(
@@ -673,6 +691,7 @@ mod tests {
                     ..UserReview::default()
                 }],
                 roles: vec![],
+                identity_center: vec![],
                 gaps: vec![],
             },
             exceptions: None,

@@ -1,5 +1,6 @@
 //! Writes what the analysis produced into the bundle: `findings.csv`, `findings.json`,
-//! `rules.csv`, `access-review/users.csv` and `access-review/roles.csv`. `index.html` is
+//! `rules.csv`, `access-review/users.csv`, `access-review/roles.csv` and
+//! `access-review/identity-center.csv`. `index.html` is
 //! written by [`write_index`] once the manifest (which it shows) is known.
 
 use std::path::Path;
@@ -16,6 +17,7 @@ pub const FINDINGS_JSON: &str = "findings.json";
 pub const RULES_CSV: &str = "rules.csv";
 pub const USERS_REVIEW: &str = "access-review/users.csv";
 pub const ROLES_REVIEW: &str = "access-review/roles.csv";
+pub const IDENTITY_CENTER_REVIEW: &str = "access-review/identity-center.csv";
 pub const INDEX_HTML: &str = "index.html";
 
 /// One row of `findings.csv`: lists joined with `;`.
@@ -189,6 +191,12 @@ pub fn write_findings(root: &Path, analysis: &Analysis) -> Result<Vec<FileRecord
             ROLES_REVIEW,
             &crate::contract::csv_bytes(&review.roles),
             Some(review.roles.len() as u64),
+        )?,
+        files::write_file(
+            root,
+            IDENTITY_CENTER_REVIEW,
+            &crate::contract::csv_bytes(&review.identity_center),
+            Some(review.identity_center.len() as u64),
         )?,
     ]);
     Ok(written)

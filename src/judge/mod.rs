@@ -10,6 +10,7 @@ pub mod cloudtrail_digest;
 pub mod detection;
 pub mod iam_policy;
 pub mod iam_tables;
+pub mod identity_center;
 pub mod kms;
 pub mod metric_filter;
 pub mod monitoring;

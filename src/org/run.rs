@@ -100,6 +100,9 @@ pub async fn collect_org_with_until(
         accounts_only(&options, &caller)
     };
     let selected = select(&mut facts, &options)?;
+    let identity_center = options
+        .from_organization
+        .then(|| identity_center_holder(&facts));
 
     let name = if let Some((k, n)) = options.shard {
         // A shard's name never collides with the merged bundle's.
@@ -144,6 +147,7 @@ pub async fn collect_org_with_until(
         session: &session,
         root: staging.root(),
         stop,
+        identity_center: identity_center.as_ref(),
     };
     let rows: Vec<AccountRow> = facts
         .accounts
@@ -335,6 +339,40 @@ struct AccountContext<'a> {
     session: &'a str,
     root: &'a std::path::Path,
     stop: &'a Stop,
+    /// The account that collects IAM Identity Center for the organization, and why it is that
+    /// one; `None` without the organization's listing (then every account collects it).
+    identity_center: Option<&'a (String, String)>,
+}
+
+/// The account holding the organization's IAM Identity Center instance, which alone collects
+/// `identity-center` in an org run: the delegated administrator for `sso.amazonaws.com` when
+/// the listing found one, else the management account (which can always read the instance).
+fn identity_center_holder(facts: &OrgFacts) -> (String, String) {
+    match facts
+        .delegated
+        .iter()
+        .find(|d| d.service_principal == "sso.amazonaws.com")
+    {
+        Some(admin) => (
+            admin.account_id.clone(),
+            "the delegated administrator for sso.amazonaws.com".to_string(),
+        ),
+        None => (
+            facts.organization.management_account_id.clone(),
+            "the management account".to_string(),
+        ),
+    }
+}
+
+/// Why `account` does not collect `identity-center` in this org run, when it does not.
+fn identity_center_elsewhere(holder: Option<&(String, String)>, account: &str) -> Option<String> {
+    let (holder, why) = holder?;
+    (holder != account).then(|| {
+        format!(
+            "IAM Identity Center is collected once for the organization, from account {holder} \
+             ({why}), which holds the organization's instance"
+        )
+    })
 }
 
 fn failed(row: &AccountRow, error: CallError, api_calls: u64) -> Result<Collected, Error> {
@@ -404,6 +442,18 @@ async fn one_account(ctx: &AccountContext<'_>, row: &AccountRow) -> Result<Colle
     }
     let dir_rel = account_dir(id);
     let dir = ctx.root.join(&dir_rel);
+    let elsewhere_config;
+    let config = match identity_center_elsewhere(ctx.identity_center, id) {
+        Some(reason) => {
+            let mut config = ctx.config.clone();
+            let mut settings = (*config.settings).clone();
+            settings.identity_center_elsewhere = Some(reason);
+            config.settings = std::sync::Arc::new(settings);
+            elsewhere_config = config;
+            &elsewhere_config
+        }
+        None => ctx.config,
+    };
     files::create_dir_all(&dir).map_err(|e| Error::write(&dir, e))?;
     let start = AccountStart {
         identity,
@@ -413,7 +463,7 @@ async fn one_account(ctx: &AccountContext<'_>, row: &AccountRow) -> Result<Colle
         clock,
     };
     let (manifest, _analysis) =
-        run::collect_account(ctx.config, &clients, start, &dir, ctx.stop).await?;
+        run::collect_account(config, &clients, start, &dir, ctx.stop).await?;
     let mut bytes = serde_json::to_vec_pretty(&manifest).expect("manifest serializes");
     bytes.push(b'\n');
     let written = files::write_file(&dir, MANIFEST_FILE, &bytes, None)?;
@@ -483,5 +533,60 @@ fn options_record(config: &CollectConfig, options: &OrgOptions) -> OrgOptionsRec
         concurrency: config.concurrency,
         fail_on: config.fail_on,
         config: config.config_file.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::organization::DelegatedAdminRow;
+
+    fn facts(delegated: &[(&str, &str)]) -> OrgFacts {
+        OrgFacts {
+            organization: OrganizationFile {
+                management_account_id: "111111111111".into(),
+                ..OrganizationFile::default()
+            },
+            delegated: delegated
+                .iter()
+                .map(|(account, service)| DelegatedAdminRow {
+                    account_id: account.to_string(),
+                    service_principal: service.to_string(),
+                    ..DelegatedAdminRow::default()
+                })
+                .collect(),
+            ..OrgFacts::default()
+        }
+    }
+
+    #[test]
+    fn identity_center_is_collected_by_its_delegated_administrator_else_the_management_account() {
+        let holder = identity_center_holder(&facts(&[("333333333333", "guardduty.amazonaws.com")]));
+        assert_eq!(holder.0, "111111111111");
+        assert_eq!(
+            identity_center_elsewhere(Some(&holder), "111111111111"),
+            None
+        );
+        assert_eq!(
+            identity_center_elsewhere(Some(&holder), "222222222222").as_deref(),
+            Some(
+                "IAM Identity Center is collected once for the organization, from account \
+                 111111111111 (the management account), which holds the organization's instance"
+            )
+        );
+        let holder = identity_center_holder(&facts(&[
+            ("333333333333", "guardduty.amazonaws.com"),
+            ("444444444444", "sso.amazonaws.com"),
+        ]));
+        assert_eq!(holder.0, "444444444444");
+        assert!(identity_center_elsewhere(Some(&holder), "111111111111")
+            .unwrap()
+            .contains("444444444444 (the delegated administrator for sso.amazonaws.com)"));
+        assert_eq!(
+            identity_center_elsewhere(Some(&holder), "444444444444"),
+            None
+        );
+        // Without the organization's listing, every account collects it.
+        assert_eq!(identity_center_elsewhere(None, "222222222222"), None);
     }
 }

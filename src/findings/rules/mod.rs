@@ -22,6 +22,8 @@ pub(super) static FAMILIES: &[&[RuleSpec]] = &[
     policies::RULES,
     privilege::RULES,
     roles::RULES,
+    // IAM Identity Center.
+    identity_center::RULES,
     // Regional services: access-analyzer, cloudtrail, guardduty, security-groups, s3, kms.
     access_analyzer::RULES,
     cloudtrail::RULES,
@@ -203,6 +205,7 @@ mod cloudtrail;
 mod cloudtrail_logs;
 mod ec2_instances;
 mod guardduty;
+mod identity_center;
 mod kms;
 mod s3;
 mod security_groups;
@@ -284,6 +287,7 @@ mod tests {
                 "not-action-allow",
                 "role-unused",
                 "external-trust",
+                "sso-direct-user-assignment",
                 "access-analyzer-missing",
                 "access-analyzer-finding",
                 "access-analyzer-finding-overdue",
