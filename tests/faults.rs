@@ -726,6 +726,10 @@ async fn a_server_that_stops_answering_does_not_hang_the_run() {
         "s3control",
         "cloudtrail",
         "guardduty",
+        "config",
+        "logs",
+        "monitoring",
+        "sns",
     ]
     .into_iter()
     .fold(Plan::transient(0, 0.0, &[]), |plan, service| {
