@@ -729,6 +729,10 @@ async fn a_server_that_stops_answering_does_not_hang_the_run() {
         // identity-center: sso-admin signs as `sso`.
         "sso",
         "identitystore",
+        "config",
+        "logs",
+        "monitoring",
+        "sns",
     ]
     .into_iter()
     .fold(Plan::transient(0, 0.0, &[]), |plan, service| {

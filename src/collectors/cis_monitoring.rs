@@ -4,8 +4,9 @@
 //! SNS topics.
 //!
 //! Calls: `DescribeTrails` (includeShadowTrails) in every covered region, the trails
-//! deduplicated by TrailARN, then `GetTrailStatus` of each trail with its ARN in its home region
-//! (this collector reads the trails itself; it does not depend on `cloudtrail`). For each trail
+//! deduplicated by TrailARN, then `GetTrailStatus` with its ARN in its home region of each trail
+//! that could be monitored, multi-region and sending to CloudWatch Logs (this collector reads the
+//! trails itself; it does not depend on `cloudtrail`). For each trail
 //! that is multi-region, logging and sends to CloudWatch Logs, in its log group's region (from
 //! CloudWatchLogsLogGroupArn): `DescribeMetricFilters` (logGroupName, 50 per page, paginated).
 //! In each region with a metric filter, one `DescribeAlarms` (metric alarms, 100 per page,
@@ -80,7 +81,8 @@ struct TrailRecord {
     #[serde(skip)]
     row: TrailRow,
     trail: TrailDescription,
-    /// `null` when GetTrailStatus failed.
+    /// `null` when GetTrailStatus failed, or was not asked (a single-region trail, or one that
+    /// sends to no log group).
     trail_status: Option<TrailStatus>,
 }
 
@@ -297,22 +299,35 @@ pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectErr
         .collect();
     let mut trails: Vec<TrailRecord> = stream::iter(work)
         .map(|(arn, trail, home)| async move {
-            let status = ctx
-                .clients
-                .cloudtrail(&home)
-                .get_trail_status()
-                .name(&arn)
-                .send()
-                .await
-                .map(|s| TrailStatus::from(&s))
-                .map_err(|e| CallError::from_sdk(&home, "GetTrailStatus", &e));
+            // Only a trail that could be monitored needs its status.
+            let candidate = trail.is_multi_region_trail != Some(false)
+                && trail
+                    .cloud_watch_logs_log_group_arn
+                    .as_deref()
+                    .and_then(log_group_of)
+                    .is_some();
+            let status = if candidate {
+                Some(
+                    ctx.clients
+                        .cloudtrail(&home)
+                        .get_trail_status()
+                        .name(&arn)
+                        .send()
+                        .await
+                        .map(|s| TrailStatus::from(&s))
+                        .map_err(|e| CallError::from_sdk(&home, "GetTrailStatus", &e)),
+                )
+            } else {
+                None
+            };
             (arn, trail, home, status)
         })
         .buffer_unordered(ctx.concurrency.max(1))
         .map(|(arn, trail, home, status)| {
             let (status, error) = match status {
-                Ok(s) => (Some(s), None),
-                Err(e) => (None, Some(e)),
+                Some(Ok(s)) => (Some(s), None),
+                Some(Err(e)) => (None, Some(e)),
+                None => (None, None),
             };
             (trail_record(&arn, trail, &home, status), error)
         })

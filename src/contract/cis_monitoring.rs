@@ -17,8 +17,8 @@ super::contract! {
 }
 
 /// One row of `trails.csv`: a trail seen by DescribeTrails (deduplicated by ARN) with what
-/// decides whether its log group is the one monitored: multi-region, logging (GetTrailStatus;
-/// empty when that call failed) and the CloudWatch Logs log group it sends to.
+/// decides whether its log group is the one monitored: multi-region, logging and the CloudWatch
+/// Logs log group it sends to.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrailRow {
     pub home_region: String,
@@ -26,6 +26,8 @@ pub struct TrailRow {
     pub trail_arn: String,
     pub is_multi_region_trail: Option<bool>,
     pub is_organization_trail: Option<bool>,
+    /// GetTrailStatus' IsLogging, asked only of a trail that could be monitored (multi-region,
+    /// with a log group): empty for the others, and when the call failed.
     pub is_logging: Option<bool>,
     /// CloudWatchLogsLogGroupArn as DescribeTrails returns it (`arn:...:log-group:NAME:*`).
     pub cloudwatch_logs_log_group_arn: String,
