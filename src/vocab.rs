@@ -114,6 +114,19 @@ impl CallError {
                 ("Timeout".to_string(), chain(err))
             }
             SdkError::DispatchFailure(_) => ("DispatchFailure".to_string(), chain(err)),
+            // An error status whose body is no AWS error at all (an HTML page, say): as for a
+            // service error without a code, the status is what is known.
+            SdkError::ResponseError(response) if response.raw().status().as_u16() >= 400 => {
+                let status = response.raw().status().as_u16();
+                (
+                    format!("Http{status}"),
+                    format!(
+                        "the endpoint answered HTTP {status} with a body that is no AWS error \
+                         (does it implement {operation}?): {}",
+                        chain(err)
+                    ),
+                )
+            }
             SdkError::ResponseError(response) => (
                 "UnparseableResponse".to_string(),
                 format!(

@@ -165,17 +165,17 @@ async fn config_on_the_emulator_reads_recorders_channels_rules_and_records_the_c
     let manifest = read_json(&dir.join("manifest.json"));
     let record = manifest_collector(&manifest, "aws-config");
     assert_eq!(record["status"], "partial", "{record:#}");
-    // moto answers DescribeComplianceByConfigRule with an HTML 500 that the SDK cannot read as
-    // an error of the JSON protocol: recorded as such, not hidden.
+    // moto answers DescribeComplianceByConfigRule with an HTML 500, no AWS error: recorded with
+    // its status, not hidden.
     let errors = common::elements(&record["errors"]);
     assert_eq!(errors.len(), 1, "{record:#}");
     assert_eq!(errors[0]["operation"], "DescribeComplianceByConfigRule");
-    assert_eq!(errors[0]["code"], "UnparseableResponse");
+    assert_eq!(errors[0]["code"], "Http500");
     assert!(
         errors[0]["message"]
             .as_str()
             .unwrap()
-            .starts_with("HTTP 500: the response could not be read"),
+            .starts_with("the endpoint answered HTTP 500 with a body that is no AWS error"),
         "{record:#}"
     );
     assert_eq!(errors[0]["region"], EAST);
@@ -306,7 +306,7 @@ async fn config_on_the_emulator_reads_recorders_channels_rules_and_records_the_c
     let (status, reason) = rule_status(&dir, "config-recorder-missing");
     assert_eq!(status, "partial");
     assert!(
-        reason.contains("DescribeComplianceByConfigRule UnparseableResponse in us-east-1"),
+        reason.contains("DescribeComplianceByConfigRule Http500 in us-east-1"),
         "{reason}"
     );
 }
