@@ -24,7 +24,8 @@ pub(super) static FAMILIES: &[&[RuleSpec]] = &[
     roles::RULES,
     // IAM Identity Center.
     identity_center::RULES,
-    // Regional services: access-analyzer, cloudtrail, guardduty, security-groups, s3, kms.
+    // Regional services: access-analyzer, cloudtrail, guardduty, security-groups, networks and
+    // instances, s3, kms, resource policies, Config, CIS monitoring.
     access_analyzer::RULES,
     cloudtrail::RULES,
     cloudtrail_logs::RULES,
