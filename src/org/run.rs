@@ -347,8 +347,11 @@ struct AccountContext<'a> {
 /// The account holding the organization's IAM Identity Center instance, which alone collects
 /// `identity-center` in an org run: the delegated administrator for `sso.amazonaws.com` when
 /// the listing found one, else the management account (which can always read the instance).
+/// When that account is not collected by this run or a sibling shard (an `--account`, `--skip-account`
+/// or `--ou` selection left it out, or it is not active), the reason says so and how to include
+/// it, since no other account can read the instance.
 fn identity_center_holder(facts: &OrgFacts) -> (String, String) {
-    match facts
+    let (holder, why) = match facts
         .delegated
         .iter()
         .find(|d| d.service_principal == "sso.amazonaws.com")
@@ -361,7 +364,20 @@ fn identity_center_holder(facts: &OrgFacts) -> (String, String) {
             facts.organization.management_account_id.clone(),
             "the management account".to_string(),
         ),
-    }
+    };
+    let covered = facts.accounts.iter().any(|a| {
+        a.account_id == holder
+            && (a.collection_status.is_empty() || a.collection_status == status::OTHER_SHARD)
+    });
+    let why = if covered {
+        why
+    } else {
+        format!(
+            "{why}; this run does not collect that account, so Identity Center is not in this \
+             bundle: include it (`--account {holder}`) to collect it"
+        )
+    };
+    (holder, why)
 }
 
 /// Why `account` does not collect `identity-center` in this org run, when it does not.
@@ -555,6 +571,24 @@ mod tests {
                     ..DelegatedAdminRow::default()
                 })
                 .collect(),
+            // Every account of the tests is collected by the run, but 555555555555, left out.
+            accounts: [
+                "111111111111",
+                "222222222222",
+                "444444444444",
+                "555555555555",
+            ]
+            .iter()
+            .map(|id| crate::contract::organization::AccountRow {
+                account_id: id.to_string(),
+                collection_status: if *id == "555555555555" {
+                    status::EXCLUDED.to_string()
+                } else {
+                    String::new()
+                },
+                ..Default::default()
+            })
+            .collect(),
             ..OrgFacts::default()
         }
     }
@@ -588,5 +622,13 @@ mod tests {
         );
         // Without the organization's listing, every account collects it.
         assert_eq!(identity_center_elsewhere(None, "222222222222"), None);
+        // A holder the selection left out: the other accounts say so and how to include it.
+        let holder = identity_center_holder(&facts(&[("555555555555", "sso.amazonaws.com")]));
+        let reason = identity_center_elsewhere(Some(&holder), "222222222222").unwrap();
+        assert!(
+            reason.contains("this run does not collect that account")
+                && reason.contains("`--account 555555555555`"),
+            "{reason}"
+        );
     }
 }
