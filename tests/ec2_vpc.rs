@@ -547,3 +547,73 @@ mod mocked {
         );
     }
 }
+
+mod flow_log_pages {
+    use super::*;
+    use aws_sdk_ec2::operation::describe_flow_logs::DescribeFlowLogsOutput;
+    use aws_sdk_ec2::operation::describe_network_acls::DescribeNetworkAclsOutput;
+    use aws_sdk_ec2::operation::describe_vpcs::DescribeVpcsOutput;
+    use aws_sdk_ec2::types::{FlowLog, Vpc};
+    use aws_smithy_mocks::mock;
+    use soc2_evidence::collectors::vpc_network;
+    use soc2_evidence::evidence::Evidence;
+
+    #[tokio::test]
+    async fn flow_logs_are_read_over_every_page_and_give_each_vpc_its_active_ones() {
+        let vpcs = mock!(aws_sdk_ec2::Client::describe_vpcs).then_output(|| {
+            DescribeVpcsOutput::builder()
+                .vpcs(Vpc::builder().vpc_id("vpc-1").build())
+                .vpcs(Vpc::builder().vpc_id("vpc-2").build())
+                .build()
+        });
+        let flow = |id: &str, vpc: &str, status: &str| {
+            FlowLog::builder()
+                .flow_log_id(id)
+                .resource_id(vpc)
+                .flow_log_status(status)
+                .build()
+        };
+        let first = mock!(aws_sdk_ec2::Client::describe_flow_logs)
+            .match_requests(|r| r.next_token().is_none() && r.max_results() == Some(1000))
+            .then_output(move || {
+                DescribeFlowLogsOutput::builder()
+                    .flow_logs(flow("fl-1", "vpc-1", "ACTIVE"))
+                    .next_token("f2")
+                    .build()
+            });
+        let second = mock!(aws_sdk_ec2::Client::describe_flow_logs)
+            .match_requests(|r| r.next_token() == Some("f2") && r.max_results() == Some(1000))
+            .then_output(move || {
+                DescribeFlowLogsOutput::builder()
+                    .flow_logs(flow("fl-2", "vpc-2", "INACTIVE"))
+                    .flow_logs(flow("fl-3", "vpc-1", "ACTIVE"))
+                    .build()
+            });
+        let acls = mock!(aws_sdk_ec2::Client::describe_network_acls)
+            .then_output(|| DescribeNetworkAclsOutput::builder().build());
+        let clients = common::mock::clients(&[&vpcs, &first, &second, &acls]);
+        let ctx = common::mock::context(&clients, &[EAST]);
+        let dir = tempfile::tempdir().unwrap();
+        let mut out = Evidence::new(dir.path(), "vpc-network");
+        vpc_network::collect(&ctx, &mut out).await.unwrap();
+        assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
+        assert!(out.errors().is_empty());
+        let evidence = dir.path().join("evidence/vpc-network");
+        let flows: Vec<String> = csv_rows(&evidence.join("flow-logs.csv"))
+            .into_iter()
+            .map(|r| r["flow_log_id"].clone())
+            .collect();
+        assert_eq!(flows, ["fl-1", "fl-2", "fl-3"]);
+        let active: Vec<(String, String)> = csv_rows(&evidence.join("vpcs.csv"))
+            .into_iter()
+            .map(|r| (r["vpc_id"].clone(), r["active_flow_logs"].clone()))
+            .collect();
+        assert_eq!(
+            active,
+            [
+                ("vpc-1".to_string(), "fl-1;fl-3".to_string()),
+                ("vpc-2".to_string(), String::new())
+            ]
+        );
+    }
+}
