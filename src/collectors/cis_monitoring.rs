@@ -33,7 +33,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 
-use super::{for_each_region, rfc3339, Context, RegionOutput};
+use super::{rfc3339, Context};
 use super::{CollectFuture, CollectorSpec};
 use crate::contract::cis_monitoring::{
     AlarmRow, MetricFilterRow, MonitoringItemRow, SubscriptionRow, TrailRow,
@@ -254,23 +254,7 @@ pub fn log_group_of(arn: &str) -> Option<(String, String)> {
 // ---- Collection ----
 
 pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectError> {
-    let listed = for_each_region(ctx, out, |region| async move {
-        let output = ctx
-            .clients
-            .cloudtrail(&region)
-            .describe_trails()
-            .include_shadow_trails(true)
-            .send()
-            .await
-            .map_err(|e| CallError::from_sdk(&region, "DescribeTrails", &e))?;
-        let trails: Vec<TrailDescription> = output
-            .trail_list()
-            .iter()
-            .map(TrailDescription::from)
-            .collect();
-        Ok(RegionOutput::complete(trails))
-    })
-    .await?;
+    let listed = super::cloudtrail::describe_trails(ctx, out).await?;
     let read_regions: BTreeSet<String> = listed.iter().map(|(r, _)| r.clone()).collect();
     let mut errors: Vec<CallError> = Vec::new();
 

@@ -110,11 +110,18 @@ struct Discovered {
     seen_in: BTreeSet<String>,
 }
 
-pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectError> {
-    let listed = for_each_region(ctx, out, |region| async move {
-        let client = ctx.clients.cloudtrail(&region);
+/// DescribeTrails (shadow trails included) in every covered region, each region's outcome
+/// recorded in `out`: the trails each region lists, by region. `cis-monitoring` lists trails
+/// the same way.
+pub(super) async fn describe_trails(
+    ctx: &Context,
+    out: &mut Evidence,
+) -> Result<Vec<(String, Vec<TrailDescription>)>, CollectError> {
+    for_each_region(ctx, out, |region| async move {
         // DescribeTrails has no pagination: one call returns every trail of the region.
-        let output = client
+        let output = ctx
+            .clients
+            .cloudtrail(&region)
             .describe_trails()
             .include_shadow_trails(true)
             .send()
@@ -127,7 +134,11 @@ pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectErr
             .collect();
         Ok(RegionOutput::complete(trails))
     })
-    .await?;
+    .await
+}
+
+pub async fn collect(ctx: &Context, out: &mut Evidence) -> Result<(), CollectError> {
+    let listed = describe_trails(ctx, out).await?;
 
     // Deduplicate by ARN; keep the home region's view of a trail when it was read.
     let mut trails: BTreeMap<String, Discovered> = BTreeMap::new();
