@@ -77,6 +77,16 @@ async fn vpc(ec2: &aws_sdk_ec2::Client, cidr: &str, name: &str) -> String {
     out.vpc().unwrap().vpc_id().unwrap().to_string()
 }
 
+/// Creates a network ACL (no entries but the `*` denies) in the VPC; returns its id.
+async fn network_acl(ec2: &aws_sdk_ec2::Client, vpc: &str) -> String {
+    let out = ec2.create_network_acl().vpc_id(vpc).send().await.unwrap();
+    out.network_acl()
+        .unwrap()
+        .network_acl_id()
+        .unwrap()
+        .to_string()
+}
+
 async fn acl_entry(
     ec2: &aws_sdk_ec2::Client,
     acl: &str,
@@ -151,31 +161,11 @@ async fn instances_and_networks_hold_exactly_the_seeded_facts_and_findings() {
     let flow_log = created.flow_log_ids()[0].clone();
 
     // A network ACL denying 22 at rule 90 before an allow-all at 100: 3389 stays open.
-    let acl = east
-        .create_network_acl()
-        .vpc_id(&bare)
-        .send()
-        .await
-        .unwrap()
-        .network_acl()
-        .unwrap()
-        .network_acl_id()
-        .unwrap()
-        .to_string();
+    let acl = network_acl(&east, &bare).await;
     acl_entry(&east, &acl, 90, "6", RuleAction::Deny, Some((22, 22))).await;
     acl_entry(&east, &acl, 100, "-1", RuleAction::Allow, None).await;
     // One denying every protocol first: nothing open.
-    let closed = east
-        .create_network_acl()
-        .vpc_id(&logged)
-        .send()
-        .await
-        .unwrap()
-        .network_acl()
-        .unwrap()
-        .network_acl_id()
-        .unwrap()
-        .to_string();
+    let closed = network_acl(&east, &logged).await;
     acl_entry(&east, &closed, 50, "-1", RuleAction::Deny, None).await;
     acl_entry(&east, &closed, 100, "-1", RuleAction::Allow, None).await;
 
